@@ -1,0 +1,29 @@
+// decide: what a command does to the ledger, as an event, without changing
+// anything. It depends only on the state, the command, and the log time and
+// sequence the writer gives it (rule 1 of ARCHITECTURE.md: no clock, no
+// randomness, no I/O beyond reading state).
+//
+// Families of commands live in their own files (money.cpp for money); each
+// provides `decide_body` overloads for its command structs.
+#pragma once
+
+#include "engine/state.h"
+
+namespace ledger {
+
+struct decide_context {
+  std::uint64_t seq = 0;     // the sequence the resulting event will carry
+  std::int64_t now_us = 0;   // log time of the command
+};
+
+// Fills status, reason, detail and effects of `out`. The caller has already
+// handled idempotency and structural validation.
+void decide(const ledger_state& state, const command_body& body, const decide_context& ctx, event& out);
+
+// The system event that releases an open hold whose expiry has passed.
+void decide_hold_expiry(const ledger_state& state, std::uint64_t hold_id, const decide_context& ctx, event& out);
+
+// Day number (since the Unix epoch, UTC) of a log timestamp, for daily limits.
+std::int32_t log_day(std::int64_t ts_us);
+
+}  // namespace ledger

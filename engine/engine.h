@@ -1,0 +1,100 @@
+// The engine: the single writer.
+//
+// Operation: one thread takes commands from the command log in batches of up
+// to `batch_commands_max`, executes them in order on the ledger machine,
+// commits the batch as one RocksDB write batch with the WAL synced, and only
+// then calls the completions. If a commit fails, the engine stops (its memory
+// is ahead of the store); every waiting and later command gets a retryable
+// error, and a restart recovers from the store.
+//
+// Concurrency: submit(), head(), stats(), wait_for_seq() and the store's read
+// functions are safe from any thread. Completions run on the writer thread.
+//
+// Limits: the command log is bounded (`queue_commands_max`); a full log
+// answers `full` at once instead of growing.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "engine/command_log.h"
+#include "engine/store.h"
+
+namespace ledger {
+
+struct engine_options {
+  store_options store;
+  std::size_t batch_commands_max = 8190;
+  std::size_t queue_commands_max = 1u << 16;
+  clock* clk = nullptr;  // required
+  // Use this log instead of an embedded one (the Kafka adapter); not owned.
+  command_log* log = nullptr;
+};
+
+struct engine_stats {
+  std::uint64_t batches = 0;
+  std::uint64_t commands = 0;
+  std::uint64_t events = 0;
+  std::uint64_t replays = 0;
+  std::size_t queue_depth = 0;
+  // Recent batch commit latencies (the durable write alone), microseconds.
+  std::vector<std::uint32_t> commit_us_recent;
+  std::vector<std::uint32_t> batch_sizes_recent;
+};
+
+class engine {
+ public:
+  static status open(const engine_options& options, std::unique_ptr<engine>& out);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  // Appends commands to the log. The completion is called once with one
+  // outcome per command, in order, after they are durable.
+  append_result submit(std::vector<command> commands, completion done);
+
+  // Stops accepting, applies and commits everything already accepted, and
+  // joins the writer. Idempotent.
+  void stop();
+
+  // The last committed head (the state every released outcome is part of).
+  ledger_head head() const;
+  // Waits until the committed seq reaches `seq`; false on timeout or stop.
+  bool wait_for_seq(std::uint64_t seq, int timeout_ms) const;
+  bool failed() const { return failed_.load(); }
+  engine_stats stats() const;
+  store& storage() { return *store_; }
+  // Account count, for memory reports (approximate while running).
+  std::size_t account_count() const { return account_count_.load(); }
+
+  // Digest of the committed state, saved as a checkpoint (seq, chain, digest).
+  status checkpoint(ledger::checkpoint& out);
+
+ private:
+  engine() = default;
+  void run();
+  void process(std::vector<log_entry>& entries);
+  void fail_all(std::vector<log_entry>& entries, const status& why);
+
+  // Constant after open().
+  engine_options options_;
+  std::unique_ptr<store> store_;
+  std::unique_ptr<embedded_log> own_log_;
+  command_log* log_ = nullptr;
+  std::unique_ptr<machine> machine_;  // writer thread only
+
+  std::thread writer_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> failed_{false};
+  std::atomic<std::size_t> account_count_{0};
+
+  // Protected by mu_.
+  mutable std::mutex mu_;
+  mutable std::condition_variable committed_cv_;
+  ledger_head committed_;
+  engine_stats stats_;
+  std::size_t recent_next_ = 0;
+};
+
+}  // namespace ledger

@@ -1,0 +1,389 @@
+// The money family: assets, wallets, deposits, withdrawals, transfers, holds,
+// reversals. Rules are written down in docs/engine.md; keep them in step.
+#include <map>
+
+#include "engine/decide.h"
+
+namespace ledger {
+
+std::int32_t log_day(std::int64_t ts_us) {
+  constexpr std::int64_t day_us = 86'400'000'000;
+  std::int64_t d = ts_us / day_us;
+  if (ts_us < 0 && ts_us % day_us != 0) --d;
+  return static_cast<std::int32_t>(d);
+}
+
+namespace {
+
+// Collects the legs of one event and turns them into balance_changed effects
+// with the values after. Legs are kept per (account, asset) in first-touch
+// order so the event bytes are deterministic.
+class legs {
+ public:
+  struct delta {
+    std::uint64_t account;
+    std::string asset;
+    amount_t debits_posted = 0, credits_posted = 0, debits_pending = 0, credits_pending = 0;
+  };
+  delta& at(std::uint64_t account, const std::string& asset) {
+    for (auto& d : deltas_)
+      if (d.account == account && d.asset == asset) return d;
+    deltas_.push_back(delta{account, asset});
+    return deltas_.back();
+  }
+  // Returns false on overflow of any counter.
+  bool emit(const ledger_state& s, std::vector<effect>& out) const {
+    std::map<std::string, amount_t> posted_sum, pending_sum;
+    for (const auto& d : deltas_) {
+      const auto* acc = s.account(d.account);
+      LEDGER_ASSERT(acc != nullptr, "leg on an unknown account");
+      balance_record b;
+      if (const auto* cur = acc->balance(d.asset)) b = *cur;
+      balance_changed fx{d.account, d.asset, d.debits_posted, d.credits_posted, d.debits_pending, d.credits_pending};
+      if (!checked_add(b.debits_posted, d.debits_posted, b.debits_posted) ||
+          !checked_add(b.credits_posted, d.credits_posted, b.credits_posted) ||
+          !checked_add(b.debits_pending, d.debits_pending, b.debits_pending) ||
+          !checked_add(b.credits_pending, d.credits_pending, b.credits_pending) ||
+          !checked_sub(b.credits_posted, b.debits_posted, fx.posted_after))
+        return false;
+      fx.debits_pending_after = b.debits_pending;
+      fx.credits_pending_after = b.credits_pending;
+      posted_sum[d.asset] += d.credits_posted - d.debits_posted;
+      pending_sum[d.asset] += d.credits_pending - d.debits_pending;
+      out.emplace_back(std::move(fx));
+    }
+    for (const auto& [asset, sum] : posted_sum) LEDGER_ASSERT(sum == 0, "posted legs do not balance");
+    for (const auto& [asset, sum] : pending_sum) LEDGER_ASSERT(sum == 0, "pending legs do not balance");
+    return true;
+  }
+
+ private:
+  std::vector<delta> deltas_;
+};
+
+struct decision {
+  const ledger_state& s;
+  const decide_context& ctx;
+  event& out;
+
+  void reject(reason r, std::string detail = {}) {
+    out.status = event_status::rejected;
+    out.reason = r;
+    out.detail = std::move(detail);
+    out.effects.clear();
+  }
+  void accept(const legs& l) {
+    std::vector<effect> fx;
+    if (!l.emit(s, fx)) return reject(reason::overflow, "a balance would leave the representable range");
+    // Balance effects first, then the rest that was added before accept.
+    fx.insert(fx.end(), std::make_move_iterator(out.effects.begin()), std::make_move_iterator(out.effects.end()));
+    out.effects = std::move(fx);
+    out.status = event_status::accepted;
+  }
+};
+
+// Checks shared by every movement on a user wallet. Returns false after rejecting.
+bool usable_wallet(decision& d, const account_record* w, bool debit) {
+  if (!w || w->kind != account_kind::user) {
+    d.reject(reason::unknown_wallet);
+    return false;
+  }
+  if (w->status == account_status::closed) {
+    d.reject(reason::wallet_closed);
+    return false;
+  }
+  if (debit && w->status == account_status::frozen) {
+    d.reject(reason::wallet_frozen);
+    return false;
+  }
+  return true;
+}
+
+const asset_record* movement_asset(decision& d, const std::string& code, amount_t amount) {
+  const auto* a = d.s.asset(code);
+  if (!a) {
+    d.reject(reason::unknown_asset, "asset " + code + " is not registered");
+    return nullptr;
+  }
+  if (amount < a->min_amount || amount > a->max_amount) {
+    d.reject(reason::amount_out_of_range, "amount must be between " + format_amount(a->min_amount, a->scale) +
+                                              " and " + format_amount(a->max_amount, a->scale));
+    return nullptr;
+  }
+  return a;
+}
+
+const balance_record* wallet_balance(decision& d, const account_record& w, const std::string& asset) {
+  const auto* b = w.balance(asset);
+  if (!b) d.reject(reason::asset_mismatch, "wallet " + std::to_string(w.id) + " does not hold " + asset);
+  return b;
+}
+
+// Daily limit and available balance for a debit of `total` from a user wallet.
+// Adds the daily_usage effect when the wallet has a limit.
+bool can_debit(decision& d, const account_record& w, const balance_record& b, amount_t total) {
+  if (b.daily_debit_limit > 0) {
+    std::int32_t day = log_day(d.ctx.now_us);
+    amount_t used = b.daily_day == day ? b.daily_used : 0;
+    amount_t after = 0;
+    if (!checked_add(used, total, after) || after > b.daily_debit_limit) {
+      d.reject(reason::daily_limit_exceeded);
+      return false;
+    }
+    d.out.effects.emplace_back(daily_usage{w.id, b.asset, day, after});
+  }
+  if (b.available() < total) {
+    d.reject(reason::insufficient_funds);
+    return false;
+  }
+  return true;
+}
+
+std::uint64_t system_account(decision& d, const std::string& name) {
+  auto id = d.s.system_account(name);
+  if (id == 0) d.reject(reason::unknown_account, "system account " + name + " is not open");
+  return id;
+}
+
+void decide_body(decision& d, const register_asset_cmd& c) {
+  if (d.s.asset(c.code)) return d.reject(reason::asset_exists);
+  d.out.effects.emplace_back(asset_registered{c.code, c.scale, c.min_amount, c.max_amount});
+  d.accept(legs{});
+}
+
+void decide_body(decision& d, const open_account_cmd& c) {
+  if (c.kind == account_kind::system && d.s.system_account(c.owner) != 0) return d.reject(reason::account_exists);
+  for (const auto& wa : c.assets)
+    if (!d.s.asset(wa.asset)) return d.reject(reason::unknown_asset, "asset " + wa.asset + " is not registered");
+  d.out.effects.emplace_back(account_opened{d.s.next_account_id(), c.kind, c.owner, c.assets});
+  d.accept(legs{});
+}
+
+void decide_body(decision& d, const deposit_cmd& c) {
+  const auto* w = d.s.account(c.wallet);
+  if (!usable_wallet(d, w, false)) return;
+  if (!movement_asset(d, c.asset, c.amount) || !wallet_balance(d, *w, c.asset)) return;
+  auto clearing = system_account(d, "clearing:" + c.provider);
+  if (!clearing) return;
+  legs l;
+  l.at(clearing, c.asset).debits_posted = c.amount;
+  l.at(w->id, c.asset).credits_posted = c.amount;
+  d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::deposit, 0});
+  d.accept(l);
+}
+
+void decide_body(decision& d, const withdraw_cmd& c) {
+  const auto* w = d.s.account(c.wallet);
+  if (!usable_wallet(d, w, true)) return;
+  const balance_record* b = nullptr;
+  if (!movement_asset(d, c.asset, c.amount) || !(b = wallet_balance(d, *w, c.asset))) return;
+  auto payouts = system_account(d, "payouts");
+  if (!payouts || !can_debit(d, *w, *b, c.amount)) return;
+  legs l;
+  l.at(w->id, c.asset).debits_pending = c.amount;
+  l.at(payouts, c.asset).credits_pending = c.amount;
+  d.out.effects.emplace_back(pending_opened{d.ctx.seq, pending_kind::withdrawal, w->id, payouts, c.asset, c.amount, 0});
+  d.accept(l);
+}
+
+// Resolves an open pending: posts `posted` of it and releases the rest.
+void resolve_pending(decision& d, const pending_record& p, amount_t posted, pending_resolution how) {
+  legs l;
+  auto& debit = l.at(p.debit_account, p.asset);
+  debit.debits_pending = -p.amount;
+  debit.debits_posted = posted;
+  auto& credit = l.at(p.credit_account, p.asset);
+  credit.credits_pending = -p.amount;
+  credit.credits_posted = posted;
+  d.out.effects.emplace_back(pending_closed{p.id, how, posted});
+  if (posted > 0)
+    d.out.effects.emplace_back(transaction_recorded{
+        d.ctx.seq, p.kind == pending_kind::withdrawal ? tx_kind::withdrawal : tx_kind::capture, 0});
+  d.accept(l);
+}
+
+const pending_record* open_withdrawal(decision& d, std::uint64_t id) {
+  const auto* p = d.s.open_pending(id);
+  if (p && p->kind == pending_kind::withdrawal) return p;
+  if (p) {
+    d.reject(reason::unknown_withdrawal);
+  } else {
+    auto closed = d.s.closed_pending(id);
+    d.reject(closed && closed->kind == pending_kind::withdrawal ? reason::withdrawal_not_pending
+                                                                : reason::unknown_withdrawal);
+  }
+  return nullptr;
+}
+
+void decide_body(decision& d, const settle_withdrawal_cmd& c) {
+  if (const auto* p = open_withdrawal(d, c.withdrawal_id)) resolve_pending(d, *p, p->amount, pending_resolution::settled);
+}
+
+void decide_body(decision& d, const fail_withdrawal_cmd& c) {
+  if (const auto* p = open_withdrawal(d, c.withdrawal_id)) resolve_pending(d, *p, 0, pending_resolution::failed);
+}
+
+void decide_body(decision& d, const transfer_cmd& c) {
+  if (c.from == c.to) return d.reject(reason::same_account, "from and to are the same wallet");
+  const auto* from = d.s.account(c.from);
+  const auto* to = d.s.account(c.to);
+  if (!usable_wallet(d, from, true) || !usable_wallet(d, to, false)) return;
+  const balance_record* b = nullptr;
+  if (!movement_asset(d, c.asset, c.amount) || !(b = wallet_balance(d, *from, c.asset)) ||
+      !wallet_balance(d, *to, c.asset))
+    return;
+  amount_t total = 0;
+  if (!checked_add(c.amount, c.fee, total)) return d.reject(reason::overflow, "amount + fee is too large");
+  std::uint64_t fees = 0;
+  if (c.fee > 0 && !(fees = system_account(d, "fee_revenue"))) return;
+  if (!can_debit(d, *from, *b, total)) return;
+  legs l;
+  l.at(from->id, c.asset).debits_posted = total;
+  l.at(to->id, c.asset).credits_posted = c.amount;
+  if (c.fee > 0) l.at(fees, c.asset).credits_posted = c.fee;
+  d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::transfer, 0});
+  d.accept(l);
+}
+
+void decide_body(decision& d, const hold_cmd& c) {
+  if (c.wallet == c.to) return d.reject(reason::same_account, "wallet and to are the same account");
+  const auto* w = d.s.account(c.wallet);
+  if (!usable_wallet(d, w, true)) return;
+  const auto* to = d.s.account(c.to);
+  if (!to) return d.reject(reason::unknown_account, "to: account " + std::to_string(c.to) + " does not exist");
+  if (to->kind == account_kind::user && !usable_wallet(d, to, false)) return;
+  const balance_record* b = nullptr;
+  if (!movement_asset(d, c.asset, c.amount) || !(b = wallet_balance(d, *w, c.asset))) return;
+  if (to->kind == account_kind::user && !wallet_balance(d, *to, c.asset)) return;
+  if (c.expires_at_us <= d.ctx.now_us) return d.reject(reason::invalid_argument, "expires_at: must be after the log time");
+  if (!can_debit(d, *w, *b, c.amount)) return;
+  legs l;
+  l.at(w->id, c.asset).debits_pending = c.amount;
+  l.at(to->id, c.asset).credits_pending = c.amount;
+  d.out.effects.emplace_back(pending_opened{d.ctx.seq, pending_kind::hold, w->id, to->id, c.asset, c.amount, c.expires_at_us});
+  d.accept(l);
+}
+
+// An open hold, or the precise reason there is none.
+const pending_record* open_hold(decision& d, std::uint64_t id) {
+  const auto* p = d.s.open_pending(id);
+  if (p && p->kind == pending_kind::hold) {
+    // Expiry is swept before each command, but at most a bounded number per
+    // command; a hold past its expiry is expired whether swept or not.
+    if (p->expires_at_us <= d.ctx.now_us) {
+      d.reject(reason::hold_expired);
+      return nullptr;
+    }
+    return p;
+  }
+  auto closed = p ? std::nullopt : d.s.closed_pending(id);
+  if (!closed || closed->kind != pending_kind::hold) {
+    d.reject(reason::unknown_hold);
+  } else if (closed->resolution == pending_resolution::captured) {
+    d.reject(reason::hold_already_captured);
+  } else if (closed->resolution == pending_resolution::voided) {
+    d.reject(reason::hold_already_voided);
+  } else {
+    d.reject(reason::hold_expired);
+  }
+  return nullptr;
+}
+
+void decide_body(decision& d, const capture_cmd& c) {
+  const auto* p = open_hold(d, c.hold_id);
+  if (!p) return;
+  amount_t amount = c.amount == 0 ? p->amount : c.amount;
+  if (amount > p->amount) return d.reject(reason::amount_out_of_range, "amount: more than the hold's amount");
+  const auto* w = d.s.account(p->debit_account);
+  if (w->status == account_status::frozen) return d.reject(reason::wallet_frozen);
+  const auto* to = d.s.account(p->credit_account);
+  if (to->status == account_status::closed) return d.reject(reason::wallet_closed, "the receiving account is closed");
+  resolve_pending(d, *p, amount, pending_resolution::captured);
+}
+
+void decide_body(decision& d, const void_hold_cmd& c) {
+  if (const auto* p = open_hold(d, c.hold_id)) resolve_pending(d, *p, 0, pending_resolution::voided);
+}
+
+void decide_body(decision& d, const reverse_cmd& c) {
+  auto t = d.s.transaction(c.transaction_id);
+  if (!t) return d.reject(reason::unknown_transaction);
+  if (t->kind == tx_kind::reversal) return d.reject(reason::not_reversible, "a reversal cannot be reversed");
+  if (t->reversed_by != 0)
+    return d.reject(reason::already_reversed, "reversed by transaction " + std::to_string(t->reversed_by));
+  legs l;
+  for (const auto& leg : t->legs) {
+    auto& x = l.at(leg.account, leg.asset);
+    x.debits_posted = leg.credit;
+    x.credits_posted = leg.debit;
+  }
+  // A reversal may not push a wallet below what it may spend, nor touch a closed one.
+  for (const auto& leg : t->legs) {
+    const auto* acc = d.s.account(leg.account);
+    if (acc->kind != account_kind::user) continue;
+    if (acc->status == account_status::closed) return d.reject(reason::wallet_closed);
+    const auto* b = acc->balance(leg.asset);
+    if (leg.credit > leg.debit && b->available() < leg.credit - leg.debit) return d.reject(reason::insufficient_funds);
+  }
+  d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::reversal, t->id});
+  d.accept(l);
+}
+
+const account_record* status_target(decision& d, std::uint64_t id) {
+  const auto* a = d.s.account(id);
+  if (!a || a->kind != account_kind::user) {
+    d.reject(reason::unknown_wallet);
+    return nullptr;
+  }
+  if (a->status == account_status::closed) {
+    d.reject(reason::wallet_closed);
+    return nullptr;
+  }
+  return a;
+}
+
+void change_status(decision& d, const account_record& a, account_status to) {
+  d.out.effects.emplace_back(account_status_changed{a.id, a.status, to});
+  d.accept(legs{});
+}
+
+void decide_body(decision& d, const freeze_account_cmd& c) {
+  const auto* a = status_target(d, c.account);
+  if (!a) return;
+  if (a->status == account_status::frozen) return d.reject(reason::invalid_state, "wallet is already frozen");
+  change_status(d, *a, account_status::frozen);
+}
+
+void decide_body(decision& d, const unfreeze_account_cmd& c) {
+  const auto* a = status_target(d, c.account);
+  if (!a) return;
+  if (a->status != account_status::frozen) return d.reject(reason::invalid_state, "wallet is not frozen");
+  change_status(d, *a, account_status::active);
+}
+
+void decide_body(decision& d, const close_account_cmd& c) {
+  const auto* a = status_target(d, c.account);
+  if (!a) return;
+  for (const auto& b : a->balances)
+    if (b.debits_posted != b.credits_posted || b.debits_pending != 0 || b.credits_pending != 0)
+      return d.reject(reason::balance_not_zero, "asset " + b.asset + " has a balance or pending amounts");
+  change_status(d, *a, account_status::closed);
+}
+
+}  // namespace
+
+void decide(const ledger_state& state, const command_body& body, const decide_context& ctx, event& out) {
+  decision d{state, ctx, out};
+  out.effects.clear();
+  std::visit([&](const auto& b) { decide_body(d, b); }, body);
+}
+
+void decide_hold_expiry(const ledger_state& state, std::uint64_t hold_id, const decide_context& ctx, event& out) {
+  const auto* p = state.open_pending(hold_id);
+  LEDGER_ASSERT(p != nullptr && p->kind == pending_kind::hold, "expiring a hold that is not open");
+  decision d{state, ctx, out};
+  out.effects.clear();
+  resolve_pending(d, *p, 0, pending_resolution::expired);
+}
+
+}  // namespace ledger

@@ -1,0 +1,29 @@
+// What a client learns about its command: the outcome, derived from the
+// command's event (or, for an idempotent replay, from the stored event).
+#pragma once
+
+#include "schemas/events.h"
+
+namespace ledger {
+
+struct outcome {
+  // An operating error means the command was not applied and may be retried
+  // with the same key (the engine stopped, the store failed, the queue was full).
+  status error;
+  bool replay = false;  // the stored outcome of an earlier command with this key
+  std::uint64_t seq = 0;
+  std::int64_t log_ts_us = 0;
+  event_status result = event_status::rejected;
+  ledger::reason reason = reason::none;
+  std::string detail;
+  std::uint64_t transaction_id = 0;  // posted money movement recorded by the command
+  std::uint64_t account_id = 0;      // account opened by the command
+  std::uint64_t pending_id = 0;      // hold or withdrawal opened by the command
+  std::vector<balance_changed> balances;
+
+  bool accepted() const { return error.is_ok() && result == event_status::accepted; }
+};
+
+outcome outcome_of(const event& e);
+
+}  // namespace ledger

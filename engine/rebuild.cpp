@@ -1,0 +1,58 @@
+#include "engine/rebuild.h"
+
+#include "engine/chain.h"
+
+namespace ledger {
+
+namespace {
+constexpr std::size_t read_events_max = 4096;
+}
+
+hash256 digest_of(const map_kv& kv) {
+  digest_builder d;
+  for (const auto& [k, v] : kv.entries()) d.add(k, v);
+  return d.finish();
+}
+
+status rebuild(const journal_read_fn& read, const rebuild_bound& bound, rebuilt_state& out) {
+  out.kv = std::make_unique<map_kv>();
+  out.state = std::make_unique<ledger_state>(*out.kv);
+  out.head = ledger_head{};
+  out.events = 0;
+  std::vector<journal_entry> batch;
+  bool done = false;
+  while (!done && out.head.seq < bound.seq_max) {
+    if (auto s = read(out.head.seq + 1, read_events_max, batch); !s) return s;
+    if (batch.empty()) break;
+    for (auto& je : batch) {
+      if (je.seq != out.head.seq + 1)
+        return status::corruption("journal gap: expected seq " + std::to_string(out.head.seq + 1) + ", found " +
+                                  std::to_string(je.seq));
+      if (chain_next(out.head.chain, je.event_bytes) != je.chain)
+        return status::corruption("chain hash mismatch at seq " + std::to_string(je.seq) +
+                                  ": the event or its predecessor was altered");
+      event e;
+      if (auto s = decode_event(je.event_bytes, e); !s)
+        return status::corruption("event " + std::to_string(je.seq) + ": " + s.message());
+      if (e.seq != je.seq) return status::corruption("event " + std::to_string(je.seq) + " carries another seq");
+      if (e.log_ts_us > bound.log_ts_max_us) {
+        done = true;
+        break;
+      }
+      out.state->apply(e);
+      out.head = ledger_head{e.seq, je.chain, e.log_ts_us, e.input_pos};
+      ++out.events;
+      if (out.head.seq >= bound.seq_max) break;
+    }
+  }
+  out.state->flush();
+  out.digest = digest_of(*out.kv);
+  return status::ok();
+}
+
+status rebuild(const store& s, const rebuild_bound& bound, rebuilt_state& out) {
+  return rebuild([&](std::uint64_t from, std::size_t max, std::vector<journal_entry>& v) { return s.read_journal(from, max, v); },
+                 bound, out);
+}
+
+}  // namespace ledger

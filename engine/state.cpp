@@ -1,0 +1,334 @@
+#include "engine/state.h"
+
+#include <algorithm>
+
+#include "schemas/fields.h"
+
+namespace ledger {
+
+template <class A> void fields(A& a, asset_record& v) { a(v.code); a(v.scale); a(v.min_amount); a(v.max_amount); }
+template <class A> void fields(A& a, balance_record& v) {
+  a(v.asset); a(v.overdraft_limit); a(v.daily_debit_limit);
+  a(v.debits_posted); a(v.credits_posted); a(v.debits_pending); a(v.credits_pending);
+  a(v.daily_day); a(v.daily_used);
+}
+template <class A> void fields(A& a, account_record& v) { a(v.id); a(v.kind); a(v.status); a(v.owner); a(v.balances); }
+template <class A> void fields(A& a, pending_record& v) {
+  a(v.id); a(v.kind); a(v.debit_account); a(v.credit_account); a(v.asset); a(v.amount); a(v.expires_at_us);
+  a(v.resolution); a(v.posted_amount);
+}
+template <class A> void fields(A& a, tx_leg& v) { a(v.account); a(v.asset); a(v.debit); a(v.credit); }
+template <class A> void fields(A& a, tx_record& v) { a(v.id); a(v.kind); a(v.reverses); a(v.reversed_by); a(v.legs); }
+
+namespace {
+
+constexpr std::uint8_t record_version = 1;
+
+template <typename T>
+std::string encode_record(const T& r) {
+  std::string out;
+  writer w(out);
+  w.u8(record_version);
+  encoder e{w};
+  e(r);
+  return out;
+}
+
+template <typename T>
+status decode_record(std::string_view bytes, T& r, const char* what) {
+  reader rd(bytes);
+  std::uint8_t v = rd.u8();
+  if (rd.ok() && v != record_version) return status::corruption(std::string(what) + ": unknown record version");
+  decoder d{rd};
+  d(r);
+  if (!rd.ok() || !rd.at_end()) return status::corruption(std::string(what) + ": record truncated or malformed");
+  return status::ok();
+}
+
+}  // namespace
+
+namespace keys {
+std::string asset(std::string_view code) { return "a" + std::string(code); }
+std::string account(std::uint64_t id) {
+  std::string k = "w";
+  put_key_u64(k, id);
+  return k;
+}
+std::string system_name(std::string_view name) { return "n" + std::string(name); }
+std::string open_pending(std::uint64_t id) {
+  std::string k = "p";
+  put_key_u64(k, id);
+  return k;
+}
+std::string closed_pending(std::uint64_t id) {
+  std::string k = "q";
+  put_key_u64(k, id);
+  return k;
+}
+std::string transaction(std::uint64_t id) {
+  std::string k = "t";
+  put_key_u64(k, id);
+  return k;
+}
+std::string idempotency(std::string_view principal, std::string_view key) {
+  std::string k;
+  k.reserve(2 + principal.size() + key.size());
+  k.push_back('i');
+  k.append(principal);
+  k.push_back('\0');  // principals never contain NUL (validate rejects control characters)
+  k.append(key);
+  return k;
+}
+}  // namespace keys
+
+std::optional<std::string> map_kv::get(std::string_view key) {
+  auto it = map_.find(std::string(key));
+  if (it == map_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string encode(const asset_record& r) { return encode_record(r); }
+std::string encode(const account_record& r) { return encode_record(r); }
+std::string encode(const pending_record& r) { return encode_record(r); }
+std::string encode(const tx_record& r) { return encode_record(r); }
+std::string encode(const idem_record& r) {
+  std::string out;
+  writer w(out);
+  w.u8(record_version);
+  w.raw(std::string_view(reinterpret_cast<const char*>(r.payload_hash.data()), r.payload_hash.size()));
+  w.u64(r.seq);
+  return out;
+}
+status decode(std::string_view b, asset_record& r) { return decode_record(b, r, "asset"); }
+status decode(std::string_view b, account_record& r) {
+  auto s = decode_record(b, r, "account");
+  if (s && (r.status < account_status::active || r.status > account_status::closed ||
+            (r.kind != account_kind::user && r.kind != account_kind::system)))
+    return status::corruption("account: field out of range");
+  return s;
+}
+status decode(std::string_view b, pending_record& r) { return decode_record(b, r, "pending"); }
+status decode(std::string_view b, tx_record& r) { return decode_record(b, r, "transaction"); }
+status decode(std::string_view b, idem_record& r) {
+  reader rd(b);
+  std::uint8_t v = rd.u8();
+  auto h = rd.raw(32);
+  r.seq = rd.u64();
+  if (!rd.ok() || !rd.at_end() || v != record_version) return status::corruption("idempotency: record malformed");
+  std::copy(h.begin(), h.end(), r.payload_hash.begin());
+  return status::ok();
+}
+
+balance_record* account_record::balance(std::string_view asset) {
+  for (auto& b : balances)
+    if (b.asset == asset) return &b;
+  return nullptr;
+}
+const balance_record* account_record::balance(std::string_view asset) const {
+  return const_cast<account_record*>(this)->balance(asset);
+}
+
+status ledger_state::load_entry(std::string_view key, std::string_view value) {
+  if (key.empty()) return status::corruption("empty state key");
+  switch (key[0]) {
+    case 'a': {
+      asset_record a;
+      if (auto s = decode(value, a); !s) return s;
+      assets_[a.code] = a;
+      return status::ok();
+    }
+    case 'w': {
+      account_record a;
+      if (auto s = decode(value, a); !s) return s;
+      // Keys are big-endian ids, so a full scan visits them in order.
+      if (a.id != accounts_.size() + 1) return status::corruption("account ids are not dense at " + std::to_string(a.id));
+      if (a.kind == account_kind::system) system_names_[a.owner] = a.id;
+      accounts_.push_back(std::move(a));
+      return status::ok();
+    }
+    case 'p': {
+      pending_record p;
+      if (auto s = decode(value, p); !s) return s;
+      if (p.kind == pending_kind::hold && p.expires_at_us > 0) expiry_.insert({p.expires_at_us, p.id});
+      pending_[p.id] = std::move(p);
+      return status::ok();
+    }
+    default:
+      return status::ok();  // cold records stay in the store
+  }
+}
+
+status ledger_state::load(const std::vector<std::pair<std::string, std::string>>& entries) {
+  for (const auto& [k, v] : entries)
+    if (auto s = load_entry(k, v); !s) return s;
+  return status::ok();
+}
+
+const asset_record* ledger_state::asset(std::string_view code) const {
+  auto it = assets_.find(std::string(code));
+  return it == assets_.end() ? nullptr : &it->second;
+}
+
+const account_record* ledger_state::account(std::uint64_t id) const {
+  if (id == 0 || id > accounts_.size()) return nullptr;
+  return &accounts_[id - 1];
+}
+
+account_record& ledger_state::mutable_account(std::uint64_t id) {
+  LEDGER_ASSERT(id >= 1 && id <= accounts_.size(), "event refers to an unknown account");
+  if (dirty_set_.insert(id).second) dirty_.push_back(id);
+  return accounts_[id - 1];
+}
+
+std::uint64_t ledger_state::system_account(std::string_view name) const {
+  auto it = system_names_.find(std::string(name));
+  return it == system_names_.end() ? 0 : it->second;
+}
+
+const pending_record* ledger_state::open_pending(std::uint64_t id) const {
+  auto it = pending_.find(id);
+  return it == pending_.end() ? nullptr : &it->second;
+}
+
+std::optional<pending_record> ledger_state::closed_pending(std::uint64_t id) const {
+  auto v = kv_.get(keys::closed_pending(id));
+  if (!v) return std::nullopt;
+  pending_record p;
+  LEDGER_ASSERT(decode(*v, p).is_ok(), "stored closed pending record is corrupt");
+  return p;
+}
+
+std::optional<tx_record> ledger_state::transaction(std::uint64_t id) const {
+  auto v = kv_.get(keys::transaction(id));
+  if (!v) return std::nullopt;
+  tx_record t;
+  LEDGER_ASSERT(decode(*v, t).is_ok(), "stored transaction record is corrupt");
+  return t;
+}
+
+std::optional<idem_record> ledger_state::idempotency(std::string_view principal, std::string_view key) const {
+  auto v = kv_.get(keys::idempotency(principal, key));
+  if (!v) return std::nullopt;
+  idem_record r;
+  LEDGER_ASSERT(decode(*v, r).is_ok(), "stored idempotency record is corrupt");
+  return r;
+}
+
+std::vector<std::uint64_t> ledger_state::due_holds(std::int64_t now_us, std::size_t max) const {
+  std::vector<std::uint64_t> out;
+  for (auto it = expiry_.begin(); it != expiry_.end() && it->first <= now_us && out.size() < max; ++it)
+    out.push_back(it->second);
+  return out;
+}
+
+void ledger_state::apply(const event& e) {
+  for (const auto& fx : e.effects) apply_effect(e, fx);
+  // Every outcome is remembered under its key, rejections too: a retry must
+  // see the same answer the first attempt got. Not kept: conflicts (the key
+  // belongs to the first payload) and invalid commands (their key may be
+  // malformed itself).
+  if (!e.idempotency_key.empty() && e.reason != reason::idempotency_conflict &&
+      e.reason != reason::invalid_argument)
+    kv_.put(keys::idempotency(e.principal, e.idempotency_key), encode(idem_record{e.payload_hash, e.seq}));
+}
+
+void ledger_state::apply_effect(const event& e, const effect& fx) {
+  if (auto* a = std::get_if<asset_registered>(&fx)) {
+    asset_record r{a->code, a->scale, a->min_amount, a->max_amount};
+    LEDGER_ASSERT(!assets_.count(r.code), "asset registered twice");
+    kv_.put(keys::asset(r.code), encode(r));
+    assets_.emplace(r.code, std::move(r));
+  } else if (auto* o = std::get_if<account_opened>(&fx)) {
+    LEDGER_ASSERT(o->id == accounts_.size() + 1, "account ids must be dense");
+    account_record r;
+    r.id = o->id;
+    r.kind = o->kind;
+    r.owner = o->owner;
+    for (const auto& wa : o->assets) {
+      balance_record b;
+      b.asset = wa.asset;
+      b.overdraft_limit = wa.overdraft_limit;
+      b.daily_debit_limit = wa.daily_debit_limit;
+      r.balances.push_back(std::move(b));
+    }
+    if (r.kind == account_kind::system) {
+      LEDGER_ASSERT(!system_names_.count(r.owner), "system account name taken");
+      system_names_[r.owner] = r.id;
+      std::string id_bytes;
+      put_key_u64(id_bytes, r.id);
+      kv_.put(keys::system_name(r.owner), id_bytes);
+    }
+    accounts_.push_back(std::move(r));
+    mutable_account(o->id);
+  } else if (auto* s = std::get_if<account_status_changed>(&fx)) {
+    auto& acc = mutable_account(s->id);
+    LEDGER_ASSERT(acc.status == s->from, "status change from a status the account is not in");
+    acc.status = s->to;
+  } else if (auto* b = std::get_if<balance_changed>(&fx)) {
+    auto& acc = mutable_account(b->account);
+    auto* bal = acc.balance(b->asset);
+    if (!bal) {
+      LEDGER_ASSERT(acc.kind == account_kind::system, "wallet posting in an asset it does not hold");
+      acc.balances.push_back(balance_record{});
+      bal = &acc.balances.back();
+      bal->asset = b->asset;
+    }
+    bal->debits_posted += b->d_debits_posted;
+    bal->credits_posted += b->d_credits_posted;
+    bal->debits_pending += b->d_debits_pending;
+    bal->credits_pending += b->d_credits_pending;
+    LEDGER_ASSERT(bal->posted() == b->posted_after && bal->debits_pending == b->debits_pending_after &&
+                      bal->credits_pending == b->credits_pending_after,
+                  "balance after an event differs from the one it recorded");
+  } else if (auto* d = std::get_if<daily_usage>(&fx)) {
+    auto& acc = mutable_account(d->account);
+    auto* bal = acc.balance(d->asset);
+    LEDGER_ASSERT(bal != nullptr, "daily usage for an asset the account does not hold");
+    bal->daily_day = d->day;
+    bal->daily_used = d->used_after;
+  } else if (auto* p = std::get_if<pending_opened>(&fx)) {
+    pending_record r{p->id, p->kind, p->debit_account, p->credit_account, p->asset, p->amount, p->expires_at_us,
+                     pending_resolution::open, 0};
+    LEDGER_ASSERT(!pending_.count(r.id), "pending opened twice");
+    if (r.kind == pending_kind::hold && r.expires_at_us > 0) expiry_.insert({r.expires_at_us, r.id});
+    kv_.put(keys::open_pending(r.id), encode(r));
+    pending_.emplace(r.id, std::move(r));
+  } else if (auto* c = std::get_if<pending_closed>(&fx)) {
+    auto it = pending_.find(c->id);
+    LEDGER_ASSERT(it != pending_.end(), "closing a pending that is not open");
+    pending_record r = std::move(it->second);
+    pending_.erase(it);
+    expiry_.erase({r.expires_at_us, r.id});
+    r.resolution = c->resolution;
+    r.posted_amount = c->posted_amount;
+    kv_.del(keys::open_pending(r.id));
+    kv_.put(keys::closed_pending(r.id), encode(r));
+  } else if (auto* t = std::get_if<transaction_recorded>(&fx)) {
+    record_transaction(e, *t);
+  }
+}
+
+void ledger_state::record_transaction(const event& e, const transaction_recorded& t) {
+  tx_record r;
+  r.id = t.id;
+  r.kind = t.kind;
+  r.reverses = t.reverses;
+  for (const auto& fx : e.effects)
+    if (auto* b = std::get_if<balance_changed>(&fx); b && (b->d_debits_posted != 0 || b->d_credits_posted != 0))
+      r.legs.push_back(tx_leg{b->account, b->asset, b->d_debits_posted, b->d_credits_posted});
+  kv_.put(keys::transaction(r.id), encode(r));
+  if (t.reverses != 0) {
+    auto orig = transaction(t.reverses);
+    LEDGER_ASSERT(orig.has_value() && orig->reversed_by == 0, "reversal of a missing or reversed transaction");
+    orig->reversed_by = t.id;
+    kv_.put(keys::transaction(orig->id), encode(*orig));
+  }
+}
+
+void ledger_state::flush() {
+  for (auto id : dirty_) kv_.put(keys::account(id), encode(accounts_[id - 1]));
+  dirty_.clear();
+  dirty_set_.clear();
+}
+
+}  // namespace ledger

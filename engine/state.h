@@ -1,0 +1,192 @@
+// The ledger state and the one function that changes it: apply(event).
+//
+// The canonical state is a key-value space (see "Key space" below). Hot parts
+// (assets, accounts, open holds and withdrawals) are also kept in memory for
+// the writer; cold parts (transaction records, idempotency records, closed
+// pendings) are read through `state_kv` when needed. Every change apply makes
+// is written through `state_kv`, so a RocksDB-backed live ledger and a
+// map-backed rebuild hold the same bytes and therefore the same digest.
+//
+// Thread: one writer thread owns a ledger_state; nothing here locks.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "schemas/base.h"
+#include "schemas/events.h"
+
+namespace ledger {
+
+// Key space (first byte):
+//   'a' code          -> asset_record
+//   'w' id (8, BE)    -> account_record
+//   'n' name          -> system account id (8, BE)
+//   'p' id            -> pending_record, open holds and withdrawals
+//   'q' id            -> pending_record, closed (with resolution)
+//   't' id            -> tx_record (posted legs, reversal link)
+//   'i' principal 0 key -> idem_record
+namespace keys {
+std::string asset(std::string_view code);
+std::string account(std::uint64_t id);
+std::string system_name(std::string_view name);
+std::string open_pending(std::uint64_t id);
+std::string closed_pending(std::uint64_t id);
+std::string transaction(std::uint64_t id);
+std::string idempotency(std::string_view principal, std::string_view key);
+}  // namespace keys
+
+class state_kv {
+ public:
+  virtual ~state_kv() = default;
+  virtual std::optional<std::string> get(std::string_view key) = 0;
+  virtual void put(std::string_view key, std::string_view value) = 0;
+  virtual void del(std::string_view key) = 0;
+};
+
+// A map-backed state_kv, for rebuilds and unit tests. Ordered, so its
+// iteration order is RocksDB's bytewise order.
+class map_kv final : public state_kv {
+ public:
+  std::optional<std::string> get(std::string_view key) override;
+  void put(std::string_view key, std::string_view value) override { map_[std::string(key)] = std::string(value); }
+  void del(std::string_view key) override { map_.erase(std::string(key)); }
+  const std::map<std::string, std::string>& entries() const { return map_; }
+
+ private:
+  std::map<std::string, std::string> map_;
+};
+
+struct asset_record {
+  std::string code;
+  std::uint8_t scale = 0;
+  amount_t min_amount = 0;
+  amount_t max_amount = 0;
+};
+
+struct balance_record {
+  std::string asset;
+  amount_t overdraft_limit = 0;
+  amount_t daily_debit_limit = 0;
+  amount_t debits_posted = 0;
+  amount_t credits_posted = 0;
+  amount_t debits_pending = 0;
+  amount_t credits_pending = 0;
+  std::int32_t daily_day = 0;
+  amount_t daily_used = 0;
+
+  amount_t posted() const { return credits_posted - debits_posted; }
+  // What the owner may still spend: posted minus held, plus any overdraft.
+  amount_t available() const { return credits_posted - debits_posted - debits_pending + overdraft_limit; }
+};
+
+struct account_record {
+  std::uint64_t id = 0;
+  account_kind kind = account_kind::user;
+  account_status status = account_status::active;
+  std::string owner;
+  std::vector<balance_record> balances;
+
+  balance_record* balance(std::string_view asset);
+  const balance_record* balance(std::string_view asset) const;
+};
+
+struct pending_record {
+  std::uint64_t id = 0;
+  pending_kind kind = pending_kind::hold;
+  std::uint64_t debit_account = 0;
+  std::uint64_t credit_account = 0;
+  std::string asset;
+  amount_t amount = 0;
+  std::int64_t expires_at_us = 0;
+  pending_resolution resolution = pending_resolution::open;
+  amount_t posted_amount = 0;
+};
+
+struct tx_leg {
+  std::uint64_t account = 0;
+  std::string asset;
+  amount_t debit = 0;
+  amount_t credit = 0;
+};
+
+struct tx_record {
+  std::uint64_t id = 0;
+  tx_kind kind = tx_kind::deposit;
+  std::uint64_t reverses = 0;
+  std::uint64_t reversed_by = 0;
+  std::vector<tx_leg> legs;
+};
+
+struct idem_record {
+  hash256 payload_hash{};
+  std::uint64_t seq = 0;
+};
+
+std::string encode(const asset_record& r);
+std::string encode(const account_record& r);
+std::string encode(const pending_record& r);
+std::string encode(const tx_record& r);
+std::string encode(const idem_record& r);
+status decode(std::string_view bytes, asset_record& r);
+status decode(std::string_view bytes, account_record& r);
+status decode(std::string_view bytes, pending_record& r);
+status decode(std::string_view bytes, tx_record& r);
+status decode(std::string_view bytes, idem_record& r);
+
+class ledger_state {
+ public:
+  explicit ledger_state(state_kv& kv) : kv_(kv) {}
+
+  // Loads the hot parts from the key space (at start-up).
+  status load(const std::vector<std::pair<std::string, std::string>>& entries);
+  // Same, streaming: call once per stored (key, value) of the hot prefixes.
+  status load_entry(std::string_view key, std::string_view value);
+
+  // Applies one event's effects. Events are trusted (they come from decide or
+  // from a verified journal); an inconsistency is a programmer error or
+  // corruption and crashes.
+  void apply(const event& e);
+  // Writes accounts changed since the last flush to the key space. Called at
+  // the end of each batch so a hot account is written once per batch.
+  void flush();
+
+  // --- reads for decide ---
+  const asset_record* asset(std::string_view code) const;
+  const account_record* account(std::uint64_t id) const;
+  std::uint64_t system_account(std::string_view name) const;  // 0 if none
+  std::uint64_t next_account_id() const { return accounts_.size() + 1; }
+  const pending_record* open_pending(std::uint64_t id) const;
+  std::optional<pending_record> closed_pending(std::uint64_t id) const;
+  std::optional<tx_record> transaction(std::uint64_t id) const;
+  std::optional<idem_record> idempotency(std::string_view principal, std::string_view key) const;
+  // Open holds whose expiry is at or before `now_us`, earliest first, at most `max`.
+  std::vector<std::uint64_t> due_holds(std::int64_t now_us, std::size_t max) const;
+
+  std::size_t account_count() const { return accounts_.size(); }
+  std::size_t open_pending_count() const { return pending_.size(); }
+  const std::vector<account_record>& accounts() const { return accounts_; }
+
+ private:
+  void apply_effect(const event& e, const effect& fx);
+  account_record& mutable_account(std::uint64_t id);
+  void record_transaction(const event& e, const transaction_recorded& t);
+
+  state_kv& kv_;
+  std::unordered_map<std::string, asset_record> assets_;
+  std::vector<account_record> accounts_;  // id = index + 1
+  std::unordered_map<std::string, std::uint64_t> system_names_;
+  std::unordered_map<std::uint64_t, pending_record> pending_;
+  std::set<std::pair<std::int64_t, std::uint64_t>> expiry_;  // (expires_at_us, hold id)
+  std::vector<std::uint64_t> dirty_;                          // accounts changed since flush
+  std::unordered_set<std::uint64_t> dirty_set_;
+};
+
+}  // namespace ledger

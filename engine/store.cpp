@@ -1,0 +1,311 @@
+#include "engine/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+
+#include "engine/chain.h"
+#include "schemas/codec.h"
+
+namespace ledger {
+
+namespace {
+
+const std::string head_key = "head";
+constexpr std::uint8_t head_version = 1;
+
+std::string seq_key(std::uint64_t seq) {
+  std::string k;
+  put_key_u64(k, seq);
+  return k;
+}
+
+std::string checkpoint_key(std::uint64_t seq) {
+  std::string k = "c";
+  put_key_u64(k, seq);
+  return k;
+}
+
+status from_rocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return status::ok();
+  if (s.IsCorruption()) return status::corruption(what + ": " + s.ToString());
+  if (s.IsNotFound()) return status::not_found(what + ": " + s.ToString());
+  if (s.IsInvalidArgument()) return status::invalid_argument(what + ": " + s.ToString());
+  return status::io_error(what + ": " + s.ToString());
+}
+
+std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+std::string encode_head(const ledger_head& h) {
+  std::string out;
+  writer w(out);
+  w.u8(head_version);
+  w.u64(h.seq);
+  w.raw(std::string_view(reinterpret_cast<const char*>(h.chain.data()), h.chain.size()));
+  w.i64(h.log_ts_us);
+  w.u64(h.input_pos);
+  return out;
+}
+
+status decode_head(std::string_view bytes, ledger_head& h) {
+  reader r(bytes);
+  auto v = r.u8();
+  h.seq = r.u64();
+  auto c = r.raw(32);
+  h.log_ts_us = r.i64();
+  h.input_pos = r.u64();
+  if (!r.ok() || !r.at_end() || v != head_version) return status::corruption("head record malformed");
+  std::copy(c.begin(), c.end(), h.chain.begin());
+  return status::ok();
+}
+
+// The writer's view: this batch's writes over committed data.
+class store::batch_kv final : public state_kv {
+ public:
+  batch_kv(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
+
+  std::optional<std::string> get(std::string_view key) override {
+    if (auto it = overlay_.find(std::string(key)); it != overlay_.end()) return it->second;
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &v);
+    if (s.IsNotFound()) return std::nullopt;
+    // A read error inside apply cannot be turned into a rejection without
+    // breaking determinism; the store is unusable, so stop loudly.
+    LEDGER_ASSERT(s.ok(), "state read failed: the store is unreadable");
+    return v;
+  }
+  void put(std::string_view key, std::string_view value) override {
+    batch.Put(cf_, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+    // Hot records (accounts) are never read back through the kv; only cold
+    // ones need the overlay, which keeps it small.
+    if (key[0] != 'w') overlay_[std::string(key)] = std::string(value);
+  }
+  void del(std::string_view key) override {
+    batch.Delete(cf_, rocksdb::Slice(key.data(), key.size()));
+    overlay_[std::string(key)] = std::nullopt;
+  }
+  void clear() {
+    batch.Clear();
+    overlay_.clear();
+  }
+
+  rocksdb::WriteBatch batch;
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::unordered_map<std::string, std::optional<std::string>> overlay_;
+};
+
+status store::open(const store_options& options, std::unique_ptr<store>& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  bool exists = fs::exists(fs::path(options.path) / "CURRENT", ec);
+  if (!exists && !options.create_if_missing) return status::not_found("no ledger at " + options.path);
+  if (!exists && fs::exists(options.path, ec) && !fs::is_empty(options.path, ec))
+    return status::invalid_argument(options.path + " is not empty and holds no ledger");
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = !exists;
+  db_options.paranoid_checks = true;
+  // A torn tail of the WAL (a write that never returned) is dropped; any
+  // other damage stops the open.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.max_background_jobs = 2;
+  db_options.max_open_files = 512;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = options.write_buffer_bytes;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.compression = rocksdb::kLZ4Compression;
+  // Journal keys only grow: bloom filters buy nothing there.
+  rocksdb::ColumnFamilyOptions journal_options = cf_options;
+  rocksdb::BlockBasedTableOptions journal_table;
+  journal_table.block_cache = table.block_cache;
+  journal_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(journal_table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, cf_options}, {"state", cf_options}, {"journal", journal_options}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::unique_ptr<store> s(new store());
+  s->options_ = options;
+  auto rs = rocksdb::DB::Open(db_options, options.path, cfs, &handles, &s->db_);
+  if (!rs.ok()) return from_rocks(rs, "opening the store at " + options.path);
+  s->meta_ = handles[0];
+  s->state_ = handles[1];
+  s->journal_ = handles[2];
+  s->batch_ = std::make_unique<batch_kv>(s->db_, s->state_);
+  if (auto st = s->check_consistency(); !st) return st;
+  out = std::move(s);
+  return status::ok();
+}
+
+store::~store() {
+  batch_.reset();
+  if (db_) {
+    for (auto* h : {meta_, state_, journal_})
+      if (h) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+    delete db_;
+  }
+}
+
+status store::check_consistency() {
+  std::string v;
+  auto rs = db_->Get(rocksdb::ReadOptions(), meta_, head_key, &v);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), journal_));
+  it->SeekToLast();
+  if (!it->status().ok()) return from_rocks(it->status(), "reading the journal tail");
+  if (rs.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> st(db_->NewIterator(rocksdb::ReadOptions(), state_));
+    st->SeekToFirst();
+    if (it->Valid() || st->Valid()) return status::corruption("the store holds events or state but no head record");
+    head_ = ledger_head{};
+    return status::ok();
+  }
+  if (!rs.ok()) return from_rocks(rs, "reading the head");
+  if (auto s = decode_head(v, head_); !s) return s;
+  if (head_.seq == 0) {
+    if (it->Valid()) return status::corruption("head is empty but the journal is not");
+    return status::ok();
+  }
+  if (!it->Valid()) return status::corruption("head is at seq " + std::to_string(head_.seq) + " but the journal is empty");
+  std::uint64_t last = get_key_u64(view(it->key()));
+  if (it->key().size() != 8 || last != head_.seq)
+    return status::corruption("journal ends at seq " + std::to_string(last) + " but the head says " +
+                              std::to_string(head_.seq));
+  std::string_view bytes;
+  hash256 chain;
+  if (auto s = split_journal_record(view(it->value()), bytes, chain); !s) return s;
+  if (chain != head_.chain) return status::corruption("the last event's chain hash differs from the head's");
+  event e;
+  if (auto s = decode_event(bytes, e); !s) return status::corruption("last event: " + s.message());
+  if (e.seq != head_.seq) return status::corruption("the last event carries another seq than its key");
+  return status::ok();
+}
+
+status store::load(ledger_state& state) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
+  for (char prefix : {'a', 'p', 'w'}) {
+    for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next())
+      if (auto s = state.load_entry(view(it->key()), view(it->value())); !s) return s;
+  }
+  return from_rocks(it->status(), "loading state");
+}
+
+state_kv& store::writer_kv() { return *batch_; }
+
+void store::add_event(std::uint64_t seq, std::string_view event_bytes, const hash256& chain) {
+  batch_->batch.Put(journal_, seq_key(seq), encode_journal_record(event_bytes, chain));
+}
+
+std::size_t store::pending_bytes() const { return batch_->batch.GetDataSize(); }
+
+status store::commit(const ledger_head& head) {
+  batch_->batch.Put(meta_, head_key, encode_head(head));
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  auto rs = db_->Write(wo, &batch_->batch);
+  batch_->clear();
+  if (!rs.ok()) return from_rocks(rs, "committing a batch");
+  head_ = head;
+  return status::ok();
+}
+
+status store::read_journal(std::uint64_t from_seq, std::size_t max, std::vector<journal_entry>& out) const {
+  out.clear();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), journal_));
+  std::uint64_t expect = from_seq;
+  for (it->Seek(seq_key(from_seq)); it->Valid() && out.size() < max; it->Next(), ++expect) {
+    journal_entry e;
+    e.seq = get_key_u64(view(it->key()));
+    if (it->key().size() != 8 || e.seq != expect)
+      return status::corruption("journal gap: expected seq " + std::to_string(expect) + ", found " + std::to_string(e.seq));
+    std::string_view bytes;
+    if (auto s = split_journal_record(view(it->value()), bytes, e.chain); !s) return s;
+    e.event_bytes.assign(bytes);
+    out.push_back(std::move(e));
+  }
+  return from_rocks(it->status(), "reading the journal");
+}
+
+status store::read_event(std::uint64_t seq, journal_entry& out) const {
+  std::string v;
+  auto rs = db_->Get(rocksdb::ReadOptions(), journal_, seq_key(seq), &v);
+  if (!rs.ok()) return from_rocks(rs, "reading event " + std::to_string(seq));
+  std::string_view bytes;
+  if (auto s = split_journal_record(v, bytes, out.chain); !s) return s;
+  out.seq = seq;
+  out.event_bytes.assign(bytes);
+  return status::ok();
+}
+
+status store::read_state(std::string_view key, std::string& value) const {
+  return from_rocks(db_->Get(rocksdb::ReadOptions(), state_, rocksdb::Slice(key.data(), key.size()), &value),
+                    "reading state");
+}
+
+status store::state_digest(checkpoint& out) const {
+  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  ro.fill_cache = false;
+  std::string v;
+  auto rs = db_->Get(ro, meta_, head_key, &v);
+  ledger_head h;
+  status result;
+  if (rs.ok()) {
+    result = decode_head(v, h);
+  } else if (!rs.IsNotFound()) {
+    result = from_rocks(rs, "reading the head");
+  }
+  if (result) {
+    digest_builder d;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, state_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) d.add(view(it->key()), view(it->value()));
+    result = from_rocks(it->status(), "reading state");
+    out = checkpoint{h.seq, h.chain, d.finish()};
+  }
+  db_->ReleaseSnapshot(snap);
+  return result;
+}
+
+status store::save_checkpoint(const checkpoint& c) {
+  std::string v(reinterpret_cast<const char*>(c.chain.data()), 32);
+  v.append(reinterpret_cast<const char*>(c.state_digest.data()), 32);
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return from_rocks(db_->Put(wo, meta_, checkpoint_key(c.seq), v), "saving a checkpoint");
+}
+
+status store::load_checkpoints(std::vector<checkpoint>& out) const {
+  out.clear();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek("c"); it->Valid() && it->key()[0] == 'c'; it->Next()) {
+    if (it->key().size() != 9 || it->value().size() != 64) return status::corruption("checkpoint record malformed");
+    checkpoint c;
+    c.seq = get_key_u64(view(it->key()).substr(1));
+    std::copy(it->value().data(), it->value().data() + 32, c.chain.begin());
+    std::copy(it->value().data() + 32, it->value().data() + 64, c.state_digest.begin());
+    out.push_back(c);
+  }
+  return from_rocks(it->status(), "reading checkpoints");
+}
+
+status store::flush() {
+  rocksdb::FlushOptions fo;
+  return from_rocks(db_->Flush(fo, {meta_, state_, journal_}), "flushing");
+}
+
+}  // namespace ledger

@@ -1,0 +1,109 @@
+// The ledger's durable store, on RocksDB.
+//
+// Three column families:
+//   "state"   the canonical key space of state.h (what the state digest covers)
+//   "journal" the event journal: big-endian seq -> event bytes + chain hash
+//   default   meta: the head (seq, chain, log time, input position) and
+//             checkpoints (seq -> chain, state digest)
+//
+// One engine batch is one RocksDB WriteBatch holding events, changed state,
+// idempotency records and the new head, written with the WAL synced. So the
+// store is always at a batch boundary: never half a batch.
+//
+// open() checks that head and journal agree (last seq, last chain hash) and
+// reports a torn or corrupted store as `corruption` instead of starting.
+//
+// Thread: the writer alone calls writer_kv() and commit(); the read functions
+// are safe from any thread (they read committed data only).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/machine.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace ledger {
+
+struct journal_entry {
+  std::uint64_t seq = 0;
+  std::string event_bytes;
+  hash256 chain{};
+};
+
+struct checkpoint {
+  std::uint64_t seq = 0;
+  hash256 chain{};
+  hash256 state_digest{};
+};
+
+struct store_options {
+  std::string path;
+  bool sync = true;  // fsync the WAL on every commit; off only for experiments
+  bool create_if_missing = true;
+  std::size_t block_cache_bytes = 256u << 20;
+  std::size_t write_buffer_bytes = 128u << 20;
+};
+
+class store {
+ public:
+  static status open(const store_options& options, std::unique_ptr<store>& out);
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  // The head as found at open(), then as of the last commit.
+  const ledger_head& head() const { return head_; }
+
+  // Streams the hot state (assets, accounts, open pendings) into `state`.
+  status load(ledger_state& state);
+
+  // The state_kv the writer's machine uses: reads see this batch's writes
+  // first, then committed data; writes go into the pending batch.
+  state_kv& writer_kv();
+  void add_event(std::uint64_t seq, std::string_view event_bytes, const hash256& chain);
+  // Writes the pending batch and the new head atomically (WAL synced when
+  // options.sync). On error the batch is dropped; the caller must stop
+  // writing, since its in-memory state is now ahead of the store.
+  status commit(const ledger_head& head);
+  std::size_t pending_bytes() const;
+
+  // --- reads, any thread ---
+  status read_journal(std::uint64_t from_seq, std::size_t max, std::vector<journal_entry>& out) const;
+  status read_event(std::uint64_t seq, journal_entry& out) const;
+  // One committed state record (see the key space in state.h).
+  status read_state(std::string_view key, std::string& value) const;
+  // Digest of the committed state and the head it belongs to, from one snapshot.
+  status state_digest(checkpoint& out) const;
+  status save_checkpoint(const checkpoint& c);
+  status load_checkpoints(std::vector<checkpoint>& out) const;
+  // Flushes memtables to SST files (for a clean shutdown; not needed for durability).
+  status flush();
+
+ private:
+  class batch_kv;
+  store() = default;
+  status check_consistency();
+
+  store_options options_;
+  rocksdb::DB* db_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* state_ = nullptr;
+  rocksdb::ColumnFamilyHandle* journal_ = nullptr;
+  std::unique_ptr<batch_kv> batch_;
+  ledger_head head_;
+};
+
+// Encodes and decodes the head record (exposed for tests that tamper with it).
+std::string encode_head(const ledger_head& h);
+status decode_head(std::string_view bytes, ledger_head& h);
+
+}  // namespace ledger

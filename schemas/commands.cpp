@@ -1,0 +1,220 @@
+#include "schemas/commands.h"
+
+#include "schemas/fields.h"
+
+namespace ledger {
+
+namespace {
+
+constexpr std::uint8_t body_version = 1;
+constexpr std::uint8_t command_version = 1;
+
+template <std::size_t I = 0>
+bool make_body(command_type t, command_body& out) {
+  if constexpr (I < std::variant_size_v<command_body>) {
+    using T = std::variant_alternative_t<I, command_body>;
+    if (T::type == t) {
+      out.emplace<I>();
+      return true;
+    }
+    return make_body<I + 1>(t, out);
+  } else {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(command_type t) {
+  switch (t) {
+    case command_type::none: return "none";
+    case command_type::register_asset: return "register_asset";
+    case command_type::open_account: return "open_account";
+    case command_type::deposit: return "deposit";
+    case command_type::withdraw: return "withdraw";
+    case command_type::settle_withdrawal: return "settle_withdrawal";
+    case command_type::fail_withdrawal: return "fail_withdrawal";
+    case command_type::transfer: return "transfer";
+    case command_type::hold: return "hold";
+    case command_type::capture: return "capture";
+    case command_type::void_hold: return "void_hold";
+    case command_type::reverse: return "reverse";
+    case command_type::freeze_account: return "freeze_account";
+    case command_type::unfreeze_account: return "unfreeze_account";
+    case command_type::close_account: return "close_account";
+  }
+  return "unknown";
+}
+
+command_type type_of(const command_body& body) {
+  return std::visit([](const auto& b) { return std::decay_t<decltype(b)>::type; }, body);
+}
+
+std::string encode_body(const command_body& body) {
+  std::string out;
+  writer w(out);
+  w.u16(static_cast<std::uint16_t>(type_of(body)));
+  w.u8(body_version);
+  encoder e{w};
+  std::visit([&](const auto& b) { e(b); }, body);
+  return out;
+}
+
+status decode_body(std::string_view bytes, command_body& out) {
+  reader r(bytes);
+  auto t = static_cast<command_type>(r.u16());
+  std::uint8_t version = r.u8();
+  if (!r.ok()) return status::corruption("command body truncated");
+  if (version != body_version) return status::corruption("unknown command body version " + std::to_string(version));
+  if (!make_body(t, out)) return status::corruption("unknown command type " + std::to_string(static_cast<int>(t)));
+  decoder d{r};
+  std::visit([&](auto& b) { d(b); }, out);
+  if (!r.ok()) return status::corruption("command body truncated or malformed");
+  if (!r.at_end()) return status::corruption("trailing bytes after command body");
+  if (auto* o = std::get_if<open_account_cmd>(&out);
+      o && o->kind != account_kind::user && o->kind != account_kind::system)
+    return status::corruption("unknown account kind");
+  return status::ok();
+}
+
+std::string encode_command(const command& c) {
+  std::string out;
+  writer w(out);
+  w.u8(command_version);
+  w.bytes(c.principal);
+  w.bytes(c.idempotency_key);
+  w.bytes(c.request_id);
+  w.bytes(encode_body(c.body));
+  return out;
+}
+
+status decode_command(std::string_view bytes, command& out) {
+  reader r(bytes);
+  std::uint8_t version = r.u8();
+  if (r.ok() && version != command_version)
+    return status::corruption("unknown command version " + std::to_string(version));
+  out.principal = r.bytes();
+  out.idempotency_key = r.bytes();
+  out.request_id = r.bytes();
+  std::string body = r.bytes();
+  if (!r.ok()) return status::corruption("command truncated");
+  if (!r.at_end()) return status::corruption("trailing bytes after command");
+  return decode_body(body, out.body);
+}
+
+namespace {
+
+std::optional<field_error> check_text(const char* field, const std::string& v, std::size_t max, bool required) {
+  if (required && v.empty()) return field_error{field, "must not be empty"};
+  if (v.size() > max) return field_error{field, "longer than " + std::to_string(max) + " bytes"};
+  for (unsigned char c : v)
+    if (c < 0x20 || c == 0x7f) return field_error{field, "must not contain control characters"};
+  return std::nullopt;
+}
+
+std::optional<field_error> check_amount(const char* field, amount_t v, bool zero_ok) {
+  if (v < 0 || (!zero_ok && v == 0)) return field_error{field, zero_ok ? "must not be negative" : "must be positive"};
+  if (v > amount_limit) return field_error{field, "is too large"};
+  return std::nullopt;
+}
+
+std::optional<field_error> check_id(const char* field, std::uint64_t v) {
+  if (v == 0) return field_error{field, "is required"};
+  return std::nullopt;
+}
+
+#define LEDGER_CHECK(expr) \
+  if (auto e_ = (expr)) return e_
+
+std::optional<field_error> validate_body(const register_asset_cmd& c) {
+  LEDGER_CHECK(check_text("code", c.code, asset_code_bytes_max, true));
+  for (char ch : c.code)
+    if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+      return field_error{"code", "may contain only A-Z, 0-9, '_' and '-'"};
+  if (c.scale > scale_max) return field_error{"scale", "must be between 0 and 18"};
+  LEDGER_CHECK(check_amount("min_amount", c.min_amount, false));
+  LEDGER_CHECK(check_amount("max_amount", c.max_amount, false));
+  if (c.max_amount < c.min_amount) return field_error{"max_amount", "must not be below min_amount"};
+  return std::nullopt;
+}
+std::optional<field_error> validate_body(const open_account_cmd& c) {
+  LEDGER_CHECK(check_text("owner", c.owner, owner_bytes_max, true));
+  if (c.kind == account_kind::system && !c.assets.empty())
+    return field_error{"assets", "system accounts hold every asset; list none"};
+  if (c.kind == account_kind::user && c.assets.empty()) return field_error{"assets", "a wallet needs at least one asset"};
+  if (c.assets.size() > wallet_assets_max) return field_error{"assets", "more than 32 assets"};
+  for (std::size_t i = 0; i < c.assets.size(); ++i) {
+    const auto& a = c.assets[i];
+    LEDGER_CHECK(check_text("assets.asset", a.asset, asset_code_bytes_max, true));
+    LEDGER_CHECK(check_amount("assets.overdraft_limit", a.overdraft_limit, true));
+    LEDGER_CHECK(check_amount("assets.daily_debit_limit", a.daily_debit_limit, true));
+    for (std::size_t j = 0; j < i; ++j)
+      if (c.assets[j].asset == a.asset) return field_error{"assets", "asset " + a.asset + " listed twice"};
+  }
+  return std::nullopt;
+}
+std::optional<field_error> validate_body(const deposit_cmd& c) {
+  LEDGER_CHECK(check_id("wallet", c.wallet));
+  LEDGER_CHECK(check_text("asset", c.asset, asset_code_bytes_max, true));
+  LEDGER_CHECK(check_amount("amount", c.amount, false));
+  LEDGER_CHECK(check_text("provider", c.provider, owner_bytes_max, true));
+  LEDGER_CHECK(check_text("reference", c.reference, reference_bytes_max, false));
+  if (c.metadata.size() > metadata_bytes_max) return field_error{"metadata", "larger than 4096 bytes"};
+  return std::nullopt;
+}
+std::optional<field_error> validate_body(const withdraw_cmd& c) {
+  LEDGER_CHECK(check_id("wallet", c.wallet));
+  LEDGER_CHECK(check_text("asset", c.asset, asset_code_bytes_max, true));
+  LEDGER_CHECK(check_amount("amount", c.amount, false));
+  LEDGER_CHECK(check_text("reference", c.reference, reference_bytes_max, false));
+  if (c.metadata.size() > metadata_bytes_max) return field_error{"metadata", "larger than 4096 bytes"};
+  return std::nullopt;
+}
+std::optional<field_error> validate_body(const settle_withdrawal_cmd& c) { return check_id("withdrawal_id", c.withdrawal_id); }
+std::optional<field_error> validate_body(const fail_withdrawal_cmd& c) {
+  LEDGER_CHECK(check_id("withdrawal_id", c.withdrawal_id));
+  return check_text("reason", c.reason, reference_bytes_max, false);
+}
+std::optional<field_error> validate_body(const transfer_cmd& c) {
+  LEDGER_CHECK(check_id("from", c.from));
+  LEDGER_CHECK(check_id("to", c.to));
+  LEDGER_CHECK(check_text("asset", c.asset, asset_code_bytes_max, true));
+  LEDGER_CHECK(check_amount("amount", c.amount, false));
+  LEDGER_CHECK(check_amount("fee", c.fee, true));
+  LEDGER_CHECK(check_text("reference", c.reference, reference_bytes_max, false));
+  if (c.metadata.size() > metadata_bytes_max) return field_error{"metadata", "larger than 4096 bytes"};
+  return std::nullopt;
+}
+std::optional<field_error> validate_body(const hold_cmd& c) {
+  LEDGER_CHECK(check_id("wallet", c.wallet));
+  LEDGER_CHECK(check_id("to", c.to));
+  LEDGER_CHECK(check_text("asset", c.asset, asset_code_bytes_max, true));
+  LEDGER_CHECK(check_amount("amount", c.amount, false));
+  if (c.expires_at_us <= 0) return field_error{"expires_at", "is required"};
+  LEDGER_CHECK(check_text("reference", c.reference, reference_bytes_max, false));
+  if (c.metadata.size() > metadata_bytes_max) return field_error{"metadata", "larger than 4096 bytes"};
+  return std::nullopt;
+}
+std::optional<field_error> validate_body(const capture_cmd& c) {
+  LEDGER_CHECK(check_id("hold_id", c.hold_id));
+  return check_amount("amount", c.amount, true);
+}
+std::optional<field_error> validate_body(const void_hold_cmd& c) { return check_id("hold_id", c.hold_id); }
+std::optional<field_error> validate_body(const reverse_cmd& c) {
+  LEDGER_CHECK(check_id("transaction_id", c.transaction_id));
+  return check_text("reason", c.reason, reference_bytes_max, false);
+}
+std::optional<field_error> validate_body(const freeze_account_cmd& c) { return check_id("account", c.account); }
+std::optional<field_error> validate_body(const unfreeze_account_cmd& c) { return check_id("account", c.account); }
+std::optional<field_error> validate_body(const close_account_cmd& c) { return check_id("account", c.account); }
+
+}  // namespace
+
+std::optional<field_error> validate(const command& c) {
+  LEDGER_CHECK(check_text("principal", c.principal, owner_bytes_max, true));
+  LEDGER_CHECK(check_text("idempotency_key", c.idempotency_key, key_bytes_max, true));
+  LEDGER_CHECK(check_text("request_id", c.request_id, key_bytes_max, false));
+  return std::visit([](const auto& b) { return validate_body(b); }, c.body);
+}
+
+}  // namespace ledger

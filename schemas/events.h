@@ -1,0 +1,139 @@
+// Events: what the ledger recorded. One event per command (accepted or
+// rejected) plus system events (hold expiry). An event is the command it
+// answers plus the list of effects it had; folding effects over an empty state
+// reproduces the ledger exactly, which is what replay and point-in-time
+// rebuild do.
+//
+// Every event carries a gap-free sequence number, the log time it was applied
+// at, the input log position of its command, and the chain hash:
+// SHA-256(previous chain hash || canonical event bytes).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "schemas/commands.h"
+#include "schemas/reasons.h"
+
+namespace ledger {
+
+using hash256 = std::array<std::uint8_t, 32>;
+std::string to_hex(const hash256& h);
+
+enum class account_status : std::uint8_t { active = 1, frozen = 2, closed = 3 };
+std::string_view to_string(account_status s);
+
+enum class pending_kind : std::uint8_t { hold = 1, withdrawal = 2 };
+enum class pending_resolution : std::uint8_t { open = 0, captured = 1, voided = 2, expired = 3, settled = 4, failed = 5 };
+std::string_view to_string(pending_resolution r);
+
+enum class tx_kind : std::uint8_t { deposit = 1, withdrawal = 2, transfer = 3, capture = 4, reversal = 5 };
+std::string_view to_string(tx_kind k);
+
+// --- effects ---------------------------------------------------------------
+
+struct asset_registered {
+  std::string code;
+  std::uint8_t scale = 0;
+  amount_t min_amount = 0;
+  amount_t max_amount = 0;
+};
+
+struct account_opened {
+  std::uint64_t id = 0;
+  account_kind kind = account_kind::user;
+  std::string owner;
+  std::vector<wallet_asset> assets;
+};
+
+struct account_status_changed {
+  std::uint64_t id = 0;
+  account_status from = account_status::active;
+  account_status to = account_status::active;
+};
+
+// One leg of double entry, as deltas of the four counters of (account, asset)
+// and the values after. Across an event, the deltas sum to zero per asset:
+// sum(d_credits_posted - d_debits_posted) == 0 and likewise pending.
+struct balance_changed {
+  std::uint64_t account = 0;
+  std::string asset;
+  amount_t d_debits_posted = 0;
+  amount_t d_credits_posted = 0;
+  amount_t d_debits_pending = 0;
+  amount_t d_credits_pending = 0;
+  amount_t posted_after = 0;           // credits_posted - debits_posted
+  amount_t debits_pending_after = 0;   // held against the account
+  amount_t credits_pending_after = 0;  // incoming, not yet available
+};
+
+// Running total of debits of (account, asset) on one UTC day of log time.
+struct daily_usage {
+  std::uint64_t account = 0;
+  std::string asset;
+  std::int32_t day = 0;  // days since the Unix epoch
+  amount_t used_after = 0;
+};
+
+struct pending_opened {
+  std::uint64_t id = 0;  // the sequence of the event that opened it
+  pending_kind kind = pending_kind::hold;
+  std::uint64_t debit_account = 0;
+  std::uint64_t credit_account = 0;
+  std::string asset;
+  amount_t amount = 0;
+  std::int64_t expires_at_us = 0;  // 0: never (withdrawals)
+};
+
+struct pending_closed {
+  std::uint64_t id = 0;
+  pending_resolution resolution = pending_resolution::open;
+  amount_t posted_amount = 0;
+};
+
+// A posted money movement that can be looked up (and reversed) later. Its legs
+// are the posted deltas of this event's balance_changed effects.
+struct transaction_recorded {
+  std::uint64_t id = 0;  // the sequence of the event
+  tx_kind kind = tx_kind::deposit;
+  std::uint64_t reverses = 0;  // for reversals: the transaction reversed
+};
+
+using effect = std::variant<asset_registered, account_opened, account_status_changed, balance_changed,
+                            daily_usage, pending_opened, pending_closed, transaction_recorded>;
+
+enum class event_status : std::uint8_t { accepted = 1, rejected = 2 };
+
+struct event {
+  // Assigned by the writer.
+  std::uint64_t seq = 0;
+  std::int64_t log_ts_us = 0;
+  std::uint64_t input_pos = 0;
+  // What was asked. System events have command_type::none and empty fields.
+  std::string principal;
+  std::string idempotency_key;
+  std::string request_id;
+  hash256 payload_hash{};
+  std::string body;  // encode_body() bytes of the command; empty for system events
+  // What happened.
+  event_status status = event_status::accepted;
+  ledger::reason reason = reason::none;
+  std::string detail;  // human-readable detail of a rejection (e.g. which field)
+  std::vector<effect> effects;
+};
+
+// Canonical bytes of an event (everything above; not the chain hash).
+std::string encode_event(const event& e);
+status decode_event(std::string_view bytes, event& out);
+
+// Stored journal record: canonical bytes followed by the 32-byte chain hash.
+std::string encode_journal_record(std::string_view event_bytes, const hash256& chain);
+status split_journal_record(std::string_view record, std::string_view& event_bytes, hash256& chain);
+
+command_type event_command_type(const event& e);
+
+}  // namespace ledger

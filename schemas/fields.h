@@ -1,0 +1,49 @@
+// Field lists of every command, effect and state record, in encoding order.
+// One list serves encoder and decoder (see archive.h). Appending a field
+// requires a new version byte and a decoder branch for the old one.
+#pragma once
+
+#include "schemas/archive.h"
+#include "schemas/events.h"
+
+namespace ledger {
+
+template <class A> void fields(A& a, wallet_asset& v) { a(v.asset); a(v.overdraft_limit); a(v.daily_debit_limit); }
+template <class A> void fields(A& a, register_asset_cmd& v) { a(v.code); a(v.scale); a(v.min_amount); a(v.max_amount); }
+template <class A> void fields(A& a, open_account_cmd& v) { a(v.kind); a(v.owner); a(v.assets); }
+template <class A> void fields(A& a, deposit_cmd& v) {
+  a(v.wallet); a(v.asset); a(v.amount); a(v.provider); a(v.reference); a(v.metadata);
+}
+template <class A> void fields(A& a, withdraw_cmd& v) { a(v.wallet); a(v.asset); a(v.amount); a(v.reference); a(v.metadata); }
+template <class A> void fields(A& a, settle_withdrawal_cmd& v) { a(v.withdrawal_id); }
+template <class A> void fields(A& a, fail_withdrawal_cmd& v) { a(v.withdrawal_id); a(v.reason); }
+template <class A> void fields(A& a, transfer_cmd& v) {
+  a(v.from); a(v.to); a(v.asset); a(v.amount); a(v.fee); a(v.reference); a(v.metadata);
+}
+template <class A> void fields(A& a, hold_cmd& v) {
+  a(v.wallet); a(v.to); a(v.asset); a(v.amount); a(v.expires_at_us); a(v.reference); a(v.metadata);
+}
+template <class A> void fields(A& a, capture_cmd& v) { a(v.hold_id); a(v.amount); }
+template <class A> void fields(A& a, void_hold_cmd& v) { a(v.hold_id); }
+template <class A> void fields(A& a, reverse_cmd& v) { a(v.transaction_id); a(v.reason); }
+template <class A> void fields(A& a, freeze_account_cmd& v) { a(v.account); }
+template <class A> void fields(A& a, unfreeze_account_cmd& v) { a(v.account); }
+template <class A> void fields(A& a, close_account_cmd& v) { a(v.account); }
+
+template <class A> void fields(A& a, asset_registered& v) { a(v.code); a(v.scale); a(v.min_amount); a(v.max_amount); }
+template <class A> void fields(A& a, account_opened& v) { a(v.id); a(v.kind); a(v.owner); a(v.assets); }
+template <class A> void fields(A& a, account_status_changed& v) { a(v.id); a(v.from); a(v.to); }
+template <class A> void fields(A& a, balance_changed& v) {
+  a(v.account); a(v.asset);
+  a(v.d_debits_posted); a(v.d_credits_posted); a(v.d_debits_pending); a(v.d_credits_pending);
+  a(v.posted_after); a(v.debits_pending_after); a(v.credits_pending_after);
+}
+template <class A> void fields(A& a, daily_usage& v) { a(v.account); a(v.asset); a(v.day); a(v.used_after); }
+template <class A> void fields(A& a, pending_opened& v) {
+  a(v.id); a(v.kind); a(v.debit_account); a(v.credit_account); a(v.asset); a(v.amount); a(v.expires_at_us);
+}
+template <class A> void fields(A& a, pending_closed& v) { a(v.id); a(v.resolution); a(v.posted_amount); }
+template <class A> void fields(A& a, transaction_recorded& v) { a(v.id); a(v.kind); a(v.reverses); }
+
+
+}  // namespace ledger

@@ -1,0 +1,38 @@
+#include "schemas/reasons.h"
+
+namespace ledger {
+
+std::string_view to_string(reason r) {
+  switch (r) {
+    case reason::none: return "none";
+    case reason::insufficient_funds: return "insufficient_funds";
+    case reason::wallet_frozen: return "wallet_frozen";
+    case reason::wallet_closed: return "wallet_closed";
+    case reason::unknown_wallet: return "unknown_wallet";
+    case reason::asset_mismatch: return "asset_mismatch";
+    case reason::amount_out_of_range: return "amount_out_of_range";
+    case reason::daily_limit_exceeded: return "daily_limit_exceeded";
+    case reason::hold_expired: return "hold_expired";
+    case reason::hold_already_captured: return "hold_already_captured";
+    case reason::idempotency_conflict: return "idempotency_conflict";
+    case reason::unknown_asset: return "unknown_asset";
+    case reason::asset_exists: return "asset_exists";
+    case reason::unknown_account: return "unknown_account";
+    case reason::account_exists: return "account_exists";
+    case reason::unknown_hold: return "unknown_hold";
+    case reason::hold_already_voided: return "hold_already_voided";
+    case reason::unknown_withdrawal: return "unknown_withdrawal";
+    case reason::withdrawal_not_pending: return "withdrawal_not_pending";
+    case reason::unknown_transaction: return "unknown_transaction";
+    case reason::already_reversed: return "already_reversed";
+    case reason::not_reversible: return "not_reversible";
+    case reason::balance_not_zero: return "balance_not_zero";
+    case reason::invalid_argument: return "invalid_argument";
+    case reason::overflow: return "overflow";
+    case reason::same_account: return "same_account";
+    case reason::invalid_state: return "invalid_state";
+  }
+  return "unknown_reason";
+}
+
+}  // namespace ledger

@@ -1,0 +1,46 @@
+// Stable reason codes for rejected commands. These are outcomes, not errors:
+// a rejection is recorded in the journal (auditors see attempts) and moves
+// nothing. The numeric values are part of the event format: never renumber,
+// only append.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace ledger {
+
+enum class reason : std::uint16_t {
+  none = 0,
+  insufficient_funds = 1,
+  wallet_frozen = 2,
+  wallet_closed = 3,
+  unknown_wallet = 4,
+  asset_mismatch = 5,
+  amount_out_of_range = 6,
+  daily_limit_exceeded = 7,
+  hold_expired = 8,
+  hold_already_captured = 9,
+  idempotency_conflict = 10,
+  unknown_asset = 11,
+  asset_exists = 12,
+  unknown_account = 13,  // a system account (provider clearing, payouts, fees) is missing
+  account_exists = 14,
+  unknown_hold = 15,
+  hold_already_voided = 16,
+  unknown_withdrawal = 17,
+  withdrawal_not_pending = 18,
+  unknown_transaction = 19,
+  already_reversed = 20,
+  not_reversible = 21,
+  balance_not_zero = 22,
+  invalid_argument = 23,
+  overflow = 24,
+  same_account = 25,
+  invalid_state = 26,  // e.g. unfreeze of a wallet that is not frozen
+};
+
+inline constexpr std::uint16_t reason_max = 26;
+
+std::string_view to_string(reason r);
+
+}  // namespace ledger

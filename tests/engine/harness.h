@@ -1,0 +1,94 @@
+// Test harness around a real engine on a real RocksDB in a temporary
+// directory, with a manual clock. run() submits one command and waits for
+// its durable outcome.
+#pragma once
+
+#include <future>
+#include <map>
+#include <optional>
+
+#include "engine/engine.h"
+#include "tests/support/manual_clock.h"
+#include "tests/support/temp_dir.h"
+
+namespace ledger::testing {
+
+class engine_harness {
+ public:
+  explicit engine_harness(std::size_t batch_max = 8190) : batch_max_(batch_max) { reopen(); }
+
+  void reopen() {
+    engine_.reset();
+    engine_options o;
+    o.store.path = (dir_.path() / "ledger").string();
+    o.store.write_buffer_bytes = 8u << 20;
+    o.store.block_cache_bytes = 8u << 20;
+    o.batch_commands_max = batch_max_;
+    o.clk = &clock_;
+    auto s = engine::open(o, engine_);
+    if (!s) throw std::runtime_error("engine open failed: " + s.to_string());
+  }
+  void close() { engine_.reset(); }
+
+  // Submits a batch and waits for its outcomes.
+  std::vector<outcome> run_all(std::vector<command> cmds) {
+    std::promise<std::vector<outcome>> p;
+    auto f = p.get_future();
+    auto r = engine_->submit(std::move(cmds), [&p](std::vector<outcome>&& o) { p.set_value(std::move(o)); });
+    if (r != append_result::ok) throw std::runtime_error("submit refused");
+    return f.get();
+  }
+  outcome run(command c) { return run_all({std::move(c)}).at(0); }
+
+  template <typename Body>
+  outcome run(Body body, std::string key = {}, std::string principal = "tester") {
+    if (key.empty()) key = "k" + std::to_string(++key_counter_);
+    return run(command{principal, key, "req-" + key, std::move(body)});
+  }
+
+  // Registers an asset and opens the usual system accounts.
+  void setup_basics(const std::string& asset = "USD", std::uint8_t scale = 2) {
+    must(run(register_asset_cmd{asset, scale, 1, amount_limit}));
+    system_ids["clearing:stripe"] = must(run(open_account_cmd{account_kind::system, "clearing:stripe", {}})).account_id;
+    system_ids["payouts"] = must(run(open_account_cmd{account_kind::system, "payouts", {}})).account_id;
+    system_ids["fee_revenue"] = must(run(open_account_cmd{account_kind::system, "fee_revenue", {}})).account_id;
+  }
+  std::uint64_t open_wallet(const std::string& owner, std::vector<wallet_asset> assets = {{"USD", 0, 0}}) {
+    return must(run(open_account_cmd{account_kind::user, owner, std::move(assets)})).account_id;
+  }
+  void fund(std::uint64_t wallet, amount_t amount, const std::string& asset = "USD") {
+    must(run(deposit_cmd{wallet, asset, amount, "stripe", "fund", ""}));
+  }
+
+  static const outcome& must(const outcome& o) {
+    if (!o.accepted())
+      throw std::runtime_error("expected acceptance, got " + std::string(to_string(o.reason)) + " " + o.detail +
+                               (o.error ? "" : " error " + o.error.to_string()));
+    return o;
+  }
+
+  // Balance of (account, asset) as committed in the store.
+  std::optional<balance_record> balance(std::uint64_t account, const std::string& asset) {
+    std::string v;
+    if (!engine_->storage().read_state(keys::account(account), v)) return std::nullopt;
+    account_record r;
+    if (!decode(v, r)) return std::nullopt;
+    const auto* b = r.balance(asset);
+    if (!b) return std::nullopt;
+    return *b;
+  }
+
+  engine& eng() { return *engine_; }
+  manual_clock& clock() { return clock_; }
+  const temp_dir& dir() const { return dir_; }
+  std::map<std::string, std::uint64_t> system_ids;
+
+ private:
+  std::size_t batch_max_;
+  temp_dir dir_;
+  manual_clock clock_;
+  std::unique_ptr<engine> engine_;
+  int key_counter_ = 0;
+};
+
+}  // namespace ledger::testing
