@@ -15,7 +15,9 @@ status engine::open(const engine_options& options, std::unique_ptr<engine>& out)
   std::unique_ptr<engine> e(new engine());
   e->options_ = options;
   if (auto s = store::open(options.store, e->store_); !s) return s;
-  e->machine_ = std::make_unique<machine>(e->store_->writer_kv(), e->store_->head());
+  e->machine_ = std::make_unique<machine>(e->store_->writer_kv(),
+                                          [st = e->store_.get()](std::uint64_t seq) { return st->writer_event(seq); },
+                                          e->store_->head());
   if (auto s = e->store_->load(e->machine_->state()); !s) return s;
   e->committed_ = e->store_->head();
   e->account_count_ = e->machine_->state().account_count();

@@ -37,7 +37,7 @@ struct execute_result {
 
 class machine {
  public:
-  machine(state_kv& kv, ledger_head head) : state_(kv), head_(head) {}
+  machine(state_kv& kv, event_lookup lookup, ledger_head head) : state_(kv, std::move(lookup)), head_(head) {}
 
   ledger_state& state() { return state_; }
   const ledger_head& head() const { return head_; }

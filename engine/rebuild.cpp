@@ -16,7 +16,12 @@ hash256 digest_of(const map_kv& kv) {
 
 status rebuild(const journal_read_fn& read, const rebuild_bound& bound, rebuilt_state& out) {
   out.kv = std::make_unique<map_kv>();
-  out.state = std::make_unique<ledger_state>(*out.kv);
+  out.state = std::make_unique<ledger_state>(*out.kv, [read](std::uint64_t seq) -> std::optional<event> {
+    std::vector<journal_entry> one;
+    event e;
+    if (!read(seq, 1, one) || one.empty() || one[0].seq != seq || !decode_event(one[0].event_bytes, e)) return std::nullopt;
+    return e;
+  });
   out.head = ledger_head{};
   out.events = 0;
   std::vector<journal_entry> batch;

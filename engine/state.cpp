@@ -17,8 +17,6 @@ template <class A> void fields(A& a, pending_record& v) {
   a(v.id); a(v.kind); a(v.debit_account); a(v.credit_account); a(v.asset); a(v.amount); a(v.expires_at_us);
   a(v.resolution); a(v.posted_amount);
 }
-template <class A> void fields(A& a, tx_leg& v) { a(v.account); a(v.asset); a(v.debit); a(v.credit); }
-template <class A> void fields(A& a, tx_record& v) { a(v.id); a(v.kind); a(v.reverses); a(v.reversed_by); a(v.legs); }
 
 namespace {
 
@@ -65,8 +63,8 @@ std::string closed_pending(std::uint64_t id) {
   put_key_u64(k, id);
   return k;
 }
-std::string transaction(std::uint64_t id) {
-  std::string k = "t";
+std::string reversal(std::uint64_t id) {
+  std::string k = "r";
   put_key_u64(k, id);
   return k;
 }
@@ -90,7 +88,6 @@ std::optional<std::string> map_kv::get(std::string_view key) {
 std::string encode(const asset_record& r) { return encode_record(r); }
 std::string encode(const account_record& r) { return encode_record(r); }
 std::string encode(const pending_record& r) { return encode_record(r); }
-std::string encode(const tx_record& r) { return encode_record(r); }
 std::string encode(const idem_record& r) {
   std::string out;
   writer w(out);
@@ -108,7 +105,6 @@ status decode(std::string_view b, account_record& r) {
   return s;
 }
 status decode(std::string_view b, pending_record& r) { return decode_record(b, r, "pending"); }
-status decode(std::string_view b, tx_record& r) { return decode_record(b, r, "transaction"); }
 status decode(std::string_view b, idem_record& r) {
   reader rd(b);
   std::uint8_t v = rd.u8();
@@ -199,10 +195,22 @@ std::optional<pending_record> ledger_state::closed_pending(std::uint64_t id) con
 }
 
 std::optional<tx_record> ledger_state::transaction(std::uint64_t id) const {
-  auto v = kv_.get(keys::transaction(id));
-  if (!v) return std::nullopt;
+  auto e = lookup_(id);
+  if (!e) return std::nullopt;
   tx_record t;
-  LEDGER_ASSERT(decode(*v, t).is_ok(), "stored transaction record is corrupt");
+  bool found = false;
+  for (const auto& fx : e->effects) {
+    if (auto* r = std::get_if<transaction_recorded>(&fx); r && r->id == id) {
+      t.id = r->id;
+      t.kind = r->kind;
+      t.reverses = r->reverses;
+      found = true;
+    } else if (auto* b = std::get_if<balance_changed>(&fx); b && (b->d_debits_posted != 0 || b->d_credits_posted != 0)) {
+      t.legs.push_back(tx_leg{b->account, b->asset, b->d_debits_posted, b->d_credits_posted});
+    }
+  }
+  if (!found) return std::nullopt;
+  if (auto v = kv_.get(keys::reversal(id))) t.reversed_by = get_key_u64(*v);
   return t;
 }
 
@@ -303,25 +311,11 @@ void ledger_state::apply_effect(const event& e, const effect& fx) {
     r.posted_amount = c->posted_amount;
     kv_.del(keys::open_pending(r.id));
     kv_.put(keys::closed_pending(r.id), encode(r));
-  } else if (auto* t = std::get_if<transaction_recorded>(&fx)) {
-    record_transaction(e, *t);
-  }
-}
-
-void ledger_state::record_transaction(const event& e, const transaction_recorded& t) {
-  tx_record r;
-  r.id = t.id;
-  r.kind = t.kind;
-  r.reverses = t.reverses;
-  for (const auto& fx : e.effects)
-    if (auto* b = std::get_if<balance_changed>(&fx); b && (b->d_debits_posted != 0 || b->d_credits_posted != 0))
-      r.legs.push_back(tx_leg{b->account, b->asset, b->d_debits_posted, b->d_credits_posted});
-  kv_.put(keys::transaction(r.id), encode(r));
-  if (t.reverses != 0) {
-    auto orig = transaction(t.reverses);
-    LEDGER_ASSERT(orig.has_value() && orig->reversed_by == 0, "reversal of a missing or reversed transaction");
-    orig->reversed_by = t.id;
-    kv_.put(keys::transaction(orig->id), encode(*orig));
+  } else if (auto* t = std::get_if<transaction_recorded>(&fx); t && t->reverses != 0) {
+    LEDGER_ASSERT(!kv_.get(keys::reversal(t->reverses)), "transaction reversed twice");
+    std::string id_bytes;
+    put_key_u64(id_bytes, t->id);
+    kv_.put(keys::reversal(t->reverses), id_bytes);
   }
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -31,7 +32,7 @@ namespace ledger {
 //   'n' name          -> system account id (8, BE)
 //   'p' id            -> pending_record, open holds and withdrawals
 //   'q' id            -> pending_record, closed (with resolution)
-//   't' id            -> tx_record (posted legs, reversal link)
+//   'r' id            -> id of the reversal of transaction id (8, BE)
 //   'i' principal 0 key -> idem_record
 namespace keys {
 std::string asset(std::string_view code);
@@ -39,7 +40,7 @@ std::string account(std::uint64_t id);
 std::string system_name(std::string_view name);
 std::string open_pending(std::uint64_t id);
 std::string closed_pending(std::uint64_t id);
-std::string transaction(std::uint64_t id);
+std::string reversal(std::uint64_t id);
 std::string idempotency(std::string_view principal, std::string_view key);
 }  // namespace keys
 
@@ -117,6 +118,7 @@ struct tx_leg {
   amount_t credit = 0;
 };
 
+// A posted money movement, as read back from its event.
 struct tx_record {
   std::uint64_t id = 0;
   tx_kind kind = tx_kind::deposit;
@@ -133,17 +135,19 @@ struct idem_record {
 std::string encode(const asset_record& r);
 std::string encode(const account_record& r);
 std::string encode(const pending_record& r);
-std::string encode(const tx_record& r);
 std::string encode(const idem_record& r);
 status decode(std::string_view bytes, asset_record& r);
 status decode(std::string_view bytes, account_record& r);
 status decode(std::string_view bytes, pending_record& r);
-status decode(std::string_view bytes, tx_record& r);
 status decode(std::string_view bytes, idem_record& r);
+
+// Reads a past event by sequence (transactions are looked up in the journal,
+// where their legs already are, rather than stored twice).
+using event_lookup = std::function<std::optional<event>(std::uint64_t seq)>;
 
 class ledger_state {
  public:
-  explicit ledger_state(state_kv& kv) : kv_(kv) {}
+  ledger_state(state_kv& kv, event_lookup lookup) : kv_(kv), lookup_(std::move(lookup)) {}
 
   // Loads the hot parts from the key space (at start-up).
   status load(const std::vector<std::pair<std::string, std::string>>& entries);
@@ -177,9 +181,8 @@ class ledger_state {
  private:
   void apply_effect(const event& e, const effect& fx);
   account_record& mutable_account(std::uint64_t id);
-  void record_transaction(const event& e, const transaction_recorded& t);
-
   state_kv& kv_;
+  event_lookup lookup_;
   std::unordered_map<std::string, asset_record> assets_;
   std::vector<account_record> accounts_;  // id = index + 1
   std::unordered_map<std::string, std::uint64_t> system_names_;

@@ -17,6 +17,7 @@ namespace ledger {
 namespace {
 
 const std::string head_key = "head";
+constexpr std::uint8_t journal_batch_version = 1;
 constexpr std::uint8_t head_version = 1;
 
 std::string seq_key(std::uint64_t seq) {
@@ -42,6 +43,47 @@ status from_rocks(const rocksdb::Status& s, const std::string& what) {
 std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
 }  // namespace
+
+std::string encode_journal_batch(std::uint64_t first_seq, const std::vector<journal_entry>& entries) {
+  std::string out;
+  std::size_t size = 16;
+  for (const auto& e : entries) size += 4 + e.event_bytes.size() + e.chain.size();
+  out.reserve(size);
+  writer w(out);
+  w.u8(journal_batch_version);
+  w.u64(first_seq);
+  w.u32(static_cast<std::uint32_t>(entries.size()));
+  for (const auto& e : entries) {
+    LEDGER_ASSERT(e.seq == first_seq + static_cast<std::uint64_t>(&e - entries.data()), "journal batch must be contiguous");
+    w.u32(static_cast<std::uint32_t>(e.event_bytes.size() + e.chain.size()));
+    w.raw(e.event_bytes);
+    w.raw(std::string_view(reinterpret_cast<const char*>(e.chain.data()), e.chain.size()));
+  }
+  return out;
+}
+
+status decode_journal_batch(std::string_view bytes, std::vector<journal_entry>& out) {
+  reader r(bytes);
+  auto version = r.u8();
+  std::uint64_t first = r.u64();
+  std::uint32_t count = r.u32();
+  if (!r.ok() || version != journal_batch_version) return status::corruption("journal record header malformed");
+  // Each entry takes at least 36 bytes, which bounds a corrupted count.
+  if (count == 0 || count > r.remaining() / 36) return status::corruption("journal record count malformed");
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::uint32_t len = r.u32();
+    auto rec = r.raw(len);
+    if (!r.ok()) return status::corruption("journal record truncated");
+    journal_entry e;
+    e.seq = first + i;
+    std::string_view ev;
+    if (auto s = split_journal_record(rec, ev, e.chain); !s) return s;
+    e.event_bytes.assign(ev);
+    out.push_back(std::move(e));
+  }
+  if (!r.at_end()) return status::corruption("trailing bytes after journal record");
+  return status::ok();
+}
 
 std::string encode_head(const ledger_head& h) {
   std::string out;
@@ -129,6 +171,10 @@ status store::open(const store_options& options, std::unique_ptr<store>& out) {
   cf_options.write_buffer_size = options.write_buffer_bytes;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.compression = rocksdb::kLZ4Compression;
+  // Most idempotency lookups are for new keys: a memtable bloom filter
+  // answers those misses without walking the skiplist.
+  cf_options.memtable_prefix_bloom_size_ratio = 0.1;
+  cf_options.memtable_whole_key_filtering = true;
   // Journal keys only grow: bloom filters buy nothing there.
   rocksdb::ColumnFamilyOptions journal_options = cf_options;
   rocksdb::BlockBasedTableOptions journal_table;
@@ -181,17 +227,17 @@ status store::check_consistency() {
     return status::ok();
   }
   if (!it->Valid()) return status::corruption("head is at seq " + std::to_string(head_.seq) + " but the journal is empty");
-  std::uint64_t last = get_key_u64(view(it->key()));
-  if (it->key().size() != 8 || last != head_.seq)
-    return status::corruption("journal ends at seq " + std::to_string(last) + " but the head says " +
+  std::vector<journal_entry> last;
+  if (auto s = decode_journal_batch(view(it->value()), last); !s) return status::corruption("last journal record: " + s.message());
+  if (it->key().size() != 8 || get_key_u64(view(it->key())) != last.front().seq)
+    return status::corruption("the last journal record's key differs from its first seq");
+  if (last.back().seq != head_.seq)
+    return status::corruption("journal ends at seq " + std::to_string(last.back().seq) + " but the head says " +
                               std::to_string(head_.seq));
-  std::string_view bytes;
-  hash256 chain;
-  if (auto s = split_journal_record(view(it->value()), bytes, chain); !s) return s;
-  if (chain != head_.chain) return status::corruption("the last event's chain hash differs from the head's");
+  if (last.back().chain != head_.chain) return status::corruption("the last event's chain hash differs from the head's");
   event e;
-  if (auto s = decode_event(bytes, e); !s) return status::corruption("last event: " + s.message());
-  if (e.seq != head_.seq) return status::corruption("the last event carries another seq than its key");
+  if (auto s = decode_event(last.back().event_bytes, e); !s) return status::corruption("last event: " + s.message());
+  if (e.seq != head_.seq) return status::corruption("the last event carries another seq than its position");
   return status::ok();
 }
 
@@ -207,12 +253,27 @@ status store::load(ledger_state& state) {
 state_kv& store::writer_kv() { return *batch_; }
 
 void store::add_event(std::uint64_t seq, std::string_view event_bytes, const hash256& chain) {
-  batch_->batch.Put(journal_, seq_key(seq), encode_journal_record(event_bytes, chain));
+  batch_events_.push_back(journal_entry{seq, std::string(event_bytes), chain});
+}
+
+std::optional<event> store::writer_event(std::uint64_t seq) const {
+  event e;
+  if (!batch_events_.empty() && seq >= batch_events_.front().seq) {
+    auto i = seq - batch_events_.front().seq;
+    if (i >= batch_events_.size() || !decode_event(batch_events_[i].event_bytes, e)) return std::nullopt;
+    return e;
+  }
+  journal_entry je;
+  if (!read_event(seq, je) || !decode_event(je.event_bytes, e)) return std::nullopt;
+  return e;
 }
 
 std::size_t store::pending_bytes() const { return batch_->batch.GetDataSize(); }
 
 status store::commit(const ledger_head& head) {
+  if (!batch_events_.empty())
+    batch_->batch.Put(journal_, seq_key(batch_events_.front().seq), encode_journal_batch(batch_events_.front().seq, batch_events_));
+  batch_events_.clear();
   batch_->batch.Put(meta_, head_key, encode_head(head));
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
@@ -223,31 +284,38 @@ status store::commit(const ledger_head& head) {
   return status::ok();
 }
 
-status store::read_journal(std::uint64_t from_seq, std::size_t max, std::vector<journal_entry>& out) const {
-  out.clear();
+status store::read_records(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), journal_));
-  std::uint64_t expect = from_seq;
-  for (it->Seek(seq_key(from_seq)); it->Valid() && out.size() < max; it->Next(), ++expect) {
-    journal_entry e;
-    e.seq = get_key_u64(view(it->key()));
-    if (it->key().size() != 8 || e.seq != expect)
-      return status::corruption("journal gap: expected seq " + std::to_string(expect) + ", found " + std::to_string(e.seq));
-    std::string_view bytes;
-    if (auto s = split_journal_record(view(it->value()), bytes, e.chain); !s) return s;
-    e.event_bytes.assign(bytes);
-    out.push_back(std::move(e));
+  it->SeekForPrev(seq_key(from_seq));
+  if (!it->Valid()) it->SeekToFirst();
+  std::uint64_t expect = 0;  // first seq the next record must start at
+  for (; it->Valid() && out.size() < events_max; it->Next()) {
+    std::vector<journal_entry> rec;
+    if (auto s = decode_journal_batch(view(it->value()), rec); !s) return s;
+    std::uint64_t first = rec.front().seq;
+    if (it->key().size() != 8 || get_key_u64(view(it->key())) != first)
+      return status::corruption("journal record key differs from its first seq " + std::to_string(first));
+    if (expect != 0 && first != expect)
+      return status::corruption("journal gap: expected seq " + std::to_string(expect) + ", found " + std::to_string(first));
+    if (expect == 0 && first > from_seq && from_seq >= 1)
+      return status::corruption("journal gap: expected seq " + std::to_string(from_seq) + ", found " + std::to_string(first));
+    expect = rec.back().seq + 1;
+    for (auto& e : rec)
+      if (e.seq >= from_seq && out.size() < events_max) out.push_back(std::move(e));
   }
   return from_rocks(it->status(), "reading the journal");
 }
 
+status store::read_journal(std::uint64_t from_seq, std::size_t max, std::vector<journal_entry>& out) const {
+  out.clear();
+  return read_records(from_seq, max, out);
+}
+
 status store::read_event(std::uint64_t seq, journal_entry& out) const {
-  std::string v;
-  auto rs = db_->Get(rocksdb::ReadOptions(), journal_, seq_key(seq), &v);
-  if (!rs.ok()) return from_rocks(rs, "reading event " + std::to_string(seq));
-  std::string_view bytes;
-  if (auto s = split_journal_record(v, bytes, out.chain); !s) return s;
-  out.seq = seq;
-  out.event_bytes.assign(bytes);
+  std::vector<journal_entry> one;
+  if (auto s = read_records(seq, 1, one); !s) return s;
+  if (one.empty() || one[0].seq != seq) return status::not_found("event " + std::to_string(seq) + " is not in the journal");
+  out = std::move(one[0]);
   return status::ok();
 }
 

@@ -2,7 +2,8 @@
 //
 // Three column families:
 //   "state"   the canonical key space of state.h (what the state digest covers)
-//   "journal" the event journal: big-endian seq -> event bytes + chain hash
+//   "journal" the event journal, one record per engine batch:
+//             big-endian seq of its first event -> journal batch (below)
 //   default   meta: the head (seq, chain, log time, input position) and
 //             checkpoints (seq -> chain, state digest)
 //
@@ -50,7 +51,7 @@ struct store_options {
   bool sync = true;  // fsync the WAL on every commit; off only for experiments
   bool create_if_missing = true;
   std::size_t block_cache_bytes = 256u << 20;
-  std::size_t write_buffer_bytes = 128u << 20;
+  std::size_t write_buffer_bytes = 32u << 20;
 };
 
 class store {
@@ -70,6 +71,8 @@ class store {
   // first, then committed data; writes go into the pending batch.
   state_kv& writer_kv();
   void add_event(std::uint64_t seq, std::string_view event_bytes, const hash256& chain);
+  // A committed event, or one added to the pending batch (writer thread only).
+  std::optional<event> writer_event(std::uint64_t seq) const;
   // Writes the pending batch and the new head atomically (WAL synced when
   // options.sync). On error the batch is dropped; the caller must stop
   // writing, since its in-memory state is now ahead of the store.
@@ -92,6 +95,8 @@ class store {
   class batch_kv;
   store() = default;
   status check_consistency();
+  // Journal records from the one holding `from_seq` on, decoded, in order.
+  status read_records(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out) const;
 
   store_options options_;
   rocksdb::DB* db_ = nullptr;
@@ -99,8 +104,16 @@ class store {
   rocksdb::ColumnFamilyHandle* state_ = nullptr;
   rocksdb::ColumnFamilyHandle* journal_ = nullptr;
   std::unique_ptr<batch_kv> batch_;
+  // The pending batch's journal record, built as events are added.
+  std::vector<journal_entry> batch_events_;
   ledger_head head_;
 };
+
+// A journal batch record: version, first seq, count, then per event its
+// length-prefixed journal record (event bytes + chain hash). One record per
+// engine batch keeps the write per event to an append into one value.
+std::string encode_journal_batch(std::uint64_t first_seq, const std::vector<journal_entry>& entries);
+status decode_journal_batch(std::string_view bytes, std::vector<journal_entry>& out);
 
 // Encodes and decodes the head record (exposed for tests that tamper with it).
 std::string encode_head(const ledger_head& h);

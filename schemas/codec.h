@@ -1,7 +1,8 @@
 // Canonical binary encoding used for commands, events and state records.
 //
-// Little-endian fixed-width integers, 128-bit amounts as 16 bytes, strings with
-// a 32-bit length prefix. The encoding is canonical: one value has exactly one
+// Little-endian fixed-width integers, amounts as zigzag LEB128 varints (most
+// amounts are small, and events and balances are mostly amounts), strings
+// with a 32-bit length prefix. The encoding is canonical: one value has exactly one
 // byte form, which is what the hash chain and state digests hash.
 //
 // `reader` never reads past its buffer: every getter checks the remaining
@@ -31,8 +32,12 @@ class writer {
   void i64(std::int64_t v) { fixed(static_cast<std::uint64_t>(v)); }
   void amount(amount_t v) {
     auto u = static_cast<unsigned __int128>(v);
-    fixed(static_cast<std::uint64_t>(u));
-    fixed(static_cast<std::uint64_t>(u >> 64));
+    unsigned __int128 z = (u << 1) ^ static_cast<unsigned __int128>(v >> 127);
+    while (z >= 0x80) {
+      out_.push_back(static_cast<char>(static_cast<std::uint8_t>(z) | 0x80));
+      z >>= 7;
+    }
+    out_.push_back(static_cast<char>(static_cast<std::uint8_t>(z)));
   }
   void bytes(std::string_view s) {
     u32(static_cast<std::uint32_t>(s.size()));
@@ -64,10 +69,23 @@ class reader {
   std::uint32_t u32() { return fixed<std::uint32_t>(); }
   std::uint64_t u64() { return fixed<std::uint64_t>(); }
   std::int64_t i64() { return static_cast<std::int64_t>(fixed<std::uint64_t>()); }
+  // Rejects overlong forms (a final zero byte after the first), so every
+  // amount has one encoding and the bytes stay canonical.
   amount_t amount() {
-    unsigned __int128 lo = fixed<std::uint64_t>();
-    unsigned __int128 hi = fixed<std::uint64_t>();
-    return static_cast<amount_t>(lo | (hi << 64));
+    unsigned __int128 z = 0;
+    for (int i = 0; i < 19; ++i) {
+      if (!ok_ || in_.empty()) { ok_ = false; return 0; }
+      auto b = static_cast<std::uint8_t>(in_[0]);
+      in_.remove_prefix(1);
+      if (i > 0 && b == 0) { ok_ = false; return 0; }
+      z |= static_cast<unsigned __int128>(b & 0x7f) << (7 * i);
+      if ((b & 0x80) == 0) {
+        auto v = static_cast<amount_t>(z >> 1);
+        return (z & 1) ? -v - 1 : v;
+      }
+    }
+    ok_ = false;
+    return 0;
   }
   std::string bytes() {
     std::uint32_t n = u32();
