@@ -75,7 +75,10 @@ std::string to_decimal(amount_t value) {
 
 std::string format_amount(amount_t value, int scale) {
   bool negative = value < 0;
-  std::string digits = to_decimal(negative ? -value : value);
+  // to_decimal handles the sign on the unsigned magnitude (safe for the most
+  // negative value); strip it here and put it back in front.
+  std::string digits = to_decimal(value);
+  if (negative) digits.erase(0, 1);
   if (scale <= 0) return negative ? "-" + digits : digits;
   auto s = static_cast<std::size_t>(scale);
   if (digits.size() <= s) digits.insert(0, s + 1 - digits.size(), '0');
@@ -84,8 +87,10 @@ std::string format_amount(amount_t value, int scale) {
 }
 
 bool checked_add(amount_t a, amount_t b, amount_t& out) {
-  amount_t r = a + b;  // cannot overflow __int128: both are within +-10^36
+  // Operands first: only values within +-10^36 are summed, and their sum
+  // cannot overflow __int128 (limit ~1.7e38).
   if (a > amount_limit || a < -amount_limit || b > amount_limit || b < -amount_limit) return false;
+  amount_t r = a + b;
   if (r > amount_limit || r < -amount_limit) return false;
   out = r;
   return true;

@@ -1,0 +1,624 @@
+// Canonical encoding of commands and events, and structural validation.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "schemas/archive.h"
+#include "schemas/codec.h"
+#include "schemas/commands.h"
+#include "schemas/events.h"
+
+namespace {
+
+using namespace ledger;
+
+// One command of every type, every field set to a value other than its default.
+std::vector<command_body> every_body() {
+  return {
+      register_asset_cmd{"USD-X_1", 7, 5, 123456789},
+      open_account_cmd{account_kind::user, "user-42", {{"USD", 100, 5000}, {"EUR", 1, 2}}},
+      open_account_cmd{account_kind::system, "clearing:stripe", {}},
+      deposit_cmd{11, "USD", 12345, "stripe", "ref-1", "{\"a\":1}"},
+      withdraw_cmd{12, "EUR", 777, "ref-2", "meta-2"},
+      settle_withdrawal_cmd{13},
+      fail_withdrawal_cmd{14, "bank said no"},
+      transfer_cmd{15, 16, "USD", 999, 3, "ref-3", "meta-3"},
+      hold_cmd{17, 18, "USD", 555, 1'700'000'123'456'789, "ref-4", "meta-4"},
+      capture_cmd{19, 44},
+      void_hold_cmd{20},
+      reverse_cmd{21, "customer dispute"},
+      freeze_account_cmd{22},
+      unfreeze_account_cmd{23},
+      close_account_cmd{24},
+  };
+}
+
+command envelope(command_body body) { return command{"alice", "key-1", "req-1", std::move(body)}; }
+
+void check_same(const command& a, const command& b) {
+  CHECK(a.principal == b.principal);
+  CHECK(a.idempotency_key == b.idempotency_key);
+  CHECK(a.request_id == b.request_id);
+  CHECK(a.body == b.body);
+}
+
+void put_u32_le(std::string& s, std::size_t at, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) s[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+hash256 some_hash(std::uint8_t seed) {
+  hash256 h{};
+  for (std::size_t i = 0; i < h.size(); ++i) h[i] = static_cast<std::uint8_t>(seed + i * 7);
+  return h;
+}
+
+// An event carrying every effect type, every field non-default.
+event full_event() {
+  event e;
+  e.seq = 77;
+  e.log_ts_us = 1'700'000'000'123'456;
+  e.input_pos = 66;
+  e.principal = "alice";
+  e.idempotency_key = "key-9";
+  e.request_id = "req-9";
+  e.payload_hash = some_hash(3);
+  e.body = encode_body(transfer_cmd{15, 16, "USD", 999, 3, "ref-3", "meta-3"});
+  e.status = event_status::rejected;
+  e.reason = reason::insufficient_funds;
+  e.detail = "not enough";
+  e.effects.push_back(asset_registered{"USD", 2, 1, amount_limit});
+  e.effects.push_back(account_opened{5, account_kind::user, "bob", {{"USD", 10, 20}}});
+  e.effects.push_back(account_status_changed{5, account_status::active, account_status::frozen});
+  e.effects.push_back(balance_changed{5, "USD", 1, 2, 3, 4, -5, 6, 7});
+  e.effects.push_back(daily_usage{5, "USD", 19700, 250});
+  e.effects.push_back(pending_opened{77, pending_kind::withdrawal, 5, 2, "USD", 300, 1'700'000'999'000'000});
+  e.effects.push_back(pending_closed{70, pending_resolution::expired, 0});
+  e.effects.push_back(transaction_recorded{77, tx_kind::reversal, 40});
+  return e;
+}
+
+// Bytes of the event header (everything before the first effect), for locating fields.
+std::size_t header_size(event e) {
+  e.effects.clear();
+  return encode_event(e).size();
+}
+
+}  // namespace
+
+// --- commands ---------------------------------------------------------------
+
+TEST_CASE("codec: every command type round trips through encode_command/decode_command") {
+  auto bodies = every_body();
+  // Every alternative of the variant is covered.
+  std::vector<bool> seen(std::variant_size_v<command_body>, false);
+  for (const auto& b : bodies) seen[b.index()] = true;
+  for (std::size_t i = 0; i < seen.size(); ++i) CHECK_MESSAGE(seen[i], "no sample of command index ", i);
+
+  for (const auto& b : bodies) {
+    INFO("type ", to_string(type_of(b)));
+    command c = envelope(b);
+    std::string bytes = encode_command(c);
+    command back;
+    REQUIRE(decode_command(bytes, back).is_ok());
+    check_same(c, back);
+    // Canonical: re-encoding gives the same bytes.
+    CHECK(encode_command(back) == bytes);
+
+    command_body body_back;
+    REQUIRE(decode_body(encode_body(b), body_back).is_ok());
+    CHECK(body_back == b);
+    CHECK(type_of(body_back) == type_of(b));
+  }
+}
+
+TEST_CASE("codec: extreme values round trip") {
+  command c{std::string(owner_bytes_max, 'p'), std::string(key_bytes_max, 'k'), "", deposit_cmd{}};
+  auto& d = c.body.emplace<deposit_cmd>();
+  d.wallet = UINT64_MAX;
+  d.asset = "A";
+  d.amount = amount_limit;
+  d.provider = std::string(1000, 'x');
+  d.metadata = std::string("\0\xff\x01", 3);
+  command back;
+  REQUIRE(decode_command(encode_command(c), back).is_ok());
+  check_same(c, back);
+
+  command_body neg = hold_cmd{1, 2, "USD", -amount_limit, INT64_MIN, "", ""};
+  command_body neg_back;
+  REQUIRE(decode_body(encode_body(neg), neg_back).is_ok());
+  CHECK(neg_back == neg);
+}
+
+TEST_CASE("codec: decode_body rejects every truncation") {
+  for (const auto& b : every_body()) {
+    INFO("type ", to_string(type_of(b)));
+    std::string bytes = encode_body(b);
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+      command_body out;
+      auto s = decode_body(std::string_view(bytes).substr(0, n), out);
+      CHECK_MESSAGE(!s.is_ok(), "prefix of ", n, " of ", bytes.size(), " bytes decoded");
+      if (!s.is_ok()) CHECK(s.error_code() == status::code::corruption);
+    }
+  }
+}
+
+TEST_CASE("codec: decode_command rejects every truncation") {
+  for (const auto& b : every_body()) {
+    INFO("type ", to_string(type_of(b)));
+    std::string bytes = encode_command(envelope(b));
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+      command out;
+      auto s = decode_command(std::string_view(bytes).substr(0, n), out);
+      CHECK_MESSAGE(!s.is_ok(), "prefix of ", n, " of ", bytes.size(), " bytes decoded");
+    }
+  }
+}
+
+TEST_CASE("codec: decode_body rejects trailing bytes, unknown types and versions") {
+  for (const auto& b : every_body()) {
+    INFO("type ", to_string(type_of(b)));
+    std::string bytes = encode_body(b);
+    command_body out;
+    CHECK_FALSE(decode_body(bytes + '\0', out).is_ok());
+    CHECK_FALSE(decode_body(bytes + 'x', out).is_ok());
+
+    std::string unknown_type = bytes;
+    unknown_type[0] = 99;
+    unknown_type[1] = 0;
+    CHECK_FALSE(decode_body(unknown_type, out).is_ok());
+    unknown_type[0] = 0;  // command_type::none is not a command
+    CHECK_FALSE(decode_body(unknown_type, out).is_ok());
+    unknown_type[0] = 15;  // one past the last money command
+    CHECK_FALSE(decode_body(unknown_type, out).is_ok());
+    unknown_type[0] = static_cast<char>(bytes[0]);
+    unknown_type[1] = 1;  // 256 + code
+    CHECK_FALSE(decode_body(unknown_type, out).is_ok());
+
+    for (int v : {0, 2, 255}) {
+      std::string unknown_version = bytes;
+      unknown_version[2] = static_cast<char>(v);
+      auto s = decode_body(unknown_version, out);
+      CHECK_FALSE(s.is_ok());
+      CHECK(s.message().find("version") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("codec: decode_command rejects trailing bytes and an unknown envelope version") {
+  std::string bytes = encode_command(envelope(settle_withdrawal_cmd{3}));
+  command out;
+  CHECK_FALSE(decode_command(bytes + 'x', out).is_ok());
+  std::string v2 = bytes;
+  v2[0] = 2;
+  CHECK_FALSE(decode_command(v2, out).is_ok());
+  v2[0] = 0;
+  CHECK_FALSE(decode_command(v2, out).is_ok());
+  CHECK_FALSE(decode_command("", out).is_ok());
+}
+
+TEST_CASE("codec: decode_body rejects an absurd list length without allocating it") {
+  open_account_cmd o{account_kind::user, "owner", {{"USD", 0, 0}}};
+  std::string bytes = encode_body(o);
+  // type (2) + version (1) + kind (1) + owner (4 + 5) puts the asset count at 13.
+  const std::size_t count_at = 3 + 1 + 4 + o.owner.size();
+  for (std::uint32_t n : {0xffffffffu, 0x7fffffffu, record_list_items_max + 1, 2u}) {
+    INFO("count ", n);
+    std::string bad = bytes;
+    put_u32_le(bad, count_at, n);
+    command_body out;
+    CHECK_FALSE(decode_body(bad, out).is_ok());
+  }
+  // The untouched encoding still decodes (the offset above is right).
+  std::string good = bytes;
+  put_u32_le(good, count_at, 1);
+  command_body out;
+  CHECK(decode_body(good, out).is_ok());
+  put_u32_le(good, count_at, 0);
+  CHECK_FALSE(decode_body(good, out).is_ok());  // trailing bytes of the unclaimed element
+}
+
+TEST_CASE("codec: decode_body rejects out-of-domain values") {
+  command_body out;
+  SUBCASE("account kind") {
+    std::string bytes = encode_body(open_account_cmd{account_kind::system, "fees", {}});
+    for (int k : {0, 3, 255}) {
+      std::string bad = bytes;
+      bad[3] = static_cast<char>(k);
+      CHECK_FALSE(decode_body(bad, out).is_ok());
+    }
+  }
+  SUBCASE("amount beyond the limit") {
+    CHECK_FALSE(decode_body(encode_body(deposit_cmd{1, "USD", amount_limit + 1, "p", "", ""}), out).is_ok());
+    CHECK_FALSE(decode_body(encode_body(capture_cmd{1, -amount_limit - 1}), out).is_ok());
+    CHECK(decode_body(encode_body(deposit_cmd{1, "USD", amount_limit, "p", "", ""}), out).is_ok());
+  }
+  SUBCASE("a string longer than any record may carry") {
+    std::string huge(record_string_bytes_max + 1, 'm');
+    CHECK_FALSE(decode_body(encode_body(deposit_cmd{1, "USD", 5, "p", "", huge}), out).is_ok());
+  }
+  SUBCASE("a string length past the end") {
+    std::string bytes = encode_body(void_hold_cmd{1});
+    bytes = encode_body(fail_withdrawal_cmd{1, "abc"});
+    // type (2) + version (1) + id (8): the reason's length prefix.
+    put_u32_le(bytes, 11, 4);
+    CHECK_FALSE(decode_body(bytes, out).is_ok());
+  }
+}
+
+// --- events -----------------------------------------------------------------
+
+TEST_CASE("codec: an event with every effect type round trips") {
+  event e = full_event();
+  std::vector<bool> seen(std::variant_size_v<effect>, false);
+  for (const auto& fx : e.effects) seen[fx.index()] = true;
+  for (std::size_t i = 0; i < seen.size(); ++i) CHECK_MESSAGE(seen[i], "no sample of effect index ", i);
+
+  std::string bytes = encode_event(e);
+  event back;
+  REQUIRE(decode_event(bytes, back).is_ok());
+  CHECK(encode_event(back) == bytes);
+  CHECK(back.seq == 77);
+  CHECK(back.log_ts_us == e.log_ts_us);
+  CHECK(back.input_pos == 66);
+  CHECK(back.principal == "alice");
+  CHECK(back.idempotency_key == "key-9");
+  CHECK(back.request_id == "req-9");
+  CHECK(back.payload_hash == e.payload_hash);
+  CHECK(back.body == e.body);
+  CHECK(event_command_type(back) == command_type::transfer);
+  CHECK(back.status == event_status::rejected);
+  CHECK(back.reason == reason::insufficient_funds);
+  CHECK(back.detail == "not enough");
+  REQUIRE(back.effects.size() == e.effects.size());
+
+  const auto& ar = std::get<asset_registered>(back.effects[0]);
+  CHECK(ar.code == "USD");
+  CHECK(ar.scale == 2);
+  CHECK(to_decimal(ar.max_amount) == to_decimal(amount_limit));
+  const auto& ao = std::get<account_opened>(back.effects[1]);
+  CHECK(ao.id == 5);
+  CHECK(ao.kind == account_kind::user);
+  CHECK(ao.owner == "bob");
+  CHECK(ao.assets == std::vector<wallet_asset>{{"USD", 10, 20}});
+  const auto& sc = std::get<account_status_changed>(back.effects[2]);
+  CHECK(sc.from == account_status::active);
+  CHECK(sc.to == account_status::frozen);
+  const auto& bc = std::get<balance_changed>(back.effects[3]);
+  CHECK(bc.account == 5);
+  CHECK(to_decimal(bc.d_debits_posted) == "1");
+  CHECK(to_decimal(bc.d_credits_posted) == "2");
+  CHECK(to_decimal(bc.d_debits_pending) == "3");
+  CHECK(to_decimal(bc.d_credits_pending) == "4");
+  CHECK(to_decimal(bc.posted_after) == "-5");
+  CHECK(to_decimal(bc.debits_pending_after) == "6");
+  CHECK(to_decimal(bc.credits_pending_after) == "7");
+  const auto& du = std::get<daily_usage>(back.effects[4]);
+  CHECK(du.day == 19700);
+  CHECK(to_decimal(du.used_after) == "250");
+  const auto& po = std::get<pending_opened>(back.effects[5]);
+  CHECK(po.kind == pending_kind::withdrawal);
+  CHECK(po.debit_account == 5);
+  CHECK(po.credit_account == 2);
+  CHECK(to_decimal(po.amount) == "300");
+  CHECK(po.expires_at_us == 1'700'000'999'000'000);
+  const auto& pc = std::get<pending_closed>(back.effects[6]);
+  CHECK(pc.id == 70);
+  CHECK(pc.resolution == pending_resolution::expired);
+  const auto& tr = std::get<transaction_recorded>(back.effects[7]);
+  CHECK(tr.kind == tx_kind::reversal);
+  CHECK(tr.reverses == 40);
+}
+
+TEST_CASE("codec: a system event (no command) round trips") {
+  event e;
+  e.seq = 1;
+  e.effects.push_back(pending_closed{1, pending_resolution::expired, 0});
+  event back;
+  REQUIRE(decode_event(encode_event(e), back).is_ok());
+  CHECK(back.principal.empty());
+  CHECK(back.body.empty());
+  CHECK(event_command_type(back) == command_type::none);
+  CHECK(back.status == event_status::accepted);
+}
+
+TEST_CASE("codec: decode_event rejects every truncation and trailing bytes") {
+  std::string bytes = encode_event(full_event());
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    event out;
+    auto s = decode_event(std::string_view(bytes).substr(0, n), out);
+    CHECK_MESSAGE(!s.is_ok(), "prefix of ", n, " of ", bytes.size(), " bytes decoded");
+  }
+  event out;
+  CHECK_FALSE(decode_event(bytes + 'x', out).is_ok());
+}
+
+TEST_CASE("codec: decode_event rejects out-of-range enums and versions") {
+  event e = full_event();
+  e.effects.clear();
+  const std::string base = encode_event(e);
+  // version (1) seq (8) ts (8) input (8), three strings, 32-byte hash, body: then status, reason (2).
+  const std::size_t status_at = 1 + 8 + 8 + 8 + (4 + e.principal.size()) + (4 + e.idempotency_key.size()) +
+                                (4 + e.request_id.size()) + 32 + (4 + e.body.size());
+  const std::size_t reason_at = status_at + 1;
+  event out;
+  REQUIRE(decode_event(base, out).is_ok());
+  REQUIRE(static_cast<std::uint8_t>(base[status_at]) == static_cast<std::uint8_t>(event_status::rejected));
+
+  SUBCASE("status") {
+    for (int v : {0, 3, 7, 255}) {
+      std::string bad = base;
+      bad[status_at] = static_cast<char>(v);
+      CHECK_FALSE(decode_event(bad, out).is_ok());
+    }
+  }
+  SUBCASE("reason") {
+    std::string bad = base;
+    bad[reason_at] = static_cast<char>(reason_max + 1);
+    CHECK_FALSE(decode_event(bad, out).is_ok());
+    bad[reason_at] = static_cast<char>(reason_max);
+    CHECK(decode_event(bad, out).is_ok());
+    bad[reason_at + 1] = 1;  // 256 + reason_max
+    CHECK_FALSE(decode_event(bad, out).is_ok());
+  }
+  SUBCASE("version") {
+    for (int v : {0, 2, 255}) {
+      std::string bad = base;
+      bad[0] = static_cast<char>(v);
+      CHECK_FALSE(decode_event(bad, out).is_ok());
+    }
+  }
+  SUBCASE("effect count") {
+    std::string bad = base;
+    const std::size_t count_at = bad.size() - 4;
+    put_u32_le(bad, count_at, record_list_items_max + 1);
+    CHECK_FALSE(decode_event(bad, out).is_ok());
+    put_u32_le(bad, count_at, 0xffffffffu);
+    CHECK_FALSE(decode_event(bad, out).is_ok());
+    put_u32_le(bad, count_at, 1);  // claims an effect that is not there
+    CHECK_FALSE(decode_event(bad, out).is_ok());
+  }
+}
+
+TEST_CASE("codec: decode_event rejects out-of-range effect fields") {
+  // Each case: one effect, the offset of an enum byte inside it (after the type byte), and bad values.
+  struct probe {
+    const char* name;
+    effect fx;
+    std::size_t at;
+    std::vector<int> bad;
+  };
+  std::vector<probe> probes = {
+      {"effect type", transaction_recorded{1, tx_kind::deposit, 0}, 0, {8, 9, 255}},
+      {"account kind", account_opened{1, account_kind::user, "o", {}}, 1 + 8, {0, 3}},
+      {"status from", account_status_changed{1, account_status::active, account_status::frozen}, 1 + 8, {0, 4, 7}},
+      {"status to", account_status_changed{1, account_status::active, account_status::frozen}, 1 + 9, {0, 4, 7}},
+      {"pending kind", pending_opened{1, pending_kind::hold, 1, 2, "USD", 5, 9}, 1 + 8, {0, 3}},
+      {"resolution", pending_closed{1, pending_resolution::voided, 0}, 1 + 8, {0, 6, 255}},
+      {"tx kind", transaction_recorded{1, tx_kind::deposit, 0}, 1 + 8, {0, 6}},
+  };
+  for (const auto& p : probes) {
+    INFO(p.name);
+    event e;
+    e.seq = 1;
+    e.effects.push_back(p.fx);
+    std::string bytes = encode_event(e);
+    event out;
+    REQUIRE(decode_event(bytes, out).is_ok());
+    const std::size_t at = header_size(e) + p.at;
+    for (int v : p.bad) {
+      std::string bad = bytes;
+      bad[at] = static_cast<char>(v);
+      CHECK_MESSAGE(!decode_event(bad, out).is_ok(), "value ", v, " accepted");
+    }
+  }
+}
+
+TEST_CASE("codec: journal records") {
+  hash256 chain = some_hash(9);
+  std::string ev = encode_event(full_event());
+  std::string rec = encode_journal_record(ev, chain);
+  std::string_view ev_back;
+  hash256 chain_back{};
+  REQUIRE(split_journal_record(rec, ev_back, chain_back).is_ok());
+  CHECK(ev_back == ev);
+  CHECK(chain_back == chain);
+
+  for (std::size_t n = 0; n < chain.size(); ++n) {
+    std::string_view out_ev;
+    hash256 out_chain{};
+    auto s = split_journal_record(std::string(n, 'x'), out_ev, out_chain);
+    CHECK_FALSE(s.is_ok());
+    CHECK(s.error_code() == status::code::corruption);
+  }
+  // A bare hash splits into an empty event, which then does not decode.
+  std::string bare = encode_journal_record("", chain);
+  REQUIRE(split_journal_record(bare, ev_back, chain_back).is_ok());
+  CHECK(ev_back.empty());
+  CHECK(chain_back == chain);
+  event out;
+  CHECK_FALSE(decode_event(ev_back, out).is_ok());
+}
+
+// --- validation -----------------------------------------------------------------
+
+namespace {
+
+// The field validate() names for a command, or "" if it is valid.
+std::string invalid_field(const command& c) {
+  auto e = validate(c);
+  return e ? e->field : std::string();
+}
+std::string invalid_field(command_body body) { return invalid_field(envelope(std::move(body))); }
+
+}  // namespace
+
+TEST_CASE("validate: well-formed commands pass") {
+  for (const auto& b : every_body()) {
+    INFO("type ", to_string(type_of(b)));
+    CHECK(invalid_field(b) == "");
+  }
+  CHECK(invalid_field(transfer_cmd{1, 2, "USD", 5, 0, "", ""}) == "");
+  CHECK(invalid_field(capture_cmd{1, 0}) == "");  // 0: the whole hold
+  CHECK(invalid_field(deposit_cmd{1, "USD", amount_limit, "p", std::string(reference_bytes_max, 'r'),
+                                  std::string(metadata_bytes_max, 'm')}) == "");
+  CHECK(invalid_field(command{std::string(owner_bytes_max, 'p'), std::string(key_bytes_max, 'k'),
+                              std::string(key_bytes_max, 'r'), void_hold_cmd{1}}) == "");
+  CHECK(invalid_field(register_asset_cmd{"USD", 18, 1, 1}) == "");
+  // Metadata is opaque: any bytes, control characters included.
+  CHECK(invalid_field(deposit_cmd{1, "USD", 1, "p", "", std::string("\0\n\x7f", 3)}) == "");
+}
+
+TEST_CASE("validate: envelope") {
+  command c = envelope(void_hold_cmd{1});
+  SUBCASE("empty principal") {
+    c.principal = "";
+    CHECK(invalid_field(c) == "principal");
+  }
+  SUBCASE("principal too long") {
+    c.principal = std::string(owner_bytes_max + 1, 'p');
+    CHECK(invalid_field(c) == "principal");
+  }
+  SUBCASE("principal with NUL") {
+    c.principal = std::string("a\0b", 3);
+    CHECK(invalid_field(c) == "principal");
+  }
+  SUBCASE("empty key") {
+    c.idempotency_key = "";
+    CHECK(invalid_field(c) == "idempotency_key");
+  }
+  SUBCASE("key of 256 bytes") {
+    c.idempotency_key = std::string(256, 'k');
+    CHECK(invalid_field(c) == "idempotency_key");
+  }
+  SUBCASE("key with a newline") {
+    c.idempotency_key = "a\nb";
+    CHECK(invalid_field(c) == "idempotency_key");
+  }
+  SUBCASE("request id too long") {
+    c.request_id = std::string(256, 'r');
+    CHECK(invalid_field(c) == "request_id");
+  }
+}
+
+TEST_CASE("validate: register_asset") {
+  CHECK(invalid_field(register_asset_cmd{"", 2, 1, 10}) == "code");
+  CHECK(invalid_field(register_asset_cmd{"usd", 2, 1, 10}) == "code");
+  CHECK(invalid_field(register_asset_cmd{"US D", 2, 1, 10}) == "code");
+  CHECK(invalid_field(register_asset_cmd{"US$", 2, 1, 10}) == "code");
+  CHECK(invalid_field(register_asset_cmd{"\xc3\x89UR", 2, 1, 10}) == "code");
+  CHECK(invalid_field(register_asset_cmd{std::string(asset_code_bytes_max + 1, 'A'), 2, 1, 10}) == "code");
+  CHECK(invalid_field(register_asset_cmd{std::string(asset_code_bytes_max, 'A'), 2, 1, 10}) == "");
+  CHECK(invalid_field(register_asset_cmd{"USD", 19, 1, 10}) == "scale");
+  CHECK(invalid_field(register_asset_cmd{"USD", 255, 1, 10}) == "scale");
+  CHECK(invalid_field(register_asset_cmd{"USD", 2, 0, 10}) == "min_amount");
+  CHECK(invalid_field(register_asset_cmd{"USD", 2, -1, 10}) == "min_amount");
+  CHECK(invalid_field(register_asset_cmd{"USD", 2, 1, amount_limit + 1}) == "max_amount");
+  CHECK(invalid_field(register_asset_cmd{"USD", 2, 10, 9}) == "max_amount");
+}
+
+TEST_CASE("validate: open_account") {
+  CHECK(invalid_field(open_account_cmd{account_kind::user, "", {{"USD", 0, 0}}}) == "owner");
+  CHECK(invalid_field(open_account_cmd{account_kind::user, std::string(owner_bytes_max + 1, 'o'), {{"USD", 0, 0}}}) ==
+        "owner");
+  CHECK(invalid_field(open_account_cmd{account_kind::user, "u", {}}) == "assets");
+  CHECK(invalid_field(open_account_cmd{account_kind::user, "u", {{"USD", 0, 0}, {"EUR", 0, 0}, {"USD", 5, 0}}}) ==
+        "assets");
+  CHECK(invalid_field(open_account_cmd{account_kind::system, "payouts", {{"USD", 0, 0}}}) == "assets");
+  CHECK(invalid_field(open_account_cmd{account_kind::user, "u", {{"", 0, 0}}}) == "assets.asset");
+  CHECK(invalid_field(open_account_cmd{account_kind::user, "u", {{"USD", -1, 0}}}) == "assets.overdraft_limit");
+  CHECK(invalid_field(open_account_cmd{account_kind::user, "u", {{"USD", 0, -1}}}) == "assets.daily_debit_limit");
+  std::vector<wallet_asset> many;
+  for (std::size_t i = 0; i <= wallet_assets_max; ++i) many.push_back({"A" + std::to_string(i), 0, 0});
+  CHECK(invalid_field(open_account_cmd{account_kind::user, "u", many}) == "assets");
+  many.pop_back();
+  CHECK(invalid_field(open_account_cmd{account_kind::user, "u", many}) == "");
+}
+
+TEST_CASE("validate: money movements") {
+  SUBCASE("deposit") {
+    CHECK(invalid_field(deposit_cmd{0, "USD", 5, "p", "", ""}) == "wallet");
+    CHECK(invalid_field(deposit_cmd{1, "", 5, "p", "", ""}) == "asset");
+    CHECK(invalid_field(deposit_cmd{1, "USD", -5, "p", "", ""}) == "amount");
+    CHECK(invalid_field(deposit_cmd{1, "USD", 0, "p", "", ""}) == "amount");
+    CHECK(invalid_field(deposit_cmd{1, "USD", amount_limit + 1, "p", "", ""}) == "amount");
+    CHECK(invalid_field(deposit_cmd{1, "USD", 5, "", "", ""}) == "provider");
+    CHECK(invalid_field(deposit_cmd{1, "USD", 5, "p", "line\nbreak", ""}) == "reference");
+    CHECK(invalid_field(deposit_cmd{1, "USD", 5, "p", "tab\there", ""}) == "reference");
+    CHECK(invalid_field(deposit_cmd{1, "USD", 5, "p", "del\x7f", ""}) == "reference");
+    CHECK(invalid_field(deposit_cmd{1, "USD", 5, "p", std::string(reference_bytes_max + 1, 'r'), ""}) == "reference");
+    CHECK(invalid_field(deposit_cmd{1, "USD", 5, "p", "", std::string(metadata_bytes_max + 1, 'm')}) == "metadata");
+  }
+  SUBCASE("withdraw") {
+    CHECK(invalid_field(withdraw_cmd{0, "USD", 5, "", ""}) == "wallet");
+    CHECK(invalid_field(withdraw_cmd{1, "USD", -1, "", ""}) == "amount");
+    CHECK(invalid_field(withdraw_cmd{1, "USD", 0, "", ""}) == "amount");
+    CHECK(invalid_field(withdraw_cmd{1, "USD", 5, "\x01", ""}) == "reference");
+    CHECK(invalid_field(withdraw_cmd{1, "USD", 5, "", std::string(metadata_bytes_max + 1, 'm')}) == "metadata");
+    CHECK(invalid_field(settle_withdrawal_cmd{0}) == "withdrawal_id");
+    CHECK(invalid_field(fail_withdrawal_cmd{0, ""}) == "withdrawal_id");
+    CHECK(invalid_field(fail_withdrawal_cmd{1, "\x1b[31m"}) == "reason");
+  }
+  SUBCASE("transfer") {
+    CHECK(invalid_field(transfer_cmd{0, 2, "USD", 5, 0, "", ""}) == "from");
+    CHECK(invalid_field(transfer_cmd{1, 0, "USD", 5, 0, "", ""}) == "to");
+    CHECK(invalid_field(transfer_cmd{1, 2, "USD", -5, 0, "", ""}) == "amount");
+    CHECK(invalid_field(transfer_cmd{1, 2, "USD", 0, 1, "", ""}) == "amount");
+    CHECK(invalid_field(transfer_cmd{1, 2, "USD", 5, -1, "", ""}) == "fee");
+    CHECK(invalid_field(transfer_cmd{1, 2, "USD", 5, amount_limit + 1, "", ""}) == "fee");
+    CHECK(invalid_field(transfer_cmd{1, 2, "USD", 5, 0, "\n", ""}) == "reference");
+    CHECK(invalid_field(transfer_cmd{1, 2, "USD", 5, 0, "", std::string(metadata_bytes_max + 1, 'm')}) ==
+          "metadata");
+  }
+  SUBCASE("hold, capture, void, reverse") {
+    CHECK(invalid_field(hold_cmd{0, 2, "USD", 5, 1, "", ""}) == "wallet");
+    CHECK(invalid_field(hold_cmd{1, 0, "USD", 5, 1, "", ""}) == "to");
+    CHECK(invalid_field(hold_cmd{1, 2, "USD", 0, 1, "", ""}) == "amount");
+    CHECK(invalid_field(hold_cmd{1, 2, "USD", 5, 0, "", ""}) == "expires_at");
+    CHECK(invalid_field(hold_cmd{1, 2, "USD", 5, -1, "", ""}) == "expires_at");
+    CHECK(invalid_field(hold_cmd{1, 2, "USD", 5, 1, "", std::string(metadata_bytes_max + 1, 'm')}) == "metadata");
+    CHECK(invalid_field(capture_cmd{0, 0}) == "hold_id");
+    CHECK(invalid_field(capture_cmd{1, -1}) == "amount");
+    CHECK(invalid_field(void_hold_cmd{0}) == "hold_id");
+    CHECK(invalid_field(reverse_cmd{0, ""}) == "transaction_id");
+    CHECK(invalid_field(reverse_cmd{1, std::string(reference_bytes_max + 1, 'r')}) == "reason");
+  }
+  SUBCASE("status changes") {
+    CHECK(invalid_field(freeze_account_cmd{0}) == "account");
+    CHECK(invalid_field(unfreeze_account_cmd{0}) == "account");
+    CHECK(invalid_field(close_account_cmd{0}) == "account");
+  }
+}
+
+TEST_CASE("validate: a message accompanies every field error") {
+  auto e = validate(envelope(transfer_cmd{1, 2, "USD", 5, -1, "", ""}));
+  REQUIRE(e.has_value());
+  CHECK(e->field == "fee");
+  CHECK_FALSE(e->message.empty());
+}
+
+// The encoding is canonical: whatever decodes must encode back to the very
+// same bytes, so no two byte strings stand for one record. Every single-byte
+// corruption either fails to decode or is such a canonical form.
+TEST_CASE("codec: single-byte corruptions fail or decode canonically") {
+  const std::uint8_t values[] = {0x00, 0x01, 0x02, 0x07, 0x7f, 0x80, 0xfe, 0xff};
+  for (const auto& b : every_body()) {
+    INFO("type ", to_string(type_of(b)));
+    const std::string bytes = encode_command(envelope(b));
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+      for (auto v : values) {
+        std::string bad = bytes;
+        bad[i] = static_cast<char>(v);
+        command out;
+        if (decode_command(bad, out).is_ok()) CHECK_MESSAGE(encode_command(out) == bad, "byte ", i, " = ", int(v));
+      }
+  }
+  const std::string bytes = encode_event(full_event());
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    for (auto v : values) {
+      std::string bad = bytes;
+      bad[i] = static_cast<char>(v);
+      event out;
+      if (decode_event(bad, out).is_ok()) CHECK_MESSAGE(encode_event(out) == bad, "byte ", i, " = ", int(v));
+    }
+}
