@@ -37,6 +37,8 @@ engine::~engine() { stop(); }
 
 append_result engine::submit(std::vector<command> commands, completion done) {
   if (failed_.load()) return append_result::closed;
+  // A submission is applied within one batch: bound it by the batch size.
+  if (commands.size() > options_.batch_commands_max) return append_result::too_large;
   return log_->append(std::move(commands), std::move(done));
 }
 
@@ -167,6 +169,8 @@ void engine::process(std::vector<log_entry>& entries) {
     stats_.events += events;
     stats_.replays += replays;
     auto commit_us = static_cast<std::uint32_t>(commit_ns / 1000);
+    stats_.commit_seconds.observe(double(commit_ns) / 1e9);
+    stats_.batch_commands.observe(double(commands));
     if (stats_.commit_us_recent.size() < recent_samples_max) {
       stats_.commit_us_recent.push_back(commit_us);
       stats_.batch_sizes_recent.push_back(static_cast<std::uint32_t>(commands));

@@ -32,6 +32,22 @@ struct engine_options {
   command_log* log = nullptr;
 };
 
+// Cumulative histogram with fixed upper bounds (Prometheus style).
+struct histogram {
+  std::vector<double> bounds;          // upper bounds, ascending; +Inf implied
+  std::vector<std::uint64_t> counts;   // per bucket, bounds.size() + 1
+  double sum = 0;
+  std::uint64_t count = 0;
+  explicit histogram(std::vector<double> b = {}) : bounds(std::move(b)), counts(bounds.size() + 1, 0) {}
+  void observe(double v) {
+    std::size_t i = 0;
+    while (i < bounds.size() && v > bounds[i]) ++i;
+    counts[i]++;
+    sum += v;
+    count++;
+  }
+};
+
 struct engine_stats {
   std::uint64_t batches = 0;
   std::uint64_t commands = 0;
@@ -41,6 +57,8 @@ struct engine_stats {
   // Recent batch commit latencies (the durable write alone), microseconds.
   std::vector<std::uint32_t> commit_us_recent;
   std::vector<std::uint32_t> batch_sizes_recent;
+  histogram commit_seconds{{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}};
+  histogram batch_commands{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192}};
 };
 
 class engine {

@@ -45,6 +45,9 @@ execute_result machine::execute(const command& c, std::int64_t ts_us, std::uint6
     e.principal.resize(std::min(e.principal.size(), owner_bytes_max));
     e.idempotency_key.resize(std::min(e.idempotency_key.size(), key_bytes_max));
     e.request_id.resize(std::min(e.request_id.size(), key_bytes_max));
+    // A body no valid command can reach is not kept whole: the event must
+    // stay within what every decoder accepts.
+    if (e.body.size() > invalid_body_bytes_max) e.body.clear();
     e.status = event_status::rejected;
     e.reason = reason::invalid_argument;
     e.detail = err->field + ": " + err->message;

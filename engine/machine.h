@@ -27,6 +27,9 @@ struct ledger_head {
 // Receives every event with its canonical bytes and chain hash, in order.
 using event_sink = std::function<void(const event&, std::string_view event_bytes, const hash256& chain)>;
 
+// Bodies of invalid commands larger than this are recorded without their body.
+inline constexpr std::size_t invalid_body_bytes_max = 16 * 1024;
+
 // Hold expiries handled before one command, at most; the rest wait for the next.
 inline constexpr std::size_t expiries_per_command_max = 1024;
 

@@ -52,7 +52,6 @@ std::string account(std::uint64_t id) {
   put_key_u64(k, id);
   return k;
 }
-std::string system_name(std::string_view name) { return "n" + std::string(name); }
 std::string open_pending(std::uint64_t id) {
   std::string k = "p";
   put_key_u64(k, id);
@@ -65,6 +64,17 @@ std::string closed_pending(std::uint64_t id) {
 }
 std::string reversal(std::uint64_t id) {
   std::string k = "r";
+  put_key_u64(k, id);
+  return k;
+}
+std::string owner_prefix(std::string_view owner) {
+  std::string k = "o";
+  k.append(owner);
+  k.push_back('\0');  // owners never contain NUL (validate rejects control characters)
+  return k;
+}
+std::string owner_index(std::string_view owner, std::uint64_t id) {
+  std::string k = owner_prefix(owner);
   put_key_u64(k, id);
   return k;
 }
@@ -96,7 +106,12 @@ std::string encode(const idem_record& r) {
   w.u64(r.seq);
   return out;
 }
-status decode(std::string_view b, asset_record& r) { return decode_record(b, r, "asset"); }
+status decode(std::string_view b, asset_record& r) {
+  auto s = decode_record(b, r, "asset");
+  if (s && (r.scale > scale_max || r.min_amount < 1 || r.max_amount < r.min_amount))
+    return status::corruption("asset: field out of range");
+  return s;
+}
 status decode(std::string_view b, account_record& r) {
   auto s = decode_record(b, r, "account");
   if (s && (r.status < account_status::active || r.status > account_status::closed ||
@@ -104,7 +119,13 @@ status decode(std::string_view b, account_record& r) {
     return status::corruption("account: field out of range");
   return s;
 }
-status decode(std::string_view b, pending_record& r) { return decode_record(b, r, "pending"); }
+status decode(std::string_view b, pending_record& r) {
+  auto s = decode_record(b, r, "pending");
+  if (s && ((r.kind != pending_kind::hold && r.kind != pending_kind::withdrawal) ||
+            r.resolution > pending_resolution::failed || r.amount <= 0))
+    return status::corruption("pending: field out of range");
+  return s;
+}
 status decode(std::string_view b, idem_record& r) {
   reader rd(b);
   std::uint8_t v = rd.u8();
@@ -230,7 +251,7 @@ std::vector<std::uint64_t> ledger_state::due_holds(std::int64_t now_us, std::siz
 }
 
 void ledger_state::apply(const event& e) {
-  for (const auto& fx : e.effects) apply_effect(e, fx);
+  for (const auto& fx : e.effects) apply_effect(fx);
   // Every outcome is remembered under its key, rejections too: a retry must
   // see the same answer the first attempt got. Not kept: conflicts (the key
   // belongs to the first payload) and invalid commands (their key may be
@@ -240,7 +261,7 @@ void ledger_state::apply(const event& e) {
     kv_.put(keys::idempotency(e.principal, e.idempotency_key), encode(idem_record{e.payload_hash, e.seq}));
 }
 
-void ledger_state::apply_effect(const event& e, const effect& fx) {
+void ledger_state::apply_effect(const effect& fx) {
   if (auto* a = std::get_if<asset_registered>(&fx)) {
     asset_record r{a->code, a->scale, a->min_amount, a->max_amount};
     LEDGER_ASSERT(!assets_.count(r.code), "asset registered twice");
@@ -262,9 +283,8 @@ void ledger_state::apply_effect(const event& e, const effect& fx) {
     if (r.kind == account_kind::system) {
       LEDGER_ASSERT(!system_names_.count(r.owner), "system account name taken");
       system_names_[r.owner] = r.id;
-      std::string id_bytes;
-      put_key_u64(id_bytes, r.id);
-      kv_.put(keys::system_name(r.owner), id_bytes);
+    } else {
+      kv_.put(keys::owner_index(r.owner, r.id), {});
     }
     accounts_.push_back(std::move(r));
     mutable_account(o->id);

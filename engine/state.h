@@ -29,18 +29,19 @@ namespace ledger {
 // Key space (first byte):
 //   'a' code          -> asset_record
 //   'w' id (8, BE)    -> account_record
-//   'n' name          -> system account id (8, BE)
 //   'p' id            -> pending_record, open holds and withdrawals
 //   'q' id            -> pending_record, closed (with resolution)
 //   'r' id            -> id of the reversal of transaction id (8, BE)
+//   'o' owner 0 id    -> (empty) index of user wallets by owner
 //   'i' principal 0 key -> idem_record
 namespace keys {
 std::string asset(std::string_view code);
 std::string account(std::uint64_t id);
-std::string system_name(std::string_view name);
 std::string open_pending(std::uint64_t id);
 std::string closed_pending(std::uint64_t id);
 std::string reversal(std::uint64_t id);
+std::string owner_index(std::string_view owner, std::uint64_t id);
+std::string owner_prefix(std::string_view owner);
 std::string idempotency(std::string_view principal, std::string_view key);
 }  // namespace keys
 
@@ -142,7 +143,9 @@ status decode(std::string_view bytes, pending_record& r);
 status decode(std::string_view bytes, idem_record& r);
 
 // Reads a past event by sequence (transactions are looked up in the journal,
-// where their legs already are, rather than stored twice).
+// where their legs already are, rather than stored twice). Returns nullopt
+// only for a sequence not in the journal; a read error must crash, since
+// turning it into a rejection would make the outcome depend on the disk.
 using event_lookup = std::function<std::optional<event>(std::uint64_t seq)>;
 
 class ledger_state {
@@ -179,7 +182,7 @@ class ledger_state {
   const std::vector<account_record>& accounts() const { return accounts_; }
 
  private:
-  void apply_effect(const event& e, const effect& fx);
+  void apply_effect(const effect& fx);
   account_record& mutable_account(std::uint64_t id);
   state_kv& kv_;
   event_lookup lookup_;

@@ -223,7 +223,9 @@ status store::check_consistency() {
   if (!rs.ok()) return from_rocks(rs, "reading the head");
   if (auto s = decode_head(v, head_); !s) return s;
   if (head_.seq == 0) {
-    if (it->Valid()) return status::corruption("head is empty but the journal is not");
+    std::unique_ptr<rocksdb::Iterator> st(db_->NewIterator(rocksdb::ReadOptions(), state_));
+    st->SeekToFirst();
+    if (it->Valid() || st->Valid()) return status::corruption("head is empty but the journal or state is not");
     return status::ok();
   }
   if (!it->Valid()) return status::corruption("head is at seq " + std::to_string(head_.seq) + " but the journal is empty");
@@ -263,8 +265,11 @@ std::optional<event> store::writer_event(std::uint64_t seq) const {
     if (i >= batch_events_.size() || !decode_event(batch_events_[i].event_bytes, e)) return std::nullopt;
     return e;
   }
+  if (seq == 0 || seq > head_.seq) return std::nullopt;
   journal_entry je;
-  if (!read_event(seq, je) || !decode_event(je.event_bytes, e)) return std::nullopt;
+  auto s = read_event(seq, je);
+  if (s) s = decode_event(je.event_bytes, e);
+  LEDGER_ASSERT(s.is_ok(), "a committed event could not be read back: the store is damaged");
   return e;
 }
 
@@ -322,6 +327,18 @@ status store::read_event(std::uint64_t seq, journal_entry& out) const {
 status store::read_state(std::string_view key, std::string& value) const {
   return from_rocks(db_->Get(rocksdb::ReadOptions(), state_, rocksdb::Slice(key.data(), key.size()), &value),
                     "reading state");
+}
+
+status store::scan_state(std::string_view prefix, std::string_view start_after, std::size_t max,
+                         std::vector<std::pair<std::string, std::string>>& out) const {
+  out.clear();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
+  std::string from = start_after.empty() ? std::string(prefix) : std::string(start_after);
+  it->Seek(from);
+  if (!start_after.empty() && it->Valid() && view(it->key()) == start_after) it->Next();
+  for (; it->Valid() && out.size() < max && view(it->key()).substr(0, prefix.size()) == prefix; it->Next())
+    out.emplace_back(std::string(view(it->key())), std::string(view(it->value())));
+  return from_rocks(it->status(), "scanning state");
 }
 
 status store::state_digest(checkpoint& out) const {

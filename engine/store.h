@@ -84,6 +84,10 @@ class store {
   status read_event(std::uint64_t seq, journal_entry& out) const;
   // One committed state record (see the key space in state.h).
   status read_state(std::string_view key, std::string& value) const;
+  // Committed records whose key starts with `prefix`, from `start_after`
+  // (exclusive; empty: from the first), at most `max`.
+  status scan_state(std::string_view prefix, std::string_view start_after, std::size_t max,
+                    std::vector<std::pair<std::string, std::string>>& out) const;
   // Digest of the committed state and the head it belongs to, from one snapshot.
   status state_digest(checkpoint& out) const;
   status save_checkpoint(const checkpoint& c);

@@ -138,6 +138,7 @@ std::optional<field_error> validate_body(const register_asset_cmd& c) {
   return std::nullopt;
 }
 std::optional<field_error> validate_body(const open_account_cmd& c) {
+  if (c.kind != account_kind::user && c.kind != account_kind::system) return field_error{"kind", "must be user or system"};
   LEDGER_CHECK(check_text("owner", c.owner, owner_bytes_max, true));
   if (c.kind == account_kind::system && !c.assets.empty())
     return field_error{"assets", "system accounts hold every asset; list none"};

@@ -103,8 +103,14 @@ struct transaction_recorded {
   std::uint64_t reverses = 0;  // for reversals: the transaction reversed
 };
 
+// The position of a type in this list is its code in the event format:
+// append new effects at the end, never reorder (checked below).
 using effect = std::variant<asset_registered, account_opened, account_status_changed, balance_changed,
                             daily_usage, pending_opened, pending_closed, transaction_recorded>;
+static_assert(std::is_same_v<std::variant_alternative_t<0, effect>, asset_registered>);
+static_assert(std::is_same_v<std::variant_alternative_t<3, effect>, balance_changed>);
+static_assert(std::is_same_v<std::variant_alternative_t<7, effect>, transaction_recorded>);
+static_assert(std::variant_size_v<effect> == 8, "a new effect goes at the end with the next code");
 
 enum class event_status : std::uint8_t { accepted = 1, rejected = 2 };
 

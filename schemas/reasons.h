@@ -23,7 +23,7 @@ enum class reason : std::uint16_t {
   idempotency_conflict = 10,
   unknown_asset = 11,
   asset_exists = 12,
-  unknown_account = 13,  // a system account (provider clearing, payouts, fees) is missing
+  unknown_account = 13,  // a system account (clearing, payouts, fees) or a hold's `to` account is missing
   account_exists = 14,
   unknown_hold = 15,
   hold_already_voided = 16,

@@ -22,7 +22,7 @@ struct sent {
 
 class simulation {
  public:
-  explicit simulation(std::uint64_t seed) : rng_(seed), h_(1 + seed % 64) {}
+  explicit simulation(std::uint64_t seed) : rng_(seed), h_(40 + seed % 64) {}
 
   void setup() {
     h_.setup_basics("USD", 2);
