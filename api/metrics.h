@@ -1,0 +1,27 @@
+// Prometheus text-format metrics: requests by route and status, request
+// latency histograms by route, and the engine's own figures.
+//
+// Thread-safe; recording takes one short mutex.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "engine/engine.h"
+
+namespace ledger::api {
+
+class metrics {
+ public:
+  void record(const std::string& route, unsigned status, double seconds);
+  // Renders everything, with the engine's statistics and head.
+  std::string render(const engine& e, std::size_t requests_in_flight) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;
+  std::map<std::string, histogram> latency_;
+};
+
+}  // namespace ledger::api

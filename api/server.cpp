@@ -1,0 +1,237 @@
+#include "api/server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <deque>
+#include <map>
+#include <thread>
+
+namespace ledger::api {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(tcp::socket&& socket, service& svc, const server_config& cfg, std::shared_ptr<std::atomic<std::size_t>> count)
+      : stream_(std::move(socket)), svc_(svc), cfg_(cfg), count_(std::move(count)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+  ~session() { (*count_)--; }
+
+  void start() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+  }
+
+ private:
+  void do_read() {
+    if (reading_ || closing_ || pending_ >= cfg_.pipeline_max) return;
+    reading_ = true;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(cfg_.header_bytes_max));
+    parser_->body_limit(cfg_.body_bytes_max);
+    stream_.expires_after(std::chrono::milliseconds(cfg_.read_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    reading_ = false;
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout) return close_when_idle();
+    if (ec == http::error::body_limit) return reject(413, "body-too-large", "the request body exceeds the limit");
+    if (ec == http::error::header_limit) return reject(431, "headers-too-large", "the request headers exceed the limit");
+    if (ec) {
+      if (ec.category() == http::make_error_code(http::error::bad_target).category()) return reject(400, "malformed-request", "malformed HTTP request");
+      return close_when_idle();
+    }
+    auto msg = parser_->release();
+    bool keep_alive = msg.keep_alive();
+    http_request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (auto& ch : name)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.body = std::move(msg.body());
+    req.remote = remote_;
+    std::size_t slot = next_slot_++;
+    slots_[slot] = std::nullopt;
+    keep_alive_[slot] = keep_alive;
+    ++pending_;
+    auto self = shared_from_this();
+    svc_.handle(std::move(req), [self, slot](http_response&& r) {
+      net::post(self->stream_.get_executor(), [self, slot, r = std::move(r)]() mutable { self->on_response(slot, std::move(r)); });
+    });
+    if (keep_alive) do_read();
+  }
+
+  // A request the parser refused: answer, then close.
+  void reject(unsigned status, const char* slug, const char* detail) {
+    http_response r;
+    r.status = status;
+    r.content_type = "application/problem+json";
+    r.body = std::string("{\"type\":\"/problems/") + slug + "\",\"status\":" + std::to_string(status) + ",\"detail\":\"" +
+             detail + "\"}";
+    std::size_t slot = next_slot_++;
+    keep_alive_[slot] = false;
+    ++pending_;
+    closing_ = true;
+    on_response(slot, std::move(r));
+  }
+
+  void on_response(std::size_t slot, http_response&& r) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<http::status>(r.status));
+    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res->insert(k, v);
+    res->body() = std::move(r.body);
+    bool keep = keep_alive_[slot] && !closing_;
+    res->keep_alive(keep);
+    res->prepare_payload();
+    slots_[slot] = res;
+    write_next();
+  }
+
+  void write_next() {
+    if (writing_) return;
+    auto it = slots_.find(write_slot_);
+    if (it == slots_.end() || !it->second) return;
+    writing_ = true;
+    auto res = *it->second;
+    slots_.erase(it);
+    keep_alive_.erase(write_slot_);
+    ++write_slot_;
+    stream_.expires_after(std::chrono::milliseconds(cfg_.write_timeout_ms));
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      self->on_write(ec, res->keep_alive());
+    });
+  }
+
+  void on_write(beast::error_code ec, bool keep_alive) {
+    writing_ = false;
+    --pending_;
+    if (ec) {
+      closing_ = true;
+      return shutdown();
+    }
+    if (!keep_alive) closing_ = true;
+    if (closing_ && pending_ == 0) return shutdown();
+    write_next();
+    do_read();
+  }
+
+  void close_when_idle() {
+    closing_ = true;
+    if (pending_ == 0) shutdown();
+  }
+
+  void shutdown() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  service& svc_;
+  const server_config& cfg_;
+  std::shared_ptr<std::atomic<std::size_t>> count_;
+  std::string remote_;
+  // Strand-protected.
+  std::map<std::size_t, std::optional<std::shared_ptr<http::response<http::string_body>>>> slots_;
+  std::map<std::size_t, bool> keep_alive_;
+  std::size_t next_slot_ = 0, write_slot_ = 0, pending_ = 0;
+  bool reading_ = false, writing_ = false, closing_ = false;
+};
+
+}  // namespace
+
+struct server::impl {
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+};
+
+server::server(service& svc, server_config config)
+    : impl_(std::make_unique<impl>()), svc_(svc), config_(std::move(config)),
+      connections_(std::make_shared<std::atomic<std::size_t>>(0)) {}
+
+server::~server() { stop(); }
+
+status server::listen() {
+  beast::error_code ec;
+  auto addr = net::ip::make_address(config_.address, ec);
+  if (ec) return status::invalid_argument("listen address " + config_.address + ": " + ec.message());
+  tcp::endpoint ep(addr, config_.port);
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return status::io_error("listening on " + config_.address + ":" + std::to_string(config_.port) + ": " + ec.message());
+  port_ = a.local_endpoint().port();
+  return status::ok();
+}
+
+namespace {
+void do_accept(tcp::acceptor& a, net::io_context& ioc, service& svc, const server_config& cfg,
+               std::shared_ptr<std::atomic<std::size_t>> count) {
+  a.async_accept(net::make_strand(ioc), [&a, &ioc, &svc, &cfg, count](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !a.is_open()) return;
+    if (!ec) {
+      if (count->load() >= cfg.connections_max) {
+        beast::error_code ignored;
+        socket.close(ignored);  // over the limit: refuse rather than queue
+      } else {
+        (*count)++;
+        std::make_shared<session>(std::move(socket), svc, cfg, count)->start();
+      }
+    }
+    do_accept(a, ioc, svc, cfg, count);
+  });
+}
+}  // namespace
+
+void server::run() {
+  impl_->work.emplace(net::make_work_guard(impl_->ioc));
+  do_accept(impl_->acceptor, impl_->ioc, svc_, config_, connections_);
+  for (int i = 1; i < config_.io_threads; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
+  impl_->threads.clear();
+}
+
+void server::stop_accepting() {
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+}
+
+void server::stop() {
+  if (!impl_) return;
+  impl_->work.reset();
+  impl_->ioc.stop();
+}
+
+std::function<void(std::function<void()>)> server::dispatcher() {
+  return [this](std::function<void()> f) { net::post(impl_->ioc, std::move(f)); };
+}
+
+}  // namespace ledger::api
