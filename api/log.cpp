@@ -60,6 +60,7 @@ std::string redact(std::string_view s) {
         (i == 0 || !is_email_char(s[i - 1]))) {
       std::size_t j = i + 4;
       while (j < s.size() && (is_upper(s[j]) || is_digit(s[j]) || s[j] == ' ')) ++j;
+      while (j > i && s[j - 1] == ' ') --j;  // a space after the number is not part of it
       if (j - i >= 14) {
         out += "[bank-account]";
         i = j;
