@@ -146,6 +146,14 @@ class store::batch_kv final : public state_kv {
   std::unordered_map<std::string, std::optional<std::string>> overlay_;
 };
 
+namespace {
+struct db_setup {
+  rocksdb::Options db;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+};
+db_setup make_setup(const store_options& options, bool exists);
+}  // namespace
+
 status store::open(const store_options& options, std::unique_ptr<store>& out) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -154,7 +162,25 @@ status store::open(const store_options& options, std::unique_ptr<store>& out) {
   if (!exists && fs::exists(options.path, ec) && !fs::is_empty(options.path, ec))
     return status::invalid_argument(options.path + " is not empty and holds no ledger");
 
-  rocksdb::Options db_options;
+  auto setup = make_setup(options, exists);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::unique_ptr<store> s(new store());
+  s->options_ = options;
+  auto rs = rocksdb::DB::Open(setup.db, options.path, setup.cfs, &handles, &s->db_);
+  if (!rs.ok()) return from_rocks(rs, "opening the store at " + options.path);
+  s->meta_ = handles[0];
+  s->state_ = handles[1];
+  s->journal_ = handles[2];
+  s->batch_ = std::make_unique<batch_kv>(s->db_, s->state_);
+  if (auto st = s->check_consistency(); !st) return st;
+  out = std::move(s);
+  return status::ok();
+}
+
+namespace {
+db_setup make_setup(const store_options& options, bool exists) {
+  db_setup out;
+  rocksdb::Options& db_options = out.db;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = !exists;
   db_options.paranoid_checks = true;
@@ -181,20 +207,38 @@ status store::open(const store_options& options, std::unique_ptr<store>& out) {
   journal_table.block_cache = table.block_cache;
   journal_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(journal_table));
 
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, cf_options}, {"state", cf_options}, {"journal", journal_options}};
+  out.cfs = {{rocksdb::kDefaultColumnFamilyName, cf_options}, {"state", cf_options}, {"journal", journal_options}};
+  return out;
+}
+}  // namespace
+
+status store::open_follower(const std::string& path, const std::string& follower_dir, std::unique_ptr<store>& out) {
+  store_options options;
+  options.path = path;
+  options.block_cache_bytes = 64u << 20;
+  auto setup = make_setup(options, true);
+  setup.db.max_open_files = -1;  // required of secondary instances
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::unique_ptr<store> s(new store());
   s->options_ = options;
-  auto rs = rocksdb::DB::Open(db_options, options.path, cfs, &handles, &s->db_);
-  if (!rs.ok()) return from_rocks(rs, "opening the store at " + options.path);
+  s->follower_ = true;
+  auto rs = rocksdb::DB::OpenAsSecondary(setup.db, path, follower_dir, setup.cfs, &handles, &s->db_);
+  if (!rs.ok()) return from_rocks(rs, "opening the store at " + path + " as a follower");
   s->meta_ = handles[0];
   s->state_ = handles[1];
   s->journal_ = handles[2];
   s->batch_ = std::make_unique<batch_kv>(s->db_, s->state_);
-  if (auto st = s->check_consistency(); !st) return st;
+  if (auto st = s->catch_up(); !st) return st;
   out = std::move(s);
   return status::ok();
+}
+
+status store::catch_up() {
+  if (follower_) {
+    auto rs = db_->TryCatchUpWithPrimary();
+    if (!rs.ok()) return from_rocks(rs, "catching up with the primary");
+  }
+  return check_consistency();
 }
 
 store::~store() {

@@ -57,6 +57,13 @@ struct store_options {
 class store {
  public:
   static status open(const store_options& options, std::unique_ptr<store>& out);
+  // Opens a running ledger's store read-only, as a RocksDB secondary
+  // instance (its own files under `follower_dir`), so tools and a separate
+  // projector process can read the journal while ledgerd writes it.
+  // catch_up() brings it to the primary's latest commit.
+  static status open_follower(const std::string& path, const std::string& follower_dir, std::unique_ptr<store>& out);
+  status catch_up();
+  bool is_follower() const { return follower_; }
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -111,6 +118,7 @@ class store {
   // The pending batch's journal record, built as events are added.
   std::vector<journal_entry> batch_events_;
   ledger_head head_;
+  bool follower_ = false;
 };
 
 // A journal batch record: version, first seq, count, then per event its

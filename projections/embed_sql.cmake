@@ -1,0 +1,15 @@
+# Writes a header holding every schemas/sql/NNNN_name.sql as a string, in
+# version order, so the binary carries the migrations it knows.
+file(GLOB sql_files ${SQL_DIR}/[0-9][0-9][0-9][0-9]_*.sql)
+list(SORT sql_files)
+set(body "// Generated from schemas/sql by projections/embed_sql.cmake. Do not edit.\n#pragma once\n#include <string_view>\nnamespace ledger::projections::embedded {\nstruct sql_file { int version; std::string_view name; std::string_view sql; };\ninline constexpr sql_file migrations[] = {\n")
+foreach(f ${sql_files})
+  get_filename_component(name ${f} NAME_WE)
+  string(SUBSTRING ${name} 0 4 version)
+  math(EXPR version "${version}")
+  file(READ ${f} sql)
+  string(APPEND body "  {${version}, \"${name}\", R\"ledgersql(${sql})ledgersql\"},\n")
+endforeach()
+string(APPEND body "};\n}  // namespace ledger::projections::embedded\n")
+file(WRITE ${OUT}.tmp "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

@@ -1,0 +1,29 @@
+// Schema migrations of the PostgreSQL read models.
+//
+// The SQL lives in schemas/sql/NNNN_name.sql and is compiled into the binary.
+// migrate() applies what the database lacks, in one transaction under an
+// advisory lock, so several instances starting at once apply each migration
+// exactly once. A database whose schema is newer than this binary knows is
+// refused: an old binary must not write into a schema it does not understand.
+#pragma once
+
+#include <string>
+
+#include <pqxx/connection>
+
+#include "schemas/base.h"
+
+namespace ledger::projections {
+
+int known_schema_version();
+
+struct migrate_result {
+  int version_before = 0;
+  int version_after = 0;
+};
+
+status migrate(pqxx::connection& conn, migrate_result& out);
+// Connects, migrates, disconnects.
+status migrate(const std::string& conninfo, migrate_result& out);
+
+}  // namespace ledger::projections

@@ -1,0 +1,173 @@
+// The projector against a real PostgreSQL: every balance in the read models
+// equals the engine's, the audit log has every event, restarts resume
+// without duplicates, and a tampered journal stops the projection.
+#include <doctest/doctest.h>
+
+#include <pqxx/pqxx>
+
+#include "projections/migrations.h"
+#include "projections/projector.h"
+#include "tests/engine/harness.h"
+#include "tests/engine/ledger_checks.h"
+#include "tests/support/pg_instance.h"
+
+using namespace ledger;
+using namespace ledger::testing;
+using namespace ledger::projections;
+
+namespace {
+
+pg_instance& shared_pg() {
+  static pg_instance pg([] {
+    pg_instance_options o;
+    o.fsync = false;  // tests check logic, not durability of the read models
+    o.synchronous_commit = false;
+    return o;
+  }());
+  return pg;
+}
+
+std::string fresh_db(const std::string& name) { return shared_pg().create_database(name); }
+
+journal_source source_of(engine& e) {
+  return journal_source{
+      [&e](std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) {
+        return e.storage().read_journal(from, max, out);
+      },
+      [&e](std::uint64_t seq, int timeout_ms) { return e.wait_for_seq(seq, timeout_ms); },
+      [&e] { return e.head(); }};
+}
+
+void activity(engine_harness& h) {
+  h.setup_basics();
+  auto a = h.open_wallet("alice", {{"USD", 1'000, 50'000}});
+  auto b = h.open_wallet("bob");
+  h.fund(a, 100'000);
+  engine_harness::must(h.run(transfer_cmd{a, b, "USD", 2'500, 30, "order-1", R"({"note":"rent"})"}));
+  auto hold = engine_harness::must(h.run(hold_cmd{a, b, "USD", 4'000, h.clock().now_us() + 60'000'000, "h1", ""})).pending_id;
+  engine_harness::must(h.run(capture_cmd{hold, 1'500}));
+  auto w = engine_harness::must(h.run(withdraw_cmd{b, "USD", 1'000, "payout-1", ""})).pending_id;
+  engine_harness::must(h.run(settle_withdrawal_cmd{w}));
+  auto dep = engine_harness::must(h.run(deposit_cmd{b, "USD", 700, "stripe", "dep-2", "not json"})).transaction_id;
+  engine_harness::must(h.run(reverse_cmd{dep, "duplicate"}));
+  h.run(transfer_cmd{b, a, "USD", 999'999'999, 0, "", ""});  // rejected: insufficient funds
+  engine_harness::must(h.run(freeze_account_cmd{b}));
+}
+
+// Every (account, asset) balance of the engine equals the read model's.
+void check_balances(engine_harness& h, pqxx::connection& c) {
+  rebuilt_state r;
+  REQUIRE(rebuild(h.eng().storage(), {}, r).is_ok());
+  pqxx::read_transaction tx(c);
+  std::size_t compared = 0;
+  for (const auto& acc : r.state->accounts())
+    for (const auto& b : acc.balances) {
+      auto row = tx.exec_params(
+          "SELECT posted::text, held::text, incoming::text FROM ledger.balances WHERE wallet_id = $1 AND asset = $2",
+          static_cast<long long>(acc.id), b.asset);
+      REQUIRE_MESSAGE(row.size() == 1, "no balance row for " << acc.id << "/" << b.asset);
+      CHECK(std::string(row[0][0].c_str()) == format_amount(b.posted(), 2));
+      CHECK(std::string(row[0][1].c_str()) == format_amount(b.debits_pending, 2));
+      CHECK(std::string(row[0][2].c_str()) == format_amount(b.credits_pending, 2));
+      ++compared;
+    }
+  // And no balance row the engine does not have.
+  CHECK(tx.exec1("SELECT count(*) FROM ledger.balances")[0].as<std::size_t>() == compared);
+}
+
+}  // namespace
+
+TEST_CASE("projected read models match the engine, event for event") {
+  engine_harness h;
+  activity(h);
+  auto conninfo = fresh_db("proj_match");
+  projector p(source_of(h.eng()), projector_options{conninfo});
+  REQUIRE(p.catch_up().is_ok());
+  CHECK(p.stats().projected_seq == h.eng().head().seq);
+
+  pqxx::connection c(conninfo);
+  check_balances(h, c);
+  pqxx::read_transaction tx(c);
+  CHECK(tx.exec1("SELECT count(*) FROM ledger.audit_log")[0].as<std::uint64_t>() == h.eng().head().seq);
+  CHECK(tx.exec1("SELECT count(*) FROM ledger.audit_log WHERE outcome = 'rejected'")[0].as<int>() == 1);
+  // Double entry holds in the read models too.
+  CHECK(tx.exec1("SELECT count(*) FROM (SELECT asset, kind, sum(amount) s FROM ledger.postings GROUP BY seq, asset, kind) x WHERE s <> 0")[0].as<int>() == 0);
+  CHECK(std::string(tx.exec1("SELECT status FROM ledger.wallets WHERE owner = 'bob'")[0].c_str()) == "frozen");
+  auto t = tx.exec1("SELECT type, status, amount::text, fee::text, reference, metadata->>'note' FROM ledger.transactions WHERE reference = 'order-1'");
+  CHECK(std::string(t[0].c_str()) == "transfer");
+  CHECK(std::string(t[1].c_str()) == "completed");
+  CHECK(std::string(t[2].c_str()) == "25.00");
+  CHECK(std::string(t[3].c_str()) == "0.30");
+  CHECK(std::string(t[5].c_str()) == "rent");
+  auto hold = tx.exec1("SELECT status, posted_amount::text FROM ledger.holds WHERE kind = 'hold'");
+  CHECK(std::string(hold[0].c_str()) == "captured");
+  CHECK(std::string(hold[1].c_str()) == "15.00");
+  CHECK(std::string(tx.exec1("SELECT status FROM ledger.transactions WHERE type = 'withdrawal'")[0].c_str()) == "settled");
+  auto rev = tx.exec1("SELECT r.amount::text, o.status, o.reversed_by = r.transaction_id FROM ledger.transactions r "
+                      "JOIN ledger.transactions o ON o.transaction_id = r.related_id WHERE r.type = 'reversal'");
+  CHECK(std::string(rev[0].c_str()) == "7.00");
+  CHECK(std::string(rev[1].c_str()) == "reversed");
+  CHECK(rev[2].as<bool>());
+  // Metadata that was not JSON is kept, wrapped, rather than stopping the projection.
+  CHECK(std::string(tx.exec1("SELECT metadata->>'unparsed' FROM ledger.transactions WHERE reference = 'dep-2'")[0].c_str()) == "not json");
+  // The checkpoint carries the engine's chain head.
+  pqxx::binarystring chain(tx.exec1("SELECT chain_hash FROM ledger.projection_checkpoints")[0]);
+  CHECK(to_hex(h.eng().head().chain) == to_hex([&] { hash256 x{}; std::copy(chain.data(), chain.data() + 32, x.begin()); return x; }()));
+}
+
+TEST_CASE("a restarted projector resumes from its checkpoint without duplicates") {
+  engine_harness h;
+  auto conninfo = fresh_db("proj_resume");
+  h.setup_basics();
+  auto a = h.open_wallet("alice");
+  auto b = h.open_wallet("bob");
+  h.fund(a, 1'000'000);
+  {
+    projector p(source_of(h.eng()), projector_options{conninfo, "read_models", "ledger", 3});
+    std::size_t n = 0;
+    REQUIRE(p.step(n).is_ok());
+    CHECK(n == 3);
+  }
+  for (int i = 0; i < 50; ++i) engine_harness::must(h.run(transfer_cmd{a, b, "USD", 10 + i, 0, "", ""}));
+  projector p2(source_of(h.eng()), projector_options{conninfo, "read_models", "ledger", 7});
+  REQUIRE(p2.catch_up().is_ok());
+  pqxx::connection c(conninfo);
+  pqxx::read_transaction tx(c);
+  CHECK(tx.exec1("SELECT count(*) FROM ledger.audit_log")[0].as<std::uint64_t>() == h.eng().head().seq);
+  CHECK(tx.exec1("SELECT count(*) FROM ledger.transactions WHERE type = 'transfer'")[0].as<int>() == 50);
+  tx.commit();
+  check_balances(h, c);
+}
+
+TEST_CASE("the projector runs on its own thread and follows the engine") {
+  engine_harness h;
+  auto conninfo = fresh_db("proj_thread");
+  projector p(source_of(h.eng()), projector_options{conninfo});
+  p.start();
+  h.setup_basics();
+  auto a = h.open_wallet("alice");
+  h.fund(a, 5'000);
+  CHECK(p.wait_for(h.eng().head().seq, 20'000));
+  p.stop();
+  CHECK(p.stats().healthy);
+  pqxx::connection c(conninfo);
+  check_balances(h, c);
+}
+
+TEST_CASE("migrations refuse a database newer than the binary") {
+  auto conninfo = fresh_db("proj_newer");
+  pqxx::connection c(conninfo);
+  migrate_result r;
+  REQUIRE(migrate(c, r).is_ok());
+  CHECK(r.version_after == known_schema_version());
+  REQUIRE(migrate(c, r).is_ok());  // again: nothing to do
+  CHECK(r.version_before == known_schema_version());
+  {
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO schema_migrations (version, name) VALUES (9999, 'from_the_future')");
+    tx.commit();
+  }
+  auto s = migrate(c, r);
+  CHECK_FALSE(s.is_ok());
+  CHECK(s.message().find("newer") != std::string::npos);
+}
