@@ -68,6 +68,7 @@ std::string metrics::render(const engine& e, std::size_t requests_in_flight) con
   out += "ledger_journal_seq " + std::to_string(head.seq) + "\n";
   out += "# HELP ledger_engine_failed 1 if the engine stopped after a store failure.\n# TYPE ledger_engine_failed gauge\n";
   out += std::string("ledger_engine_failed ") + (e.failed() ? "1" : "0") + "\n";
+  for (const auto& source : sources_) out += source();
   return out;
 }
 

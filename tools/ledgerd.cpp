@@ -6,6 +6,9 @@
 // answer those requests, then exit. No acknowledged command is lost: an
 // acknowledgement is only sent after its batch is durable anyway.
 #include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +21,8 @@
 #include <thread>
 
 #include "api/server.h"
+#include "projections/maintenance.h"
+#include "projections/migrations.h"
 #include "tools/system_clock.h"
 
 using namespace ledger;
@@ -44,12 +49,25 @@ struct config {
   bool dev = false;
   bool quiet = false;
   bool sync = true;
+  std::string command = "serve";
+  std::string pg_conninfo;  // secret: environment or file only
+  std::string pg_schema = "ledger";
 };
 
-const char* usage_text = R"(usage: ledgerd [options]
+const char* usage_text = R"(usage: ledgerd [command] [options]
 
-Serves the wallet ledger over HTTP (embedded mode: API, engine and command
-log in one process; state in RocksDB under the data directory).
+Commands:
+  serve                 (default) serve the ledger over HTTP: API, engine and
+                        command log in one process, state in RocksDB under the
+                        data directory, read models projected to PostgreSQL
+                        when one is configured
+  migrate               apply the read models' schema migrations and exit
+  project               run only the projector, following a running ledger's
+                        journal (for a separate projector process)
+  verify-read-models    compare every balance in PostgreSQL with the engine's
+                        state at the projection's checkpoint; exit 1 on drift
+  rebuild-read-models   project the journal from seq 1 into new tables while
+                        the current ones serve, then swap them in
 
 Options (each also read from the environment variable shown; flags win):
   --data-dir DIR            LEDGER_DATA_DIR        state directory [data]
@@ -70,12 +88,15 @@ Options (each also read from the environment variable shown; flags win):
                                                    HS256 secret and print an admin token;
                                                    register USD and a "demo" provider
   --quiet                   LEDGER_QUIET=1         no request logs
+  --pg-schema S             LEDGER_PG_SCHEMA       PostgreSQL schema of the read models [ledger]
   --help
 
 Secrets (environment or files only, never flags):
   LEDGER_JWT_HS256_SECRET or LEDGER_JWT_HS256_SECRET_FILE   HS256 key (32+ bytes)
   LEDGER_JWT_ES256_PUBLIC_KEY_FILE                          ES256 public key (PEM)
-Without --dev, ledgerd refuses to start unless a key is configured.
+  LEDGER_PG_CONNINFO or LEDGER_PG_CONNINFO_FILE             PostgreSQL for the read models
+                                                            (libpq conninfo); none: no read models
+Without --dev, ledgerd refuses to start unless a JWT key is configured.
 )";
 
 [[noreturn]] void die(const std::string& msg) {
@@ -137,12 +158,21 @@ config parse(int argc, char** argv) {
       {"--cors-origins", "LEDGER_CORS_ORIGINS", [&](const std::string& v) { c.cors_origins = split_list(v); }},
       {"--jwt-issuer", "LEDGER_JWT_ISSUER", [&](const std::string& v) { c.jwt_issuer = v; }},
       {"--jwt-audience", "LEDGER_JWT_AUDIENCE", [&](const std::string& v) { c.jwt_audience = v; }},
+      {"--pg-schema", "LEDGER_PG_SCHEMA", [&](const std::string& v) { c.pg_schema = v; }},
   };
   for (auto& d : defs)
     if (const char* v = std::getenv(d.env); v && *v) d.set(v);
   if (const char* v = std::getenv("LEDGER_DEV"); v && std::string(v) == "1") c.dev = true;
   if (const char* v = std::getenv("LEDGER_QUIET"); v && std::string(v) == "1") c.quiet = true;
-  for (int i = 1; i < argc; ++i) {
+  int first = 1;
+  if (argc > 1 && argv[1][0] != '-') {
+    c.command = argv[1];
+    first = 2;
+    static const char* commands[] = {"serve", "migrate", "project", "verify-read-models", "rebuild-read-models"};
+    if (std::find(std::begin(commands), std::end(commands), c.command) == std::end(commands))
+      die("unknown command " + c.command + " (see --help)");
+  }
+  for (int i = first; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
       std::fputs(usage_text, stdout);
@@ -171,6 +201,8 @@ config parse(int argc, char** argv) {
   if (const char* v = std::getenv("LEDGER_JWT_HS256_SECRET"); v && *v) c.hs256_secret = v;
   if (const char* v = std::getenv("LEDGER_JWT_HS256_SECRET_FILE"); v && *v) c.hs256_secret = read_file(v);
   if (const char* v = std::getenv("LEDGER_JWT_ES256_PUBLIC_KEY_FILE"); v && *v) c.es256_public_key = read_file(v);
+  if (const char* v = std::getenv("LEDGER_PG_CONNINFO"); v && *v) c.pg_conninfo = v;
+  if (const char* v = std::getenv("LEDGER_PG_CONNINFO_FILE"); v && *v) c.pg_conninfo = read_file(v);
   return c;
 }
 
@@ -203,10 +235,134 @@ void ensure_defaults(engine& e, bool dev) {
       die("setting up default accounts failed: " + std::string(to_string(o.reason)) + " " + o.error.to_string());
 }
 
+std::string store_path(const config& cfg) { return (std::filesystem::path(cfg.data_dir) / "ledger").string(); }
+
+// The journal of a running (or stopped) ledger, read through a RocksDB
+// follower that catches up with the primary on demand.
+struct follower_journal {
+  std::unique_ptr<store> st;
+  std::string dir;
+  std::mutex mu;
+
+  explicit follower_journal(const config& cfg) {
+    dir = (std::filesystem::path(cfg.data_dir) / "followers" / ("f-" + std::to_string(::getpid()))).string();
+    std::filesystem::create_directories(dir);
+    if (auto s = store::open_follower(store_path(cfg), dir, st); !s) die("opening the journal: " + s.to_string());
+  }
+  ~follower_journal() {
+    st.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  projections::journal_source source() {
+    return projections::journal_source{
+        [this](std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) {
+          std::lock_guard lock(mu);
+          return st->read_journal(from, max, out);
+        },
+        [this](std::uint64_t seq, int timeout_ms) {
+          for (int waited = 0;; waited += 50) {
+            {
+              std::lock_guard lock(mu);
+              (void)st->catch_up();
+              if (st->head().seq >= seq) return true;
+            }
+            if (waited >= timeout_ms) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
+        },
+        [this] {
+          std::lock_guard lock(mu);
+          (void)st->catch_up();
+          return st->head();
+        }};
+  }
+};
+
+projections::journal_source engine_journal(engine& e) {
+  return projections::journal_source{
+      [&e](std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) {
+        return e.storage().read_journal(from, max, out);
+      },
+      [&e](std::uint64_t seq, int timeout_ms) { return e.wait_for_seq(seq, timeout_ms); },
+      [&e] { return e.head(); }};
+}
+
+std::string with_schema(const config& cfg) {
+  // Sessions of the query side resolve the read models' tables by name.
+  return cfg.pg_conninfo + " options='-c search_path=" + cfg.pg_schema + "'";
+}
+
+int run_tool(const config& cfg) {
+  if (cfg.pg_conninfo.empty()) die("no PostgreSQL configured: set LEDGER_PG_CONNINFO or LEDGER_PG_CONNINFO_FILE");
+  if (cfg.command == "migrate") {
+    projections::migrate_result r;
+    if (auto s = projections::migrate(with_schema(cfg), r); !s) die(s.to_string());
+    std::printf("schema %s: version %d -> %d\n", cfg.pg_schema.c_str(), r.version_before, r.version_after);
+    return 0;
+  }
+  follower_journal journal(cfg);
+  if (cfg.command == "verify-read-models") {
+    projections::verify_report r;
+    if (auto s = projections::verify_read_models(journal.source(), cfg.pg_conninfo, cfg.pg_schema, "read_models", r); !s)
+      die(s.to_string());
+    for (const auto& d : r.drifts)
+      std::printf("drift wallet=%llu asset=%s %s: read model %s, engine %s\n", static_cast<unsigned long long>(d.wallet_id),
+                  d.asset.c_str(), d.what.c_str(), d.read_model.c_str(), d.engine.c_str());
+    std::printf("verified %zu balances at seq %llu: %zu drift(s)\n", r.balances_compared,
+                static_cast<unsigned long long>(r.checkpoint_seq), r.drifts.size());
+    return r.drifts.empty() ? 0 : 1;
+  }
+  if (cfg.command == "rebuild-read-models") {
+    projections::rebuild_report r;
+    if (auto s = projections::rebuild_read_models(journal.source(), cfg.pg_conninfo, cfg.pg_schema, "read_models", r); !s)
+      die(s.to_string());
+    std::printf("rebuilt %s: %llu events, now at seq %llu\n", cfg.pg_schema.c_str(),
+                static_cast<unsigned long long>(r.events), static_cast<unsigned long long>(r.projected_seq));
+    return 0;
+  }
+  // project: follow the journal until SIGTERM/SIGINT.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  projections::projector_options po;
+  po.conninfo = cfg.pg_conninfo;
+  po.schema = cfg.pg_schema;
+  projections::projector p(journal.source(), po);
+  p.start();
+  std::fprintf(stderr, "ledgerd project: following %s into schema %s\n", store_path(cfg).c_str(), cfg.pg_schema.c_str());
+  int sig = 0;
+  sigwait(&signals, &sig);
+  p.stop();
+  std::fprintf(stderr, "ledgerd project: stopped at seq %llu\n", static_cast<unsigned long long>(p.stats().projected_seq));
+  return 0;
+}
+
+std::string projection_metrics(const projections::projector& p, const engine& e) {
+  auto st = p.stats();
+  auto head = e.head();
+  std::uint64_t lag = head.seq > st.projected_seq ? head.seq - st.projected_seq : 0;
+  double lag_s = lag == 0 ? 0.0 : double(head.log_ts_us - st.projected_log_ts_us) / 1e6;
+  std::string out;
+  out += "# HELP ledger_projection_seq Last event projected into PostgreSQL.\n# TYPE ledger_projection_seq gauge\n";
+  out += "ledger_projection_seq " + std::to_string(st.projected_seq) + "\n";
+  out += "# HELP ledger_projection_lag_events Events committed but not yet projected.\n# TYPE ledger_projection_lag_events gauge\n";
+  out += "ledger_projection_lag_events " + std::to_string(lag) + "\n";
+  out += "# HELP ledger_projection_lag_seconds Log time between the journal head and the last projected event.\n";
+  out += "# TYPE ledger_projection_lag_seconds gauge\n";
+  out += "ledger_projection_lag_seconds " + std::to_string(lag_s < 0 ? 0 : lag_s) + "\n";
+  out += "# HELP ledger_projection_failures_total Failed projection batches (retried).\n# TYPE ledger_projection_failures_total counter\n";
+  out += "ledger_projection_failures_total " + std::to_string(st.failures) + "\n";
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   config cfg = parse(argc, argv);
+  if (cfg.command != "serve") return run_tool(cfg);
 
   // Signals are taken by one thread with sigwait; block them everywhere first.
   sigset_t signals;
@@ -245,7 +401,7 @@ int main(int argc, char** argv) {
   engine_options eo;
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
-  eo.store.path = (std::filesystem::path(cfg.data_dir) / "ledger").string();
+  eo.store.path = store_path(cfg);
   eo.store.sync = cfg.sync;
   eo.batch_commands_max = cfg.batch_max;
   eo.queue_commands_max = cfg.queue_max;
@@ -254,7 +410,22 @@ int main(int argc, char** argv) {
   if (auto s = engine::open(eo, eng); !s) die("opening the ledger at " + eo.store.path + ": " + s.to_string());
   ensure_defaults(*eng, cfg.dev);
 
+  // Read models: migrated at start when reachable; the projector retries on
+  // its own when PostgreSQL is not there yet.
+  std::unique_ptr<projections::projector> proj;
+  if (!cfg.pg_conninfo.empty()) {
+    projections::migrate_result mr;
+    if (auto s = projections::migrate(with_schema(cfg), mr); !s)
+      std::fprintf(stderr, "ledgerd: read models not migrated yet (%s); the projector will retry\n", s.to_string().c_str());
+    projections::projector_options po;
+    po.conninfo = cfg.pg_conninfo;
+    po.schema = cfg.pg_schema;
+    proj = std::make_unique<projections::projector>(engine_journal(*eng), po);
+    proj->start();
+  }
+
   api::metrics m;
+  if (proj) m.add_source([&proj, &eng] { return projection_metrics(*proj, *eng); });
   api::logger log;
   log.set_enabled(!cfg.quiet);
   api::service_config svc_cfg;
@@ -306,6 +477,7 @@ int main(int argc, char** argv) {
   });
   srv->run();
   signal_thread.join();
+  if (proj) proj->stop();
   auto head = eng->head();
   eng.reset();
   std::fprintf(stderr, "ledgerd: stopped at seq %llu\n", static_cast<unsigned long long>(head.seq));
