@@ -4,6 +4,27 @@
 
 namespace ledger::api {
 
+namespace {
+// Depth is bounded by the parser's json_depth_max, so this recursion is too.
+std::optional<std::string> first_duplicate_key(simdjson::dom::element e, const std::string& path) {
+  simdjson::dom::object obj;
+  simdjson::dom::array arr;
+  if (!e.get_object().get(obj)) {
+    std::set<std::string_view> keys;
+    for (auto [k, v] : obj) {
+      std::string p = path.empty() ? std::string(k) : path + "." + std::string(k);
+      if (!keys.insert(k).second) return p;
+      if (auto d = first_duplicate_key(v, p)) return d;
+    }
+  } else if (!e.get_array().get(arr)) {
+    std::size_t i = 0;
+    for (auto v : arr)
+      if (auto d = first_duplicate_key(v, path + "[" + std::to_string(i++) + "]")) return d;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
 std::optional<field_problem> parse_object(std::string_view body, simdjson::dom::object& out) {
   // One parser per thread, sized on first use and reused: no allocation per
   // request once warm.
@@ -22,10 +43,9 @@ std::optional<field_problem> parse_object(std::string_view body, simdjson::dom::
   if (err == simdjson::CAPACITY) return field_problem{413, "body-too-large", "", "the JSON document is too large"};
   if (err) return field_problem{400, "malformed-json", "", std::string("malformed JSON: ") + simdjson::error_message(err)};
   if (doc.get_object().get(out)) return field_problem{400, "malformed-json", "", "the body must be a JSON object"};
-  // Refuse duplicate keys: two values for one field is ambiguous.
-  std::set<std::string_view> keys;
-  for (auto [k, v] : out)
-    if (!keys.insert(k).second) return field_problem{400, "invalid-field", std::string(k), "field appears twice"};
+  // Refuse duplicate keys at any depth: two values for one field is ambiguous.
+  if (auto dup = first_duplicate_key(doc, ""))
+    return field_problem{400, "invalid-field", *dup, "field appears twice"};
   return std::nullopt;
 }
 

@@ -120,10 +120,18 @@ std::optional<std::uint64_t> parse_id(std::string_view s) {
 // RFC 3339 date-time ("2026-11-22T10:00:00Z", "...+02:00", optional
 // fraction) to microseconds since the Unix epoch.
 std::optional<std::int64_t> parse_rfc3339_us(std::string_view s) {
-  int y, mo, d, h, mi, sec;
-  if (s.size() < 20 || std::sscanf(std::string(s.substr(0, 19)).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6)
-    return std::nullopt;
+  if (s.size() < 20) return std::nullopt;
+  auto digits = [&](std::size_t pos, std::size_t n) -> int {
+    int v = 0;
+    for (std::size_t k = pos; k < pos + n; ++k) {
+      if (s[k] < '0' || s[k] > '9') return -1;
+      v = v * 10 + (s[k] - '0');
+    }
+    return v;
+  };
   if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':') return std::nullopt;
+  int y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2), sec = digits(17, 2);
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 || y < 1970 || y > 9999) return std::nullopt;
   std::size_t i = 19;
   std::int64_t frac_us = 0;
@@ -142,8 +150,8 @@ std::optional<std::int64_t> parse_rfc3339_us(std::string_view s) {
   if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
     ++i;
   } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-    int oh = 0, om = 0;
-    if (std::sscanf(std::string(s.substr(i + 1)).c_str(), "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) return std::nullopt;
+    int oh = digits(i + 1, 2), om = digits(i + 4, 2);
+    if (oh < 0 || om < 0 || oh > 23 || om > 59) return std::nullopt;
     offset_s = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
     i += 6;
   } else {
@@ -181,7 +189,6 @@ const char* title_of(std::string_view slug) {
       {"overloaded", "The ledger is busy; retry later"},
       {"unavailable", "The ledger is unavailable"},
       {"shutting-down", "The ledger is shutting down"},
-      {"internal", "Internal error"},
   };
   for (const auto& [k, v] : titles)
     if (slug == k) return v;
@@ -288,6 +295,12 @@ const op operations[] = {
        if (c.min_amount == 0) c.min_amount = 1;
        c.max_amount = r.amount("max_amount", false, scale);
        if (c.max_amount == 0) c.max_amount = amount_limit;
+       for (char ch : c.code)
+         if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-')) {
+           r.fail("code", "may contain only A-Z, 0-9, '_' and '-'");
+           break;
+         }
+       if (c.max_amount < c.min_amount) r.fail("max_amount", "must not be below min_amount");
        out = std::move(c);
      },
      no_check},
@@ -301,6 +314,7 @@ const op operations[] = {
        if (p.role_ != role::user && owner.empty()) r.fail("owner", "is required");
        c.owner = owner.empty() ? p.subject : owner;
        if (auto arr = r.array("assets", true, wallet_assets_max)) {
+         if (arr->size() == 0) r.fail("assets", "a wallet needs at least one asset");
          std::size_t i = 0;
          for (auto item : *arr) {
            simdjson::dom::object o;
@@ -313,9 +327,12 @@ const op operations[] = {
            wallet_asset w;
            int scale = ir.asset("asset", [&](std::string_view code) { return a.asset_scale(code); }, w.asset);
            w.overdraft_limit = ir.amount("overdraft_limit", false, scale, true);
+           // Credit is the ledger operator's to grant, never the user's.
+           if (w.overdraft_limit > 0 && p.role_ != role::admin)
+             ir.fail("overdraft_limit", "only an admin may grant an overdraft", "forbidden", 403);
            w.daily_debit_limit = ir.amount("daily_debit_limit", false, scale, true);
            if (auto e = ir.finish()) {
-             r.fail(e->field.substr(r.ok() ? 0 : 0), e->detail, e->type, static_cast<int>(e->http_status));
+             r.fail(e->field, e->detail, e->type, static_cast<int>(e->http_status));
              break;
            }
            c.assets.push_back(std::move(w));
@@ -335,7 +352,7 @@ const op operations[] = {
        c.wallet = r.id("wallet_id");
        int scale = r.asset("asset", [&](std::string_view code) { return a.asset_scale(code); }, c.asset);
        c.amount = r.amount("amount", true, scale);
-       c.provider = r.text("provider", true, owner_bytes_max);
+       c.provider = r.text("provider", true, owner_bytes_max - 9);  // "clearing:" + provider is a name too
        c.reference = r.text("reference", false, reference_bytes_max);
        c.metadata = r.object_text("metadata", metadata_bytes_max);
        out = std::move(c);
@@ -415,7 +432,7 @@ const op operations[] = {
          // Still refuse an amount we cannot interpret.
          if (r.text("amount", false, 64).size() > 0 && r.ok()) r.fail("amount", "the hold does not exist", "not-found", 404);
        } else {
-         c.amount = r.amount("amount", false, scale, false);
+         c.amount = r.amount("amount", false, scale, true);  // "0" or absent: the whole hold
        }
        out = std::move(c);
      },
@@ -567,7 +584,7 @@ void request_handler::run() {
       if (allowed == origin) {
         c_->cors_headers = {{"Access-Control-Allow-Origin", std::string(origin)},
                             {"Vary", "Origin"},
-                            {"Access-Control-Expose-Headers", "Ledger-Seq, Idempotent-Replayed, X-Request-ID"}};
+                            {"Access-Control-Expose-Headers", "Ledger-Seq, Idempotent-Replayed, X-Request-ID, Retry-After"}};
         break;
       }
   }
@@ -771,6 +788,9 @@ void request_handler::on_batch(std::uint64_t) {
     if (!op) return fail({400, "invalid-field", "unknown command type " + type, prefix + ".type"});
     if (!(bit(c_->who->role_) & op->roles))
       return fail({403, "forbidden", "role " + std::string(to_string(c_->who->role_)) + " may not " + type, prefix});
+    for (unsigned char ch : key)
+      if (ch < 0x21 || ch > 0x7e)
+        return fail({400, "invalid-field", "must be printable ASCII without spaces, like the header", prefix + ".idempotency_key"});
     if (!keys.insert(key).second) return fail({400, "invalid-field", "idempotency_key repeats within the batch", prefix + ".idempotency_key"});
     command cmd{c_->who->subject, key, c_->request_id, {}};
     op->parse(access, r, *c_->who, 0, cmd.body);
@@ -865,7 +885,16 @@ std::pair<unsigned, std::string> request_handler::outcome_body(const service::op
   if (o.account_id) j.field(op.type == std::string_view("open_system_account") ? "account_id" : "wallet_id", o.account_id);
   if (o.pending_id) j.field(op.type == std::string_view("withdraw") ? "withdrawal_id" : "hold_id", o.pending_id);
   j.key("balances").begin_array();
-  for (const auto& b : o.balances) balance_json(j, b);
+  service_access access{s_};
+  for (const auto& b : o.balances) {
+    // A user sees its own balances only, not the counterparty's or the
+    // system accounts' totals.
+    if (c_->who && c_->who->role_ == role::user) {
+      auto a = access.account(b.account);
+      if (!a || a->kind != account_kind::user || a->owner != c_->who->subject) continue;
+    }
+    balance_json(j, b);
+  }
   j.end_array().end_object();
   return {op.success_status, j.take()};
 }

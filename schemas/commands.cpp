@@ -158,7 +158,8 @@ std::optional<field_error> validate_body(const deposit_cmd& c) {
   LEDGER_CHECK(check_id("wallet", c.wallet));
   LEDGER_CHECK(check_text("asset", c.asset, asset_code_bytes_max, true));
   LEDGER_CHECK(check_amount("amount", c.amount, false));
-  LEDGER_CHECK(check_text("provider", c.provider, owner_bytes_max, true));
+  // The provider's clearing account is "clearing:<provider>", itself an owner name.
+  LEDGER_CHECK(check_text("provider", c.provider, owner_bytes_max - 9, true));
   LEDGER_CHECK(check_text("reference", c.reference, reference_bytes_max, false));
   if (c.metadata.size() > metadata_bytes_max) return field_error{"metadata", "larger than 4096 bytes"};
   return std::nullopt;
