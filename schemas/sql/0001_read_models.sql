@@ -95,22 +95,19 @@ CREATE TABLE postings (
   created_at       timestamptz NOT NULL,
   PRIMARY KEY (seq, leg)
 );
-CREATE INDEX postings_wallet_time ON postings (wallet_id, created_at, seq);
-CREATE INDEX postings_wallet_seq ON postings (wallet_id, seq);
+-- Serves per-wallet history by time and the balance at any past time.
+CREATE INDEX postings_wallet_time ON postings (wallet_id, asset, created_at, seq);
 
 -- Balance of a wallet in an asset after every event that changed it: the
--- balance at any past time is one indexed lookup.
-CREATE TABLE balance_history (
-  wallet_id   bigint NOT NULL,
-  asset       text NOT NULL,
-  seq         bigint NOT NULL,
-  at          timestamptz NOT NULL,
-  posted      numeric NOT NULL,
-  held        numeric NOT NULL,
-  incoming    numeric NOT NULL,
-  PRIMARY KEY (wallet_id, asset, seq)
-);
-CREATE INDEX balance_history_time ON balance_history (wallet_id, asset, at, seq);
+-- balance at any past time is one indexed lookup (latest row with at <= t,
+-- through postings_wallet_time). A view over postings, which carry the
+-- balances after each leg, so the history is not written twice.
+CREATE VIEW balance_history AS
+  SELECT DISTINCT ON (wallet_id, asset, seq)
+         wallet_id, asset, seq, created_at AS at,
+         posted_after AS posted, held_after AS held, incoming_after AS incoming
+  FROM postings
+  ORDER BY wallet_id, asset, seq, leg DESC;
 
 -- Holds and withdrawals (pending money) and how they ended.
 CREATE TABLE holds (
