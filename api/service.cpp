@@ -524,6 +524,14 @@ class request_handler {
   void on_get_wallet(std::uint64_t id);
   void on_list_wallets(std::uint64_t);
   void on_list_assets(std::uint64_t);
+  void on_history(std::uint64_t id);
+  void on_statement(std::uint64_t id);
+  void on_balance_at(std::uint64_t id);
+  void on_transaction(std::uint64_t id);
+  void on_find_transactions(std::uint64_t);
+  // Shared by the read-model routes: query parameters, access, min_seq, run.
+  void read(read_query::kind what, std::uint64_t id, std::initializer_list<const char*> allowed,
+            std::initializer_list<const char*> required, bool wallet_scoped);
 
   bool reserve_keys(const std::vector<command>& cmds);
   void submit(std::vector<command> cmds, std::vector<const service::operation*> ops, bool batch);
@@ -573,6 +581,11 @@ const std::vector<request_handler::route>& request_handler::routes() {
       {"POST", {"v1", "holds", "{id}", "void"}, "void_hold", &h::on_command, "void_hold"},
       {"POST", {"v1", "transactions", "{id}", "reverse"}, "reverse", &h::on_command, "reverse"},
       {"POST", {"v1", "batch"}, "batch", &h::on_batch},
+      {"GET", {"v1", "wallets", "{id}", "transactions"}, "wallet_history", &h::on_history},
+      {"GET", {"v1", "wallets", "{id}", "statement"}, "wallet_statement", &h::on_statement},
+      {"GET", {"v1", "wallets", "{id}", "balance-at"}, "wallet_balance_at", &h::on_balance_at},
+      {"GET", {"v1", "transactions", "{id}"}, "get_transaction", &h::on_transaction},
+      {"GET", {"v1", "transactions"}, "find_transactions", &h::on_find_transactions},
   };
   return r;
 }
@@ -1037,6 +1050,75 @@ void request_handler::on_list_assets(std::uint64_t) {
   http_response r;
   r.body = j.take();
   finish(std::move(r));
+}
+
+void request_handler::read(read_query::kind what, std::uint64_t id, std::initializer_list<const char*> allowed,
+                           std::initializer_list<const char*> required, bool wallet_scoped) {
+  if (!authenticate(role_user | role_admin | role_auditor)) return;
+  read_query q;
+  q.what = what;
+  q.id = id;
+  for (const auto& [k, v] : c_->query) {
+    if (k == "min_seq") {
+      auto n = parse_id(v);
+      if (!n) return fail({400, "invalid-field", "must be a positive sequence number", "min_seq"});
+      q.min_seq = *n;
+      continue;
+    }
+    bool known = false;
+    for (const char* a : allowed) known = known || k == a;
+    if (!known) return fail({400, "unknown-field", "unknown query parameter", k});
+    if (v.size() > 256) return fail({400, "invalid-field", "longer than 256 bytes", k});
+    if (!q.params.emplace(k, v).second) return fail({400, "invalid-field", "given twice", k});
+  }
+  for (const char* r : required)
+    if (!q.params.count(r)) return fail({400, "invalid-field", "is required", r});
+  if (c_->who->role_ == role::user) {
+    q.visible_to_owner = c_->who->subject;
+    service_access access{s_};
+    if (wallet_scoped)
+      if (auto p = access.owned(*c_->who, id, "")) return fail(*p);
+  }
+  if (!cfg_.reads) return fail({503, "unavailable", "no read models are configured (PostgreSQL)"}, {{"Retry-After", "5"}});
+  auto self = std::make_shared<request_handler>(*this);
+  bool accepted = cfg_.reads->run(std::move(q), [self, dispatch = cfg_.dispatch](const status& st, std::string json,
+                                                                                 std::uint64_t projected) {
+    auto work = [self, st, json = std::move(json), projected]() mutable {
+      std::vector<std::pair<std::string, std::string>> h = {{"Ledger-Projection-Seq", std::to_string(projected)}};
+      if (!st.is_ok()) {
+        switch (st.error_code()) {
+          case status::code::not_found: return self->fail({404, "not-found", st.message()}, std::move(h));
+          case status::code::invalid_argument: return self->fail({400, "invalid-field", st.message()}, std::move(h));
+          default:
+            h.emplace_back("Retry-After", "1");
+            return self->fail({503, "unavailable", st.message()}, std::move(h));
+        }
+      }
+      http_response r;
+      r.body = std::move(json);
+      r.headers = std::move(h);
+      self->finish(std::move(r));
+    };
+    if (dispatch)
+      dispatch(std::move(work));
+    else
+      work();
+  });
+  if (!accepted) fail({503, "overloaded", "too many reads in progress; retry shortly"}, {{"Retry-After", "1"}});
+}
+
+void request_handler::on_history(std::uint64_t id) {
+  read(read_query::kind::history, id, {"type", "status", "asset", "from", "to", "reference", "cursor", "limit"}, {}, true);
+}
+void request_handler::on_statement(std::uint64_t id) {
+  read(read_query::kind::statement, id, {"asset", "from", "to"}, {"asset", "from", "to"}, true);
+}
+void request_handler::on_balance_at(std::uint64_t id) {
+  read(read_query::kind::balance_at, id, {"asset", "at"}, {"asset", "at"}, true);
+}
+void request_handler::on_transaction(std::uint64_t id) { read(read_query::kind::transaction, id, {}, {}, false); }
+void request_handler::on_find_transactions(std::uint64_t) {
+  read(read_query::kind::by_reference, 0, {"reference"}, {"reference"}, false);
 }
 
 // ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@
 #include "api/jwt.h"
 #include "api/log.h"
 #include "api/metrics.h"
+#include "api/read_models.h"
 #include "engine/engine.h"
 
 namespace ledger::api {
@@ -34,6 +35,8 @@ struct service_config {
   // thread; they only hand outcomes over through this, so response building
   // never slows the single writer. Empty: run inline (tests).
   std::function<void(std::function<void()>)> dispatch;
+  // The PostgreSQL read side for history queries; null: those routes answer 503.
+  read_models* reads = nullptr;
 };
 
 // One route the service answers, for documentation checks.

@@ -90,11 +90,11 @@
 #include <string>
 #include <string_view>
 
-#include "schemas/base.h"
+// libpqxx 6 declares pqxx::connection as an alias of a template, which
+// cannot be forward-declared portably across libpqxx versions.
+#include <pqxx/connection>
 
-namespace pqxx {
-class connection;
-}
+#include "schemas/base.h"
 
 namespace ledger::projections {
 
@@ -155,9 +155,9 @@ status transaction_detail(pqxx::connection& conn, std::uint64_t transaction_id, 
 // Entries are the wallet's `posted` legs in the asset in the period, oldest
 // first; pending legs (holds, withdrawals in flight) do not move the posted
 // balance and are not entries. Opening is the posted balance as of just
-// before `from` (the latest balance_history row with at < from; zero if
-// none), closing as of just before `to`; with a consistent projection,
-// closing = opening + credits - debits.
+// before `from` (the latest balance_history row with at < from, read from
+// postings, see queries.cpp; zero if none), closing as of just before `to`;
+// with a consistent projection, closing = opening + credits - debits.
 //
 // Errors: invalid_argument (ids, asset, times, from >= to, more than
 // statement_entries_max entries: "narrow the period"); not_found (no such
@@ -171,13 +171,14 @@ status transaction_detail(pqxx::connection& conn, std::uint64_t transaction_id, 
 //       { "seq": 101, "leg": 0, "transaction_id": 101 | null,
 //         "type": "transfer" | null, "reference": "order-7" | null,
 //         "at": "<time>", "amount": "-25.00", "posted_after": "75.00" }, ... ] }
-// "seq"/"at" of opening and closing name the balance_history row used (null:
+// "seq"/"at" of opening and closing name the event the balance is as of (null:
 // none, the balance was zero). Zeros are written at the asset's scale ("0.00").
 status statement(pqxx::connection& conn, std::uint64_t wallet_id, std::string_view asset, std::string_view from,
                  std::string_view to, std::string& out_json);
 
 // The balance of a wallet in one asset as of time `at`: the latest
-// balance_history row with at <= `at`. Before the wallet's first change in
+// balance_history row with at <= `at` (read from postings, which carry the
+// balance after each leg). Before the wallet's first change in
 // the asset the balance was zero: the answer is ok with zeros, "seq": 0 and
 // "changed_at": null (not not_found, which means no wallet or no asset).
 //

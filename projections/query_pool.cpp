@@ -38,16 +38,20 @@ int elapsed_ms(clock_type::time_point since) {
   return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - since).count());
 }
 
-// An idle connection only receives data when the server is closing it (a
-// restart sends FATAL 57P01 and then EOF) or for notices. Reading what is
-// there lets libpq notice the close before a job runs into it, so a server
-// restart costs no job. Nothing readable tells nothing: the job finds out.
+// An idle connection receives data only when the server is closing it (a
+// restart sends FATAL 57P01, then EOF) or, rarely, for an asynchronous
+// notice. Either way a ping tells whether it still works, and it costs a
+// round trip only in that case; a job would otherwise be the one to fail
+// on a restart. Nothing readable tells nothing: then the job finds out.
+// (libpq's PQconsumeInput, behind get_notifs(), reads the FATAL message but
+// leaves the connection marked good until the next read meets the EOF.)
 bool connection_looks_alive(pqxx::connection& c) {
   if (!c.is_open()) return false;
   pollfd pfd{c.sock(), POLLIN, 0};
   if (::poll(&pfd, 1, 0) <= 0) return true;
   try {
-    c.get_notifs();
+    pqxx::nontransaction ping(c);
+    ping.exec("SELECT 1");
   } catch (...) {
     return false;
   }
@@ -114,7 +118,7 @@ query_pool::query_pool(query_pool_options options)
   LEDGER_ASSERT(s.is_ok(), s.message().c_str());
   threads_.reserve(static_cast<std::size_t>(options_.workers));
   for (int i = 0; i < options_.workers; ++i)
-    threads_.emplace_back([this, i] { worker_loop(static_cast<std::size_t>(i)); });
+    threads_.emplace_back([this] { worker_loop(); });
 }
 
 query_pool::~query_pool() { stop(); }
@@ -154,7 +158,7 @@ query_pool_stats query_pool::stats() const {
   return stats_;
 }
 
-void query_pool::worker_loop(std::size_t) {
+void query_pool::worker_loop() {
   worker w;
   for (;;) {
     pending p;

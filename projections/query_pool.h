@@ -45,11 +45,11 @@
 #include <thread>
 #include <vector>
 
-#include "schemas/base.h"
+// libpqxx 6 declares pqxx::connection as an alias of a template, which
+// cannot be forward-declared portably across libpqxx versions.
+#include <pqxx/connection>
 
-namespace pqxx {
-class connection;
-}
+#include "schemas/base.h"
 
 namespace ledger::projections {
 
@@ -133,7 +133,7 @@ class query_pool {
   };
   struct worker;  // connection and backoff state, owned by one thread
 
-  void worker_loop(std::size_t index);
+  void worker_loop();
   void run_one(worker& w, pending& p);
   status ensure_connected(worker& w);
   void fail(pending& p, const status& s);

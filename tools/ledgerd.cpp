@@ -23,6 +23,7 @@
 #include "api/server.h"
 #include "projections/maintenance.h"
 #include "projections/migrations.h"
+#include "tools/read_models_adapter.h"
 #include "tools/system_clock.h"
 
 using namespace ledger;
@@ -41,6 +42,7 @@ struct config {
   int read_timeout_ms = 15'000;
   int write_timeout_ms = 15'000;
   int shutdown_timeout_ms = 10'000;
+  int min_seq_wait_ms = 2'000;
   std::vector<std::string> cors_origins;
   std::string jwt_issuer = "ledger";
   std::string jwt_audience = "ledger-api";
@@ -89,6 +91,8 @@ Options (each also read from the environment variable shown; flags win):
                                                    register USD and a "demo" provider
   --quiet                   LEDGER_QUIET=1         no request logs
   --pg-schema S             LEDGER_PG_SCHEMA       PostgreSQL schema of the read models [ledger]
+  --min-seq-wait-ms N       LEDGER_MIN_SEQ_WAIT_MS how long a read with min_seq waits for the
+                                                   projection before answering 503 [2000]
   --help
 
 Secrets (environment or files only, never flags):
@@ -159,6 +163,7 @@ config parse(int argc, char** argv) {
       {"--jwt-issuer", "LEDGER_JWT_ISSUER", [&](const std::string& v) { c.jwt_issuer = v; }},
       {"--jwt-audience", "LEDGER_JWT_AUDIENCE", [&](const std::string& v) { c.jwt_audience = v; }},
       {"--pg-schema", "LEDGER_PG_SCHEMA", [&](const std::string& v) { c.pg_schema = v; }},
+      {"--min-seq-wait-ms", "LEDGER_MIN_SEQ_WAIT_MS", [&](const std::string& v) { c.min_seq_wait_ms = int(to_number("--min-seq-wait-ms", v, 0, 60'000)); }},
   };
   for (auto& d : defs)
     if (const char* v = std::getenv(d.env); v && *v) d.set(v);
@@ -424,12 +429,23 @@ int main(int argc, char** argv) {
     proj->start();
   }
 
+  std::unique_ptr<projections::query_pool> pool;
+  std::unique_ptr<read_models_adapter> reads;
+  if (proj) {
+    projections::query_pool_options qo;
+    qo.conninfo = cfg.pg_conninfo;
+    qo.schema = cfg.pg_schema;
+    pool = std::make_unique<projections::query_pool>(qo);
+    reads = std::make_unique<read_models_adapter>(*pool, *proj, cfg.min_seq_wait_ms);
+  }
+
   api::metrics m;
   if (proj) m.add_source([&proj, &eng] { return projection_metrics(*proj, *eng); });
   api::logger log;
   log.set_enabled(!cfg.quiet);
   api::service_config svc_cfg;
   svc_cfg.cors_origins = cfg.cors_origins;
+  svc_cfg.reads = reads.get();
   std::unique_ptr<api::server> srv;
   svc_cfg.dispatch = [&srv](std::function<void()> f) { srv->dispatcher()(std::move(f)); };
   api::service svc(*eng, *jwt, svc_cfg, m, log, clk);
@@ -477,6 +493,7 @@ int main(int argc, char** argv) {
   });
   srv->run();
   signal_thread.join();
+  if (pool) pool->stop();
   if (proj) proj->stop();
   auto head = eng->head();
   eng.reset();
