@@ -1,5 +1,6 @@
 #include "api/log.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -104,7 +105,11 @@ void logger::write(std::string_view level, std::string_view msg,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   json_out j;
   j.begin_object().field("ts", ts).field("level", level).field("msg", redact(msg));
-  for (const auto& [k, v] : fields) j.field(k, redact(v));
+  static const char* exact[] = {"request_id", "method", "route", "status", "duration_ms", "remote"};
+  for (const auto& [k, v] : fields) {
+    bool keep = std::any_of(std::begin(exact), std::end(exact), [&](const char* e) { return k == e; });
+    j.field(k, keep ? v : redact(v));
+  }
   j.end_object();
   std::string line = j.take();
   line += '\n';

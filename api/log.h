@@ -18,8 +18,10 @@ std::string redact(std::string_view text);
 class logger {
  public:
   explicit logger(std::FILE* out = stdout) : out_(out) {}
-  // Writes {"ts":...,"level":...,"msg":..., fields...}; every string value
-  // is redacted. Thread-safe.
+  // Writes {"ts":...,"level":...,"msg":..., fields...}; every value is
+  // redacted except those of the fields the server itself produced and
+  // validated (request_id, method, route, status, duration_ms, remote), which
+  // hold no personal data and must stay exact for correlation. Thread-safe.
   void write(std::string_view level, std::string_view msg,
              const std::vector<std::pair<std::string, std::string>>& fields);
   void set_enabled(bool on) { enabled_ = on; }

@@ -33,6 +33,11 @@ class session : public std::enable_shared_from_this<session> {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
   }
 
+  // From any thread: close once every response owed has been written.
+  void begin_close() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->close_when_idle(); });
+  }
+
  private:
   void do_read() {
     if (reading_ || closing_ || pending_ >= cfg_.pipeline_max) return;
@@ -165,6 +170,9 @@ struct server::impl {
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  // Live sessions, for drain(). Protected by mu.
+  std::mutex mu;
+  std::vector<std::weak_ptr<session>> sessions;
 };
 
 server::server(service& svc, server_config config)
@@ -189,9 +197,9 @@ status server::listen() {
 }
 
 namespace {
-void do_accept(tcp::acceptor& a, net::io_context& ioc, service& svc, const server_config& cfg,
+void do_accept(server::impl& im, tcp::acceptor& a, net::io_context& ioc, service& svc, const server_config& cfg,
                std::shared_ptr<std::atomic<std::size_t>> count) {
-  a.async_accept(net::make_strand(ioc), [&a, &ioc, &svc, &cfg, count](beast::error_code ec, tcp::socket socket) {
+  a.async_accept(net::make_strand(ioc), [&im, &a, &ioc, &svc, &cfg, count](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !a.is_open()) return;
     if (!ec) {
       if (count->load() >= cfg.connections_max) {
@@ -199,17 +207,24 @@ void do_accept(tcp::acceptor& a, net::io_context& ioc, service& svc, const serve
         socket.close(ignored);  // over the limit: refuse rather than queue
       } else {
         (*count)++;
-        std::make_shared<session>(std::move(socket), svc, cfg, count)->start();
+        auto sess = std::make_shared<session>(std::move(socket), svc, cfg, count);
+        {
+          std::lock_guard lock(im.mu);
+          // Forget sessions that have ended, so the list stays as long as the connection cap.
+          std::erase_if(im.sessions, [](const std::weak_ptr<session>& w) { return w.expired(); });
+          im.sessions.push_back(sess);
+        }
+        sess->start();
       }
     }
-    do_accept(a, ioc, svc, cfg, count);
+    do_accept(im, a, ioc, svc, cfg, count);
   });
 }
 }  // namespace
 
 void server::run() {
   impl_->work.emplace(net::make_work_guard(impl_->ioc));
-  do_accept(impl_->acceptor, impl_->ioc, svc_, config_, connections_);
+  do_accept(*impl_, impl_->acceptor, impl_->ioc, svc_, config_, connections_);
   for (int i = 1; i < config_.io_threads; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
   for (auto& t : impl_->threads)
@@ -222,6 +237,20 @@ void server::stop_accepting() {
     beast::error_code ec;
     impl_->acceptor.close(ec);
   });
+}
+
+void server::drain() {
+  stop_accepting();
+  std::vector<std::shared_ptr<session>> live;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (auto& w : impl_->sessions)
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    impl_->sessions.clear();
+  }
+  for (auto& s : live) s->begin_close();
+  // With no work guard, run() returns once the last connection is done.
+  net::post(impl_->ioc, [this] { impl_->work.reset(); });
 }
 
 void server::stop() {

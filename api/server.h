@@ -44,15 +44,19 @@ class server {
   void run();
   // Closes the listening socket; connections in progress carry on.
   void stop_accepting();
-  // Stops every I/O thread.
+  // Graceful end: closes idle connections, lets responses in progress be
+  // written (bounded by the write timeout), then lets run() return.
+  void drain();
+  // Stops every I/O thread at once.
   void stop();
   std::size_t connections() const { return connections_->load(); }
 
   // Posts work onto the I/O threads (for the service's completions).
   std::function<void(std::function<void()>)> dispatcher();
 
- private:
   struct impl;
+
+ private:
   std::unique_ptr<impl> impl_;
   service& svc_;
   server_config config_;

@@ -84,7 +84,11 @@ status rebuild_read_models(const journal_source& journal, const std::string& con
     // The swap: both renames and the drop in one transaction, so readers see
     // the old tables or the new ones, never neither.
     pqxx::work tx(c);
-    tx.exec("SET LOCAL lock_timeout = '10s'");
+    tx.exec("SET LOCAL lock_timeout = '30s'");
+    // Waits for a live projector's batch in progress and keeps the next one
+    // from starting until the swap commits; the live projector then finds
+    // the rebuilt checkpoint and continues from there.
+    tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(projection_lock_key(schema)) + ")");
     tx.exec("DROP SCHEMA IF EXISTS " + c.quote_name(old) + " CASCADE");
     auto exists = tx.exec_params("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema);
     if (!exists.empty()) tx.exec("ALTER SCHEMA " + c.quote_name(schema) + " RENAME TO " + c.quote_name(old));

@@ -17,10 +17,13 @@ int known_schema_version() {
   return v;
 }
 
-status migrate(pqxx::connection& conn, migrate_result& out) {
+status migrate(pqxx::connection& conn, const std::string& schema, migrate_result& out) {
   try {
     pqxx::work tx(conn);
     tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(migration_lock_key) + ")");
+    // Under the lock, so instances starting together do not race to create it.
+    tx.exec("CREATE SCHEMA IF NOT EXISTS " + conn.quote_name(schema));
+    tx.exec("SET search_path TO " + conn.quote_name(schema));
     tx.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
@@ -46,10 +49,10 @@ status migrate(pqxx::connection& conn, migrate_result& out) {
   }
 }
 
-status migrate(const std::string& conninfo, migrate_result& out) {
+status migrate(const std::string& conninfo, const std::string& schema, migrate_result& out) {
   try {
     pqxx::connection conn(conninfo);
-    return migrate(conn, out);
+    return migrate(conn, schema, out);
   } catch (const std::exception& e) {
     return status::unavailable(std::string("migrations: cannot connect: ") + e.what());
   }

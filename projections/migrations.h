@@ -22,8 +22,10 @@ struct migrate_result {
   int version_after = 0;
 };
 
-status migrate(pqxx::connection& conn, migrate_result& out);
+// Migrates the read models in PostgreSQL schema `schema`, creating it if
+// needed, and leaves the session's search_path on it.
+status migrate(pqxx::connection& conn, const std::string& schema, migrate_result& out);
 // Connects, migrates, disconnects.
-status migrate(const std::string& conninfo, migrate_result& out);
+status migrate(const std::string& conninfo, const std::string& schema, migrate_result& out);
 
 }  // namespace ledger::projections

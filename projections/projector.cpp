@@ -142,11 +142,17 @@ struct projector::impl {
   void write(pqxx::work& tx, batch_rows& rows, const projector_options& o);
 };
 
+long long projection_lock_key(const std::string& schema) {
+  // FNV-1a of the schema name, in a range of its own.
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : schema) h = (h ^ c) * 1099511628211ull;
+  return static_cast<long long>((h & 0x0000ffffffffffffull) | 0x6c70000000000000ull);
+}
+
 status projector::impl::connect(const projector_options& o) {
   conn = std::make_unique<pqxx::connection>(o.conninfo);
   {
     pqxx::nontransaction n(*conn);
-    n.exec("CREATE SCHEMA IF NOT EXISTS " + conn->quote_name(o.schema));
     n.exec("SET search_path TO " + conn->quote_name(o.schema));
     // The checkpoint commits with the rows it describes, so a commit lost in
     // a database crash is simply projected again: no need to wait for the
@@ -155,7 +161,7 @@ status projector::impl::connect(const projector_options& o) {
   }
   if (o.migrate_on_connect) {
     migrate_result mr;
-    if (auto s = migrate(*conn, mr); !s) return s;
+    if (auto s = migrate(*conn, o.schema, mr); !s) return s;
   }
   pqxx::read_transaction tx(*conn);
   auto r = tx.exec_params("SELECT last_seq, chain_hash, coalesce(extract(epoch from last_at) * 1000000, 0)::bigint "
@@ -474,10 +480,26 @@ status projector::step(std::size_t& projected) {
       stats_.projected_seq = impl_->last_seq;
       stats_.projected_log_ts_us = impl_->last_ts;
     }
+    // The batch's transaction starts first: under the projection's lock,
+    // the checkpoint in the database is the truth. Someone else may have
+    // moved it (a rebuild swapped the schema in); then start again from it.
+    pqxx::work tx(*impl_->conn);
+    tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(projection_lock_key(options_.schema)) + ")");
+    auto cp = tx.exec_params("SELECT last_seq FROM projection_checkpoints WHERE projection = $1", options_.name);
+    std::uint64_t db_seq = cp.empty() ? 0 : cp[0][0].as<std::uint64_t>();
+    if (db_seq != impl_->last_seq) {
+      tx.abort();
+      impl_->conn.reset();  // reconnecting reloads the checkpoint, scales and accounts
+      return status::ok();
+    }
     std::vector<journal_entry> entries;
     if (auto s = source_.read(impl_->last_seq + 1, options_.batch_events_max, entries); !s) return s;
-    if (entries.empty()) return status::ok();
-
+    if (entries.empty()) {
+      std::lock_guard lock(mu_);
+      stats_.healthy = true;
+      stats_.last_error.clear();
+      return status::ok();
+    }
     batch_rows rows;
     hash256 chain = impl_->last_chain;
     std::uint64_t seq = impl_->last_seq;
@@ -502,7 +524,6 @@ status projector::step(std::size_t& projected) {
       ts = e.log_ts_us;
     }
 
-    pqxx::work tx(*impl_->conn);
     impl_->write(tx, rows, options_);
     tx.exec_params(
         "INSERT INTO projection_checkpoints (projection, last_seq, chain_hash, last_at, updated_at) "

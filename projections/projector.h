@@ -48,6 +48,11 @@ struct projector_options {
   bool migrate_on_connect = true;
 };
 
+// The advisory lock a projector holds for each batch transaction on
+// `schema`, and that a rebuild's swap takes before renaming it: the swap
+// waits for a batch in progress and no batch starts during the swap.
+long long projection_lock_key(const std::string& schema);
+
 struct projector_stats {
   std::uint64_t projected_seq = 0;
   std::int64_t projected_log_ts_us = 0;

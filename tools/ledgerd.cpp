@@ -293,16 +293,12 @@ projections::journal_source engine_journal(engine& e) {
       [&e] { return e.head(); }};
 }
 
-std::string with_schema(const config& cfg) {
-  // Sessions of the query side resolve the read models' tables by name.
-  return cfg.pg_conninfo + " options='-c search_path=" + cfg.pg_schema + "'";
-}
 
 int run_tool(const config& cfg) {
   if (cfg.pg_conninfo.empty()) die("no PostgreSQL configured: set LEDGER_PG_CONNINFO or LEDGER_PG_CONNINFO_FILE");
   if (cfg.command == "migrate") {
     projections::migrate_result r;
-    if (auto s = projections::migrate(with_schema(cfg), r); !s) die(s.to_string());
+    if (auto s = projections::migrate(cfg.pg_conninfo, cfg.pg_schema, r); !s) die(s.to_string());
     std::printf("schema %s: version %d -> %d\n", cfg.pg_schema.c_str(), r.version_before, r.version_after);
     return 0;
   }
@@ -420,7 +416,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<projections::projector> proj;
   if (!cfg.pg_conninfo.empty()) {
     projections::migrate_result mr;
-    if (auto s = projections::migrate(with_schema(cfg), mr); !s)
+    if (auto s = projections::migrate(cfg.pg_conninfo, cfg.pg_schema, mr); !s)
       std::fprintf(stderr, "ledgerd: read models not migrated yet (%s); the projector will retry\n", s.to_string().c_str());
     projections::projector_options po;
     po.conninfo = cfg.pg_conninfo;
@@ -478,6 +474,7 @@ int main(int argc, char** argv) {
   }
   std::fflush(stderr);
 
+  std::atomic<bool> run_returned{false};
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -489,9 +486,14 @@ int main(int argc, char** argv) {
     eng->stop();
     for (int waited = 0; svc.in_flight() > 0 && waited < cfg.shutdown_timeout_ms; waited += 10)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    srv->stop();
+    // Every response is built; let the connections write them, then end.
+    srv->drain();
+    for (int waited = 0; !run_returned.load() && waited < cfg.shutdown_timeout_ms; waited += 10)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!run_returned.load()) srv->stop();  // a client that will not read: give up on it
   });
   srv->run();
+  run_returned = true;
   signal_thread.join();
   if (pool) pool->stop();
   if (proj) proj->stop();

@@ -158,16 +158,16 @@ TEST_CASE("migrations refuse a database newer than the binary") {
   auto conninfo = fresh_db("proj_newer");
   pqxx::connection c(conninfo);
   migrate_result r;
-  REQUIRE(migrate(c, r).is_ok());
+  REQUIRE(migrate(c, "ledger", r).is_ok());
   CHECK(r.version_after == known_schema_version());
-  REQUIRE(migrate(c, r).is_ok());  // again: nothing to do
+  REQUIRE(migrate(c, "ledger", r).is_ok());  // again: nothing to do
   CHECK(r.version_before == known_schema_version());
   {
     pqxx::work tx(c);
     tx.exec("INSERT INTO schema_migrations (version, name) VALUES (9999, 'from_the_future')");
     tx.commit();
   }
-  auto s = migrate(c, r);
+  auto s = migrate(c, "ledger", r);
   CHECK_FALSE(s.is_ok());
   CHECK(s.message().find("newer") != std::string::npos);
 }
