@@ -8,6 +8,7 @@
 #include "api/request_json.h"
 #include "engine/state.h"
 #include "schemas/codec.h"
+#include "schemas/time.h"
 
 namespace ledger::api {
 
@@ -115,59 +116,6 @@ std::optional<std::uint64_t> parse_id(std::string_view s) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), v);
   if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v == 0 || s[0] == '0') return std::nullopt;
   return v;
-}
-
-// RFC 3339 date-time ("2026-11-22T10:00:00Z", "...+02:00", optional
-// fraction) to microseconds since the Unix epoch.
-std::optional<std::int64_t> parse_rfc3339_us(std::string_view s) {
-  if (s.size() < 20) return std::nullopt;
-  auto digits = [&](std::size_t pos, std::size_t n) -> int {
-    int v = 0;
-    for (std::size_t k = pos; k < pos + n; ++k) {
-      if (s[k] < '0' || s[k] > '9') return -1;
-      v = v * 10 + (s[k] - '0');
-    }
-    return v;
-  };
-  if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':') return std::nullopt;
-  int y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2), sec = digits(17, 2);
-  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 || y < 1970 || y > 9999) return std::nullopt;
-  std::size_t i = 19;
-  std::int64_t frac_us = 0;
-  if (i < s.size() && s[i] == '.') {
-    std::int64_t scale = 100000;
-    ++i;
-    std::size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      if (scale > 0) frac_us += (s[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-    if (i == start || i - start > 9) return std::nullopt;
-  }
-  std::int64_t offset_s = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-    ++i;
-  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-    int oh = digits(i + 1, 2), om = digits(i + 4, 2);
-    if (oh < 0 || om < 0 || oh > 23 || om > 59) return std::nullopt;
-    offset_s = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != s.size()) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  std::time_t t = timegm(&tm);
-  if (tm.tm_mday != d) return std::nullopt;  // e.g. February 30th
-  return (static_cast<std::int64_t>(t) - offset_s) * 1'000'000 + frac_us;
 }
 
 const char* title_of(std::string_view slug) {
