@@ -470,6 +470,8 @@ void projector::stop() {
 
 status projector::step(std::size_t& projected) {
   projected = 0;
+  bool reconnect = false;
+  status result;
   try {
     if (!impl_->conn) {
       if (auto s = impl_->connect(options_); !s) {
@@ -480,82 +482,92 @@ status projector::step(std::size_t& projected) {
       stats_.projected_seq = impl_->last_seq;
       stats_.projected_log_ts_us = impl_->last_ts;
     }
-    // The batch's transaction starts first: under the projection's lock,
-    // the checkpoint in the database is the truth. Someone else may have
-    // moved it (a rebuild swapped the schema in); then start again from it.
-    pqxx::work tx(*impl_->conn);
-    tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(projection_lock_key(options_.schema)) + ")");
-    auto cp = tx.exec_params("SELECT last_seq FROM projection_checkpoints WHERE projection = $1", options_.name);
-    std::uint64_t db_seq = cp.empty() ? 0 : cp[0][0].as<std::uint64_t>();
-    if (db_seq != impl_->last_seq) {
-      tx.abort();
-      impl_->conn.reset();  // reconnecting reloads the checkpoint, scales and accounts
-      return status::ok();
-    }
-    std::vector<journal_entry> entries;
-    if (auto s = source_.read(impl_->last_seq + 1, options_.batch_events_max, entries); !s) return s;
-    if (entries.empty()) {
-      std::lock_guard lock(mu_);
-      stats_.healthy = true;
-      stats_.last_error.clear();
-      return status::ok();
-    }
-    batch_rows rows;
-    hash256 chain = impl_->last_chain;
-    std::uint64_t seq = impl_->last_seq;
-    std::int64_t ts = impl_->last_ts;
-    // Building rows updates the in-memory asset scales and system accounts;
-    // on any failure the connection is dropped, and reconnecting reloads
-    // them from what is committed.
-    auto fail = [&](status s) {
-      impl_->conn.reset();
-      return s;
-    };
-    for (const auto& je : entries) {
-      if (je.seq != seq + 1) return fail(status::corruption("journal gap at seq " + std::to_string(seq + 1)));
-      // Every link is checked: the read models only ever hold a verified journal.
-      if (chain_next(chain, je.event_bytes) != je.chain)
-        return fail(status::corruption("chain hash mismatch at seq " + std::to_string(je.seq) + ": the journal was altered"));
-      event e;
-      if (auto s = decode_event(je.event_bytes, e); !s) return fail(s);
-      if (auto s = impl_->build(e, je, rows); !s) return fail(s);
-      chain = je.chain;
-      seq = je.seq;
-      ts = e.log_ts_us;
-    }
-
-    impl_->write(tx, rows, options_);
-    tx.exec_params(
-        "INSERT INTO projection_checkpoints (projection, last_seq, chain_hash, last_at, updated_at) "
-        "VALUES ($1, $2, $3, $4::timestamptz, now()) ON CONFLICT (projection) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
-        "chain_hash = EXCLUDED.chain_hash, last_at = EXCLUDED.last_at, updated_at = now()",
-        options_.name, static_cast<long long>(seq), pqxx::binarystring(chain.data(), chain.size()), timestamp(ts));
-    tx.commit();
-
-    impl_->last_seq = seq;
-    impl_->last_chain = chain;
-    impl_->last_ts = ts;
-    projected = entries.size();
     {
-      std::lock_guard lock(mu_);
-      stats_.projected_seq = seq;
-      stats_.projected_log_ts_us = ts;
-      stats_.batches++;
-      stats_.events += entries.size();
-      stats_.healthy = true;
-      stats_.last_error.clear();
+      // The transaction lives in this scope and ends (commit or rollback)
+      // before the connection may be dropped below.
+      pqxx::work tx(*impl_->conn);
+      result = step_in(tx, projected, reconnect);
     }
-    progressed_.notify_all();
-    return status::ok();
   } catch (const pqxx::broken_connection& e) {
-    impl_->conn.reset();
-    return status::unavailable(std::string("read models: database unreachable: ") + e.what());
+    reconnect = true;
+    result = status::unavailable(std::string("read models: database unreachable: ") + e.what());
   } catch (const std::exception& e) {
     // The transaction rolled back; reconnect and re-read the checkpoint so
     // in-memory state (asset scales) matches what is committed.
-    impl_->conn.reset();
-    return status::io_error(std::string("read models: batch failed: ") + e.what());
+    reconnect = true;
+    result = status::io_error(std::string("read models: batch failed: ") + e.what());
   }
+  if (reconnect) impl_->conn.reset();
+  return result;
+}
+
+status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnect) {
+  // Under the projection's lock, the checkpoint in the database is the
+  // truth. Someone else may have moved it (a rebuild swapped the schema in);
+  // then start again from it: reconnecting reloads the checkpoint, scales
+  // and accounts.
+  tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(projection_lock_key(options_.schema)) + ")");
+  auto cp = tx.exec_params("SELECT last_seq FROM projection_checkpoints WHERE projection = $1", options_.name);
+  std::uint64_t db_seq = cp.empty() ? 0 : cp[0][0].as<std::uint64_t>();
+  if (db_seq != impl_->last_seq) {
+    reconnect = true;
+    return status::ok();
+  }
+  std::vector<journal_entry> entries;
+  if (auto s = source_.read(impl_->last_seq + 1, options_.batch_events_max, entries); !s) return s;
+  if (entries.empty()) {
+    std::lock_guard lock(mu_);
+    stats_.healthy = true;
+    stats_.last_error.clear();
+    return status::ok();
+  }
+  batch_rows rows;
+  hash256 chain = impl_->last_chain;
+  std::uint64_t seq = impl_->last_seq;
+  std::int64_t ts = impl_->last_ts;
+  // Building rows updates the in-memory asset scales and system accounts;
+  // on any failure the connection is dropped, and reconnecting reloads them
+  // from what is committed.
+  auto fail = [&](status s) {
+    reconnect = true;
+    return s;
+  };
+  for (const auto& je : entries) {
+    if (je.seq != seq + 1) return fail(status::corruption("journal gap at seq " + std::to_string(seq + 1)));
+    // Every link is checked: the read models only ever hold a verified journal.
+    if (chain_next(chain, je.event_bytes) != je.chain)
+      return fail(status::corruption("chain hash mismatch at seq " + std::to_string(je.seq) + ": the journal was altered"));
+    event e;
+    if (auto s = decode_event(je.event_bytes, e); !s) return fail(s);
+    if (auto s = impl_->build(e, je, rows); !s) return fail(s);
+    chain = je.chain;
+    seq = je.seq;
+    ts = e.log_ts_us;
+  }
+
+  impl_->write(tx, rows, options_);
+  tx.exec_params(
+      "INSERT INTO projection_checkpoints (projection, last_seq, chain_hash, last_at, updated_at) "
+      "VALUES ($1, $2, $3, $4::timestamptz, now()) ON CONFLICT (projection) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
+      "chain_hash = EXCLUDED.chain_hash, last_at = EXCLUDED.last_at, updated_at = now()",
+      options_.name, static_cast<long long>(seq), pqxx::binarystring(chain.data(), chain.size()), timestamp(ts));
+  tx.commit();
+
+  impl_->last_seq = seq;
+  impl_->last_chain = chain;
+  impl_->last_ts = ts;
+  projected = entries.size();
+  {
+    std::lock_guard lock(mu_);
+    stats_.projected_seq = seq;
+    stats_.projected_log_ts_us = ts;
+    stats_.batches++;
+    stats_.events += entries.size();
+    stats_.healthy = true;
+    stats_.last_error.clear();
+  }
+  progressed_.notify_all();
+  return status::ok();
 }
 
 status projector::catch_up() {

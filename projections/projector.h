@@ -23,6 +23,8 @@
 #include <mutex>
 #include <thread>
 
+#include <pqxx/transaction>
+
 #include "engine/store.h"
 
 namespace ledger::projections {
@@ -86,6 +88,9 @@ class projector {
  private:
   struct impl;
   void run();
+  // One batch inside `tx`; sets `reconnect` when the connection must be
+  // dropped after the transaction ends.
+  status step_in(pqxx::work& tx, std::size_t& projected, bool& reconnect);
 
   journal_source source_;
   projector_options options_;
