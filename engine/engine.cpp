@@ -28,6 +28,7 @@ status engine::open(const engine_options& options, std::unique_ptr<engine>& out)
     e->log_ = e->own_log_.get();
   }
   e->log_->resume_after(e->committed_.input_pos);
+  e->committer_ = std::thread([p = e.get()] { p->run_committer(); });
   e->writer_ = std::thread([p = e.get()] { p->run(); });
   out = std::move(e);
   return status::ok();
@@ -46,10 +47,12 @@ void engine::stop() {
   if (!log_) return;  // open() failed before the writer started
   if (stopping_.exchange(true)) {
     if (writer_.joinable()) writer_.join();
+    if (committer_.joinable()) committer_.join();
     return;
   }
   log_->close();
   if (writer_.joinable()) writer_.join();
+  if (committer_.joinable()) committer_.join();
   committed_cv_.notify_all();
 }
 
@@ -78,20 +81,45 @@ status engine::checkpoint(ledger::checkpoint& out) {
 }
 
 void engine::run() {
-  std::vector<log_entry> entries;
   for (;;) {
-    entries.clear();
-    log_->take(entries, options_.batch_commands_max, take_wait_ms);
-    if (entries.empty()) {
+    auto job = std::make_unique<batch_job>();
+    log_->take(job->entries, options_.batch_commands_max, take_wait_ms);
+    if (job->entries.empty()) {
       if (stopping_.load()) break;
       continue;
     }
     if (failed_.load()) {
-      fail_all(entries, status::unavailable("the engine stopped after a store failure"));
+      fail_all(job->entries, status::unavailable("the engine stopped after a store failure"));
       continue;
     }
-    process(entries);
+    execute(*job);
+    // One batch in flight at most: the previous must be written (and its
+    // overlay dropped) before this one is sealed.
+    wait_committer_idle();
+    if (failed_.load()) {
+      fail_all(job->entries, status::unavailable("the engine stopped after a store failure"));
+      continue;
+    }
+    store_->drop_sealed();
+    store_->seal(job->head);
+    {
+      std::lock_guard lock(job_mu_);
+      job_ = std::move(job);
+      committer_busy_ = true;
+    }
+    job_cv_.notify_all();
   }
+  wait_committer_idle();
+  {
+    std::lock_guard lock(job_mu_);
+    committer_stop_ = true;
+  }
+  job_cv_.notify_all();
+}
+
+void engine::wait_committer_idle() {
+  std::unique_lock lock(job_mu_);
+  job_cv_.wait(lock, [&] { return !committer_busy_; });
 }
 
 void engine::fail_all(std::vector<log_entry>& entries, const status& why) {
@@ -103,93 +131,106 @@ void engine::fail_all(std::vector<log_entry>& entries, const status& why) {
   }
 }
 
-void engine::process(std::vector<log_entry>& entries) {
-  struct pending_outcome {
-    outcome o;
-    bool replay = false;
-  };
-  std::vector<std::vector<pending_outcome>> results(entries.size());
-  std::uint64_t events = 0, commands = 0, replays = 0;
+void engine::execute(batch_job& job) {
+  job.outcomes.resize(job.entries.size());
+  job.replays.resize(job.entries.size());
   outcome last;
   event_sink sink = [&](const event& e, std::string_view bytes, const hash256& chain) {
     store_->add_event(e.seq, bytes, chain);
     last = outcome_of(e);
-    ++events;
+    ++job.events;
   };
-
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    auto& entry = entries[i];
-    results[i].resize(entry.commands.size());
+  for (std::size_t i = 0; i < job.entries.size(); ++i) {
+    auto& entry = job.entries[i];
+    job.outcomes[i].resize(entry.commands.size());
+    job.replays[i].resize(entry.commands.size());
     for (std::size_t j = 0; j < entry.commands.size(); ++j) {
       auto r = machine_->execute(entry.commands[j], entry.timestamp_us, entry.first_position + j, sink);
-      ++commands;
+      ++job.commands;
       if (r.replay) {
-        ++replays;
-        results[i][j].replay = true;
-        results[i][j].o.seq = r.seq;
+        ++job.replay_count;
+        job.replays[i][j] = true;
+        job.outcomes[i][j].seq = r.seq;
       } else {
-        results[i][j].o = std::move(last);
+        job.outcomes[i][j] = std::move(last);
       }
     }
   }
   machine_->flush();
+  job.head = machine_->head();
+  account_count_ = machine_->state().account_count();
+}
 
+void engine::run_committer() {
+  for (;;) {
+    std::unique_ptr<batch_job> job;
+    {
+      std::unique_lock lock(job_mu_);
+      job_cv_.wait(lock, [&] { return job_ != nullptr || committer_stop_; });
+      if (!job_) return;
+      job = std::move(job_);
+    }
+    commit(*job);
+    {
+      std::lock_guard lock(job_mu_);
+      committer_busy_ = false;
+    }
+    job_cv_.notify_all();
+  }
+}
+
+void engine::commit(batch_job& job) {
   std::int64_t t0 = options_.clk->monotonic_ns();
-  status s = store_->commit(machine_->head());
+  status s = store_->commit_sealed();
   std::int64_t commit_ns = options_.clk->monotonic_ns() - t0;
   if (!s) {
     failed_ = true;
     committed_cv_.notify_all();
-    fail_all(entries, status::unavailable("not durable: " + s.message()));
+    fail_all(job.entries, status::unavailable("not durable: " + s.message()));
     return;
   }
 
   // Replays are answered from the journal, now that anything they refer to
   // (even an event of this very batch) is committed.
-  for (auto& per_entry : results)
-    for (auto& r : per_entry) {
-      if (!r.replay) continue;
+  for (std::size_t i = 0; i < job.entries.size(); ++i)
+    for (std::size_t j = 0; j < job.outcomes[i].size(); ++j) {
+      if (!job.replays[i][j]) continue;
+      auto& o = job.outcomes[i][j];
       journal_entry je;
       event ev;
-      status rs = store_->read_event(r.o.seq, je);
+      status rs = store_->read_event(o.seq, je);
       if (rs) rs = decode_event(je.event_bytes, ev);
       if (!rs) {
-        r.o.error = rs;
+        o.error = rs;
         continue;
       }
-      r.o = outcome_of(ev);
-      r.o.replay = true;
+      o = outcome_of(ev);
+      o.replay = true;
     }
 
   {
     std::lock_guard lock(mu_);
-    committed_ = machine_->head();
+    committed_ = job.head;
     stats_.batches++;
-    stats_.commands += commands;
-    stats_.events += events;
-    stats_.replays += replays;
+    stats_.commands += job.commands;
+    stats_.events += job.events;
+    stats_.replays += job.replay_count;
     auto commit_us = static_cast<std::uint32_t>(commit_ns / 1000);
     stats_.commit_seconds.observe(double(commit_ns) / 1e9);
-    stats_.batch_commands.observe(double(commands));
+    stats_.batch_commands.observe(double(job.commands));
     if (stats_.commit_us_recent.size() < recent_samples_max) {
       stats_.commit_us_recent.push_back(commit_us);
-      stats_.batch_sizes_recent.push_back(static_cast<std::uint32_t>(commands));
+      stats_.batch_sizes_recent.push_back(static_cast<std::uint32_t>(job.commands));
     } else {
       stats_.commit_us_recent[recent_next_] = commit_us;
-      stats_.batch_sizes_recent[recent_next_] = static_cast<std::uint32_t>(commands);
+      stats_.batch_sizes_recent[recent_next_] = static_cast<std::uint32_t>(job.commands);
       recent_next_ = (recent_next_ + 1) % recent_samples_max;
     }
   }
-  account_count_ = machine_->state().account_count();
   committed_cv_.notify_all();
 
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    if (!entries[i].done) continue;
-    std::vector<outcome> outs;
-    outs.reserve(results[i].size());
-    for (auto& r : results[i]) outs.push_back(std::move(r.o));
-    entries[i].done(std::move(outs));
-  }
+  for (std::size_t i = 0; i < job.entries.size(); ++i)
+    if (job.entries[i].done) job.entries[i].done(std::move(job.outcomes[i]));
 }
 
 }  // namespace ledger

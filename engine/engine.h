@@ -1,11 +1,13 @@
 // The engine: the single writer.
 //
-// Operation: one thread takes commands from the command log in batches of up
-// to `batch_commands_max`, executes them in order on the ledger machine,
-// commits the batch as one RocksDB write batch with the WAL synced, and only
-// then calls the completions. If a commit fails, the engine stops (its memory
-// is ahead of the store); every waiting and later command gets a retryable
-// error, and a restart recovers from the store.
+// Operation: one thread (the writer) takes commands from the command log in
+// batches of up to `batch_commands_max` and executes them in order on the
+// ledger machine; a second thread (the committer) writes each batch as one
+// RocksDB write batch with the WAL synced, and only then calls the
+// completions. The two overlap: the writer decides batch N+1 while batch N is
+// written, never more than one batch ahead. If a commit fails, the engine
+// stops (its memory is ahead of the store); every waiting and later command
+// gets a retryable error, and a restart recovers from the store.
 //
 // Concurrency: submit(), head(), stats(), wait_for_seq() and the store's read
 // functions are safe from any thread. Completions run on the writer thread.
@@ -90,9 +92,21 @@ class engine {
   status checkpoint(ledger::checkpoint& out);
 
  private:
+  // One batch between the writer and the committer.
+  struct batch_job {
+    std::vector<log_entry> entries;
+    std::vector<std::vector<outcome>> outcomes;      // per entry, per command
+    std::vector<std::vector<bool>> replays;          // answered from the journal after commit
+    ledger_head head;
+    std::uint64_t commands = 0, events = 0, replay_count = 0;
+  };
+
   engine() = default;
   void run();
-  void process(std::vector<log_entry>& entries);
+  void execute(batch_job& job);
+  void run_committer();
+  void commit(batch_job& job);
+  void wait_committer_idle();
   void fail_all(std::vector<log_entry>& entries, const status& why);
 
   // Constant after open().
@@ -103,7 +117,15 @@ class engine {
   std::unique_ptr<machine> machine_;  // writer thread only
 
   std::thread writer_;
+  std::thread committer_;
   std::atomic<bool> stopping_{false};
+
+  // The handoff slot, protected by job_mu_.
+  std::mutex job_mu_;
+  std::condition_variable job_cv_;
+  std::unique_ptr<batch_job> job_;  // waiting for or being committed
+  bool committer_busy_ = false;
+  bool committer_stop_ = false;
   std::atomic<bool> failed_{false};
   std::atomic<std::size_t> account_count_{0};
 

@@ -114,7 +114,11 @@ class store::batch_kv final : public state_kv {
   batch_kv(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
 
   std::optional<std::string> get(std::string_view key) override {
-    if (auto it = overlay_.find(std::string(key)); it != overlay_.end()) return it->second;
+    std::string k(key);
+    if (auto it = overlay_.find(k); it != overlay_.end()) return it->second;
+    // Writes of the sealed batch still being committed.
+    if (previous_)
+      if (auto it = previous_->overlay_.find(k); it != previous_->overlay_.end()) return it->second;
     std::string v;
     auto s = db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &v);
     if (s.IsNotFound()) return std::nullopt;
@@ -137,8 +141,19 @@ class store::batch_kv final : public state_kv {
     batch.Clear();
     overlay_.clear();
   }
+  // Moves this batch's writes into `to` and leaves this one empty, reading
+  // through `to` until it is dropped. The object itself stays (the writer's
+  // state holds a reference to it).
+  void move_into(batch_kv& to) {
+    to.batch = std::move(batch);
+    batch.Clear();
+    to.overlay_ = std::move(overlay_);
+    overlay_.clear();
+    previous_ = &to;
+  }
 
   rocksdb::WriteBatch batch;
+  const batch_kv* previous_ = nullptr;  // the sealed batch, read-only while it commits
 
  private:
   rocksdb::DB* db_;
@@ -173,6 +188,7 @@ status store::open(const store_options& options, std::unique_ptr<store>& out) {
   s->journal_ = handles[2];
   s->batch_ = std::make_unique<batch_kv>(s->db_, s->state_);
   if (auto st = s->check_consistency(); !st) return st;
+  s->head_at_open_ = s->head_.seq;
   out = std::move(s);
   return status::ok();
 }
@@ -300,16 +316,18 @@ state_kv& store::writer_kv() { return *batch_; }
 
 void store::add_event(std::uint64_t seq, std::string_view event_bytes, const hash256& chain) {
   batch_events_.push_back(journal_entry{seq, std::string(event_bytes), chain});
+  writer_last_seq_ = seq;
 }
 
 std::optional<event> store::writer_event(std::uint64_t seq) const {
   event e;
-  if (!batch_events_.empty() && seq >= batch_events_.front().seq) {
-    auto i = seq - batch_events_.front().seq;
-    if (i >= batch_events_.size() || !decode_event(batch_events_[i].event_bytes, e)) return std::nullopt;
+  for (const auto* events : {&batch_events_, &sealed_events_}) {
+    if (events->empty() || seq < events->front().seq) continue;
+    auto i = seq - events->front().seq;
+    if (i >= events->size() || !decode_event((*events)[i].event_bytes, e)) return std::nullopt;
     return e;
   }
-  if (seq == 0 || seq > head_.seq) return std::nullopt;
+  if (seq == 0 || seq > std::max(writer_last_seq_, head_at_open_)) return std::nullopt;
   journal_entry je;
   auto s = read_event(seq, je);
   if (s) s = decode_event(je.event_bytes, e);
@@ -320,17 +338,40 @@ std::optional<event> store::writer_event(std::uint64_t seq) const {
 std::size_t store::pending_bytes() const { return batch_->batch.GetDataSize(); }
 
 status store::commit(const ledger_head& head) {
+  seal(head);
+  auto s = commit_sealed();
+  drop_sealed();
+  return s;
+}
+
+void store::seal(const ledger_head& head) {
+  LEDGER_ASSERT(!sealed_, "a batch is already sealed");
   if (!batch_events_.empty())
     batch_->batch.Put(journal_, seq_key(batch_events_.front().seq), encode_journal_batch(batch_events_.front().seq, batch_events_));
-  batch_events_.clear();
   batch_->batch.Put(meta_, head_key, encode_head(head));
+  sealed_ = std::make_unique<batch_kv>(db_, state_);
+  batch_->move_into(*sealed_);
+  sealed_events_ = std::move(batch_events_);
+  batch_events_.clear();
+  sealed_head_ = head;
+}
+
+status store::commit_sealed() {
+  LEDGER_ASSERT(sealed_ != nullptr, "nothing sealed to commit");
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
-  auto rs = db_->Write(wo, &batch_->batch);
-  batch_->clear();
+  // Only the WriteBatch is touched here; the writer reads the sealed
+  // overlay meanwhile, which nothing changes.
+  auto rs = db_->Write(wo, &sealed_->batch);
   if (!rs.ok()) return from_rocks(rs, "committing a batch");
-  head_ = head;
+  head_ = sealed_head_;
   return status::ok();
+}
+
+void store::drop_sealed() {
+  batch_->previous_ = nullptr;
+  sealed_.reset();
+  sealed_events_.clear();
 }
 
 status store::read_records(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out) const {

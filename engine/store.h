@@ -84,6 +84,16 @@ class store {
   // options.sync). On error the batch is dropped; the caller must stop
   // writing, since its in-memory state is now ahead of the store.
   status commit(const ledger_head& head);
+
+  // The same in two steps, so the writer can decide the next batch while
+  // this one is written. seal() (writer) sets the pending batch aside with
+  // its head; the next batch starts empty and still reads the sealed one's
+  // writes. commit_sealed() (any one thread) writes it. drop_sealed()
+  // (writer, after commit_sealed returned) forgets it. At most one batch is
+  // sealed at a time.
+  void seal(const ledger_head& head);
+  status commit_sealed();
+  void drop_sealed();
   std::size_t pending_bytes() const;
 
   // --- reads, any thread ---
@@ -117,6 +127,12 @@ class store {
   std::unique_ptr<batch_kv> batch_;
   // The pending batch's journal record, built as events are added.
   std::vector<journal_entry> batch_events_;
+  // The sealed batch, being written (see seal()).
+  std::unique_ptr<batch_kv> sealed_;
+  std::vector<journal_entry> sealed_events_;
+  ledger_head sealed_head_;
+  std::uint64_t writer_last_seq_ = 0;  // last event handed to add_event (writer only)
+  std::uint64_t head_at_open_ = 0;
   ledger_head head_;
   bool follower_ = false;
 };
