@@ -33,13 +33,6 @@ std::vector<outcome> run_sync(engine& e, std::vector<command> cmds) {
   return f.get();
 }
 
-projections::journal_source source_of(engine& e) {
-  return {[&e](std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) {
-            return e.storage().read_journal(from, max, out);
-          },
-          [&e](std::uint64_t seq, int timeout_ms) { return e.wait_for_seq(seq, timeout_ms); },
-          [&e] { return e.head(); }};
-}
 
 std::vector<command> transfers(std::uint64_t& key, std::size_t n, std::uint64_t first_wallet, std::uint64_t wallets,
                                std::mt19937_64& rng) {
@@ -111,7 +104,7 @@ int main(int argc, char** argv) {
 
   projections::projector_options po;
   po.conninfo = conninfo;
-  projections::projector p(source_of(*e), po);
+  projections::projector p(projections::engine_journal(*e), po);
   auto t0 = clk.monotonic_ns();
   if (auto s = p.catch_up(); !s) {
     std::fprintf(stderr, "projection failed: %s\n", s.to_string().c_str());

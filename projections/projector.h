@@ -25,6 +25,7 @@
 
 #include <pqxx/transaction>
 
+#include "engine/engine.h"
 #include "engine/store.h"
 
 namespace ledger::projections {
@@ -36,6 +37,9 @@ struct journal_source {
   std::function<bool(std::uint64_t seq, int timeout_ms)> wait_for;
   std::function<ledger_head()> head;
 };
+
+// The journal of an engine in this process.
+journal_source engine_journal(engine& e);
 
 struct projector_options {
   std::string conninfo;

@@ -284,14 +284,6 @@ struct follower_journal {
   }
 };
 
-projections::journal_source engine_journal(engine& e) {
-  return projections::journal_source{
-      [&e](std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) {
-        return e.storage().read_journal(from, max, out);
-      },
-      [&e](std::uint64_t seq, int timeout_ms) { return e.wait_for_seq(seq, timeout_ms); },
-      [&e] { return e.head(); }};
-}
 
 
 int run_tool(const config& cfg) {
@@ -421,7 +413,7 @@ int main(int argc, char** argv) {
     projections::projector_options po;
     po.conninfo = cfg.pg_conninfo;
     po.schema = cfg.pg_schema;
-    proj = std::make_unique<projections::projector>(engine_journal(*eng), po);
+    proj = std::make_unique<projections::projector>(projections::engine_journal(*eng), po);
     proj->start();
   }
 

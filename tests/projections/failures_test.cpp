@@ -59,14 +59,6 @@ std::uint64_t failures_seed() {
   return s && *s ? std::strtoull(s, nullptr, 10) : 20240611;
 }
 
-journal_source failures_source(engine& e) {
-  return journal_source{
-      [&e](std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) {
-        return e.storage().read_journal(from, max, out);
-      },
-      [&e](std::uint64_t seq, int timeout_ms) { return e.wait_for_seq(seq, timeout_ms); },
-      [&e] { return e.head(); }};
-}
 
 // Polls `done` every few milliseconds until it holds or `timeout_ms` passes.
 template <typename F>
@@ -643,7 +635,7 @@ TEST_CASE("failures: a projector process killed with SIGKILL mid-batch leaves no
                                     << " right after a commit it could not report");
 
   h.reopen();
-  auto src = failures_source(h.eng());
+  auto src = engine_journal(h.eng());
   check_projection_complete(conninfo, src, head);
   auto report = verify_ok(src, conninfo);
   CHECK(report.checkpoint_seq == head);
@@ -667,7 +659,7 @@ TEST_CASE("failures: PostgreSQL stopped and restarted under load; the engine kee
   po.idle_wait_ms = 50;
   po.retry_min_ms = 20;
   po.retry_max_ms = 400;
-  projector p(failures_source(h.eng()), po);
+  projector p(engine_journal(h.eng()), po);
   p.start();
   REQUIRE(p.wait_for(h.eng().head().seq, 20'000));
 
@@ -715,7 +707,7 @@ TEST_CASE("failures: PostgreSQL stopped and restarted under load; the engine kee
   CHECK(st.projected_seq == head);
   CHECK(st.healthy);
 
-  auto src = failures_source(h.eng());
+  auto src = engine_journal(h.eng());
   check_projection_complete(conninfo, src, head);
   auto report = verify_ok(src, conninfo);
   CHECK(report.checkpoint_seq == head);
@@ -801,7 +793,7 @@ TEST_CASE("failures: rebuild swaps fresh read models in under a live projector a
   po.idle_wait_ms = 20;
   po.retry_min_ms = 20;
   po.retry_max_ms = 200;
-  projector live(failures_source(h.eng()), po);
+  projector live(engine_journal(h.eng()), po);
   live.start();
   REQUIRE(live.wait_for(h.eng().head().seq, 30'000));
 
@@ -819,7 +811,7 @@ TEST_CASE("failures: rebuild swaps fresh read models in under a live projector a
     // can deadlock with the live projector's batch transaction, and then the
     // rebuild fails. An operator would run it again; so does the test.
     for (int attempt = 0; attempt < 4; ++attempt) {
-      rs = rebuild_read_models(failures_source(h.eng()), conninfo, "ledger", "read_models", rr);
+      rs = rebuild_read_models(engine_journal(h.eng()), conninfo, "ledger", "read_models", rr);
       CHECK_MESSAGE(rs.is_ok(), "rebuild under a live projector failed (attempt " << attempt + 1 << "): " << rs.to_string());
       if (rs.is_ok()) break;
     }
@@ -833,7 +825,7 @@ TEST_CASE("failures: rebuild swaps fresh read models in under a live projector a
   if (!rs.is_ok()) {
     // Without concurrent batches there is nothing to deadlock with.
     REQUIRE(live.wait_for(h.eng().head().seq, 30'000));
-    rs = rebuild_read_models(failures_source(h.eng()), conninfo, "ledger", "read_models", rr);
+    rs = rebuild_read_models(engine_journal(h.eng()), conninfo, "ledger", "read_models", rr);
   }
   REQUIRE_MESSAGE(rs.is_ok(), rs.to_string());
   const auto head = h.eng().head().seq;
@@ -871,7 +863,7 @@ TEST_CASE("failures: rebuild swaps fresh read models in under a live projector a
                                                    << a.max << ", rebuild reached " << rr.projected_seq << ")");
   CHECK(a.min == 1);
   CHECK(a.max == head);
-  auto src = failures_source(h.eng());
+  auto src = engine_journal(h.eng());
   auto jc = count_journal(src);
   {
     pqxx::read_transaction tx(c);
@@ -901,9 +893,9 @@ TEST_CASE("failures: verify reports a corrupted balance, a missing row, an extra
   h.fund(alice, 100'000);
   engine_harness::must(h.run(transfer_cmd{alice, bob, "USD", 2'500, 30, "", ""}));
   engine_harness::must(h.run(hold_cmd{alice, bob, "USD", 1'000, h.clock().now_us() + 60'000'000, "", ""}));
-  projector p(failures_source(h.eng()), projector_options{conninfo});
+  projector p(engine_journal(h.eng()), projector_options{conninfo});
   REQUIRE(p.catch_up().is_ok());
-  auto src = failures_source(h.eng());
+  auto src = engine_journal(h.eng());
   const auto head = h.eng().head().seq;
 
   auto clean = verify_ok(src, conninfo);
@@ -991,7 +983,7 @@ TEST_CASE("failures: an event altered in the RocksDB journal stops the projectio
   po.batch_events_max = 5;
   std::uint64_t good = 0;
   {
-    projector p(failures_source(h.eng()), po);
+    projector p(engine_journal(h.eng()), po);
     for (int i = 0; i < 3; ++i) {
       std::size_t n = 0;
       REQUIRE(p.step(n).is_ok());
@@ -1034,7 +1026,7 @@ TEST_CASE("failures: an event altered in the RocksDB journal stops the projectio
   CAPTURE(tampered);
   h.reopen();  // the tail is intact, so the ledger opens
 
-  projector p(failures_source(h.eng()), po);
+  projector p(engine_journal(h.eng()), po);
   status failed;
   std::uint64_t last_ok = good;
   for (int i = 0; i < 100; ++i) {

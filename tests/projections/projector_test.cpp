@@ -29,14 +29,6 @@ pg_instance& shared_pg() {
 
 std::string fresh_db(const std::string& name) { return shared_pg().create_database(name); }
 
-journal_source source_of(engine& e) {
-  return journal_source{
-      [&e](std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) {
-        return e.storage().read_journal(from, max, out);
-      },
-      [&e](std::uint64_t seq, int timeout_ms) { return e.wait_for_seq(seq, timeout_ms); },
-      [&e] { return e.head(); }};
-}
 
 void activity(engine_harness& h) {
   h.setup_basics();
@@ -81,7 +73,7 @@ TEST_CASE("projected read models match the engine, event for event") {
   engine_harness h;
   activity(h);
   auto conninfo = fresh_db("proj_match");
-  projector p(source_of(h.eng()), projector_options{conninfo});
+  projector p(engine_journal(h.eng()), projector_options{conninfo});
   REQUIRE(p.catch_up().is_ok());
   CHECK(p.stats().projected_seq == h.eng().head().seq);
 
@@ -123,13 +115,13 @@ TEST_CASE("a restarted projector resumes from its checkpoint without duplicates"
   auto b = h.open_wallet("bob");
   h.fund(a, 1'000'000);
   {
-    projector p(source_of(h.eng()), projector_options{conninfo, "read_models", "ledger", 3});
+    projector p(engine_journal(h.eng()), projector_options{conninfo, "read_models", "ledger", 3});
     std::size_t n = 0;
     REQUIRE(p.step(n).is_ok());
     CHECK(n == 3);
   }
   for (int i = 0; i < 50; ++i) engine_harness::must(h.run(transfer_cmd{a, b, "USD", 10 + i, 0, "", ""}));
-  projector p2(source_of(h.eng()), projector_options{conninfo, "read_models", "ledger", 7});
+  projector p2(engine_journal(h.eng()), projector_options{conninfo, "read_models", "ledger", 7});
   REQUIRE(p2.catch_up().is_ok());
   pqxx::connection c(conninfo);
   pqxx::read_transaction tx(c);
@@ -142,7 +134,7 @@ TEST_CASE("a restarted projector resumes from its checkpoint without duplicates"
 TEST_CASE("the projector runs on its own thread and follows the engine") {
   engine_harness h;
   auto conninfo = fresh_db("proj_thread");
-  projector p(source_of(h.eng()), projector_options{conninfo});
+  projector p(engine_journal(h.eng()), projector_options{conninfo});
   p.start();
   h.setup_basics();
   auto a = h.open_wallet("alice");
