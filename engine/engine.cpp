@@ -7,9 +7,6 @@ namespace ledger {
 namespace {
 constexpr std::size_t recent_samples_max = 1 << 16;
 constexpr int take_wait_ms = 50;
-// Batches at least this large are committed on the committer thread while
-// the writer decides the next one; smaller ones are committed inline.
-constexpr std::uint64_t pipeline_commands_min = 512;
 }  // namespace
 
 status engine::open(const engine_options& options, std::unique_ptr<engine>& out) {
@@ -105,7 +102,7 @@ void engine::run() {
     }
     store_->drop_sealed();
     store_->seal(job->head);
-    if (job->commands < pipeline_commands_min) {
+    if (job->commands < options_.pipeline_commands_min) {
       // A small batch's commit is the fsync, not CPU: handing it to another
       // thread would only add a wake-up to every request's latency.
       commit(*job);

@@ -29,6 +29,10 @@ struct engine_options {
   store_options store;
   std::size_t batch_commands_max = 8190;
   std::size_t queue_commands_max = 1u << 16;
+  // Batches of at least this many commands are committed on the committer
+  // thread while the writer decides the next; smaller ones inline (their
+  // commit is the fsync, and a handoff would only add latency).
+  std::size_t pipeline_commands_min = 512;
   clock* clk = nullptr;  // required
   // Use this log instead of an embedded one (the Kafka adapter); not owned.
   command_log* log = nullptr;

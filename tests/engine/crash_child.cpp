@@ -3,7 +3,7 @@
 // once its batch is durable. The parent kills it with SIGKILL at random
 // points and checks what survived.
 //
-// usage: crash_child <dir> <first index> <end index>
+// usage: crash_child <dir> <first index> <end index> [pipeline_commands_min]
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -35,8 +35,8 @@ command setup_command(const std::string& key, command_body body) { return comman
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: crash_child <dir> <first> <end>\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: crash_child <dir> <first> <end> [pipeline_commands_min]\n");
     return 2;
   }
   std::string dir = argv[1];
@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   o.store.path = dir;
   o.store.write_buffer_bytes = 8u << 20;
   o.clk = &clk;
+  if (argc == 5) o.pipeline_commands_min = static_cast<std::size_t>(std::atol(argv[4]));
   std::unique_ptr<engine> e;
   if (auto s = engine::open(o, e); !s) {
     std::fprintf(stderr, "open failed: %s\n", s.to_string().c_str());

@@ -28,7 +28,7 @@ struct child {
   int out_fd = -1;
 };
 
-child spawn(const std::string& dir, long first, long end) {
+child spawn(const std::string& dir, long first, long end, int pipeline_min) {
   int fds[2];
   REQUIRE(pipe(fds) == 0);
   pid_t pid = fork();
@@ -37,8 +37,8 @@ child spawn(const std::string& dir, long first, long end) {
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
-    std::string a = std::to_string(first), b = std::to_string(end);
-    execl(LEDGER_CRASH_CHILD, "crash_child", dir.c_str(), a.c_str(), b.c_str(), static_cast<char*>(nullptr));
+    std::string a = std::to_string(first), b = std::to_string(end), p = std::to_string(pipeline_min);
+    execl(LEDGER_CRASH_CHILD, "crash_child", dir.c_str(), a.c_str(), b.c_str(), p.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   close(fds[1]);
@@ -79,7 +79,8 @@ TEST_CASE("kill -9 at random points loses no acknowledged command and applies no
     CAPTURE(round);
     // Resend a few already acknowledged commands: they must come back as replays.
     long first = std::max<long>(0, next - std::uniform_int_distribution<long>(0, 50)(rng));
-    auto c = spawn(path, first, first + 1'000'000);
+    // Alternate rounds commit on the committer thread (pipelined) or inline.
+    auto c = spawn(path, first, first + 1'000'000, round % 2 == 0 ? 1 : 512);
     long target = std::uniform_int_distribution<long>(1, 3000)(rng);
     long seen = 0;
     std::string buf, line;

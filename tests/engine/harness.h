@@ -15,7 +15,10 @@ namespace ledger::testing {
 
 class engine_harness {
  public:
-  explicit engine_harness(std::size_t batch_max = 8190) : batch_max_(batch_max) { reopen(); }
+  explicit engine_harness(std::size_t batch_max = 8190, std::size_t pipeline_min = 512)
+      : batch_max_(batch_max), pipeline_min_(pipeline_min) {
+    reopen();
+  }
 
   void reopen() {
     engine_.reset();
@@ -24,6 +27,7 @@ class engine_harness {
     o.store.write_buffer_bytes = 8u << 20;
     o.store.block_cache_bytes = 8u << 20;
     o.batch_commands_max = batch_max_;
+    o.pipeline_commands_min = pipeline_min_;
     o.clk = &clock_;
     auto s = engine::open(o, engine_);
     if (!s) throw std::runtime_error("engine open failed: " + s.to_string());
@@ -39,6 +43,25 @@ class engine_harness {
     return f.get();
   }
   outcome run(command c) { return run_all({std::move(c)}).at(0); }
+
+  // Submits several groups back to back (all in flight at once, so the
+  // engine may decide one batch while the previous commits), then waits
+  // for all; outcomes in submission order.
+  std::vector<outcome> run_groups(std::vector<std::vector<command>> groups) {
+    std::vector<std::promise<std::vector<outcome>>> ps(groups.size());
+    std::vector<std::future<std::vector<outcome>>> fs;
+    for (auto& p : ps) fs.push_back(p.get_future());
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      auto* p = &ps[i];
+      if (engine_->submit(std::move(groups[i]), [p](std::vector<outcome>&& o) { p->set_value(std::move(o)); }) !=
+          append_result::ok)
+        throw std::runtime_error("submit refused");
+    }
+    std::vector<outcome> all;
+    for (auto& f : fs)
+      for (auto& o : f.get()) all.push_back(std::move(o));
+    return all;
+  }
 
   template <typename Body>
   outcome run(Body body, std::string key = {}, std::string principal = "tester") {
@@ -85,6 +108,7 @@ class engine_harness {
 
  private:
   std::size_t batch_max_;
+  std::size_t pipeline_min_;
   temp_dir dir_;
   manual_clock clock_;
   std::unique_ptr<engine> engine_;
