@@ -1,29 +1,15 @@
 -- wrk script: POST /v1/batch with BATCH transfers per request between random
 -- wallets of a funded pool. Environment: TOKEN, WALLET_FIRST, WALLET_COUNT, BATCH.
-local counter = 0
-thread_id = 0  -- set per thread by setup() (a global, so thread:set reaches it)
-local token = os.getenv("TOKEN")
-local first = tonumber(os.getenv("WALLET_FIRST"))
-local count = tonumber(os.getenv("WALLET_COUNT"))
+seed_multiplier = 104729
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+dofile(here .. "wrk_common.lua")
 local batch = tonumber(os.getenv("BATCH"))
-local threads = {}
-
-function setup(thread)
-  thread:set("thread_id", #threads + 1)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  math.randomseed(thread_id * 104729)
-end
 
 function request()
   counter = counter + 1
   local items = {}
   for i = 1, batch do
-    local a = first + math.random(0, count - 1)
-    local b = first + math.random(0, count - 1)
-    if a == b then b = first + ((b - first + 1) % count) end
+    local a, b = wallet_pair()
     items[i] = string.format(
       '{"type":"transfer","idempotency_key":"wb-%d-%d-%d-%d","from_wallet_id":%d,"to_wallet_id":%d,"asset":"USD","amount":"0.01"}',
       os.time(), thread_id, counter, i, a, b)

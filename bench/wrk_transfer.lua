@@ -1,27 +1,13 @@
 -- wrk script: one transfer per request between random wallets of a funded
 -- pool, each with a unique Idempotency-Key. Set by http_bench.sh through the
 -- environment: TOKEN, WALLET_FIRST, WALLET_COUNT.
-local counter = 0
-thread_id = 0  -- set per thread by setup() (a global, so thread:set reaches it)
-local token = os.getenv("TOKEN")
-local first = tonumber(os.getenv("WALLET_FIRST"))
-local count = tonumber(os.getenv("WALLET_COUNT"))
-local threads = {}
-
-function setup(thread)
-  thread:set("thread_id", #threads + 1)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  math.randomseed(thread_id * 7919)
-end
+seed_multiplier = 7919
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+dofile(here .. "wrk_common.lua")
 
 function request()
   counter = counter + 1
-  local a = first + math.random(0, count - 1)
-  local b = first + math.random(0, count - 1)
-  if a == b then b = first + ((b - first + 1) % count) end
+  local a, b = wallet_pair()
   local body = string.format('{"from_wallet_id":%d,"to_wallet_id":%d,"asset":"USD","amount":"0.01"}', a, b)
   local headers = {
     ["Authorization"] = "Bearer " .. token,

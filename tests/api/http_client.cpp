@@ -212,8 +212,10 @@ response http_client::send_raw(std::string_view bytes) {
   return read_response("raw response");
 }
 
-bool http_client::wait_closed(ms timeout) {
-  if (!p_->open) return true;
+namespace {
+// Reads (keeping the bytes in `sink`, if given) until the peer closes the
+// connection (true) or the timeout passes (false).
+bool read_until_closed(net::io_context& ioc, tcp::socket& sock, ms timeout, std::string* sink) {
   auto deadline = clock_type::now() + timeout;
   char scratch[4096];
   for (;;) {
@@ -221,17 +223,25 @@ bool http_client::wait_closed(ms timeout) {
     if (left <= ms(0)) return false;
     bool done = false;
     beast::error_code result;
-    p_->sock.async_read_some(net::buffer(scratch), [&](beast::error_code ec, std::size_t) {
+    std::size_t n = 0;
+    sock.async_read_some(net::buffer(scratch), [&](beast::error_code ec, std::size_t got) {
       result = ec;
+      n = got;
       done = true;
     });
-    if (!run_bounded(p_->ioc, p_->sock, left, done)) return false;
+    if (!run_bounded(ioc, sock, left, done)) return false;
+    if (sink) sink->append(scratch, n);
     if (result == net::error::operation_aborted) return false;
-    if (result) {
-      close();
-      return true;
-    }
+    if (result) return true;
   }
+}
+}  // namespace
+
+bool http_client::wait_closed(ms timeout) {
+  if (!p_->open) return true;
+  if (!read_until_closed(p_->ioc, p_->sock, timeout, nullptr)) return false;
+  close();
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -259,27 +269,8 @@ bool raw_connection::write(std::string_view bytes) {
 
 bool raw_connection::read_for(ms timeout) {
   if (closed_) return true;
-  auto deadline = clock_type::now() + timeout;
-  char scratch[4096];
-  for (;;) {
-    auto left = std::chrono::duration_cast<ms>(deadline - clock_type::now());
-    if (left <= ms(0)) return false;
-    bool done = false;
-    beast::error_code result;
-    std::size_t n = 0;
-    p_->sock.async_read_some(net::buffer(scratch), [&](beast::error_code ec, std::size_t got) {
-      result = ec;
-      n = got;
-      done = true;
-    });
-    if (!run_bounded(p_->ioc, p_->sock, left, done)) return false;
-    received_.append(scratch, n);
-    if (result == net::error::operation_aborted) return false;
-    if (result) {
-      closed_ = true;
-      return true;
-    }
-  }
+  closed_ = read_until_closed(p_->ioc, p_->sock, timeout, &received_);
+  return closed_;
 }
 
 bool raw_connection::wait_closed(ms timeout) { return read_for(timeout); }

@@ -44,16 +44,6 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-// A private server per test: tests stay independent (one of them stops its
-// server). Durability of the read models is not what these tests check.
-pg_instance_options failures_pg_options() {
-  pg_instance_options o;
-  o.fsync = false;
-  o.synchronous_commit = false;
-  o.shared_buffers = "64MB";
-  return o;
-}
-
 std::uint64_t failures_seed() {
   const char* s = std::getenv("LEDGER_SEED");
   return s && *s ? std::strtoull(s, nullptr, 10) : 20240611;
@@ -531,7 +521,7 @@ TEST_CASE("failures: a projector process killed with SIGKILL mid-batch leaves no
   std::uint64_t seed = failures_seed();
   CAPTURE(seed);
   std::mt19937_64 rng(seed);
-  pg_instance pg(failures_pg_options());
+  pg_instance pg(disposable_pg_options());
   auto conninfo = pg.create_database("kill_child");
 
   engine_harness h;
@@ -644,7 +634,7 @@ TEST_CASE("failures: a projector process killed with SIGKILL mid-batch leaves no
 }
 
 TEST_CASE("failures: PostgreSQL stopped and restarted under load; the engine keeps accepting, the projector catches up") {
-  pg_instance pg(failures_pg_options());
+  pg_instance pg(disposable_pg_options());
   auto conninfo = pg.create_database("pg_restart");
   engine_harness h;
   h.setup_basics();
@@ -715,7 +705,7 @@ TEST_CASE("failures: PostgreSQL stopped and restarted under load; the engine kee
 }
 
 TEST_CASE("failures: six ledgerd migrate processes at once apply each migration exactly once") {
-  pg_instance pg(failures_pg_options());
+  pg_instance pg(disposable_pg_options());
   temp_dir dir("ledger-migrate-race");
   auto expect_version = known_schema_version();
   REQUIRE(expect_version >= 1);
@@ -782,7 +772,7 @@ TEST_CASE("failures: rebuild swaps fresh read models in under a live projector a
   std::uint64_t seed = failures_seed();
   CAPTURE(seed);
   std::mt19937_64 rng(seed + 4);
-  pg_instance pg(failures_pg_options());
+  pg_instance pg(disposable_pg_options());
   auto conninfo = pg.create_database("rebuild_swap");
   engine_harness h;
   auto wallets = build_ledger(h, rng, 12, 3'000, 200, "rb");
@@ -884,7 +874,7 @@ TEST_CASE("failures: rebuild swaps fresh read models in under a live projector a
 }
 
 TEST_CASE("failures: verify reports a corrupted balance, a missing row, an extra row and a wrong checkpoint chain") {
-  pg_instance pg(failures_pg_options());
+  pg_instance pg(disposable_pg_options());
   auto conninfo = pg.create_database("verify_drift");
   engine_harness h;
   h.setup_basics();
@@ -962,7 +952,7 @@ TEST_CASE("failures: verify reports a corrupted balance, a missing row, an extra
 }
 
 TEST_CASE("failures: an event altered in the RocksDB journal stops the projection at the last good event") {
-  pg_instance pg(failures_pg_options());
+  pg_instance pg(disposable_pg_options());
   auto conninfo = pg.create_database("tampered");
   engine_harness h;
   h.setup_basics();

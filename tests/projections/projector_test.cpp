@@ -18,12 +18,7 @@ using namespace ledger::projections;
 namespace {
 
 pg_instance& shared_pg() {
-  static pg_instance pg([] {
-    pg_instance_options o;
-    o.fsync = false;  // tests check logic, not durability of the read models
-    o.synchronous_commit = false;
-    return o;
-  }());
+  static pg_instance pg(disposable_pg_options());
   return pg;
 }
 

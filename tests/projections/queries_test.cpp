@@ -34,6 +34,7 @@ namespace fs = std::filesystem;
 namespace lp = ledger::projections;
 using ledger::status;
 using ledger::testing::pg_instance;
+using ledger::testing::disposable_pg_options;
 using ledger::testing::pg_instance_options;
 using code = ledger::status::code;
 
@@ -56,18 +57,9 @@ std::string read_text(const fs::path& p) {
   return s.str();
 }
 
-pg_instance_options fast_options() {
-  pg_instance_options o;
-  // Test data is disposable; durability would only slow CREATE DATABASE.
-  o.fsync = false;
-  o.synchronous_commit = false;
-  o.shared_buffers = "64MB";
-  return o;
-}
-
 // One server for the query tests, started on first use, stopped at exit.
 pg_instance& shared_server() {
-  static pg_instance server(fast_options());
+  static pg_instance server(disposable_pg_options());
   return server;
 }
 
@@ -1153,7 +1145,7 @@ TEST_CASE("query_pool: an unreachable server fails jobs fast, with backoff betwe
 
 TEST_CASE("query_pool: reconnects after the server restarts") {
   // A server of its own: stopping it must not disturb the other tests.
-  pg_instance pg(fast_options());
+  pg_instance pg(disposable_pg_options());
   const std::string conninfo = fresh_database(pg);
   lp::query_pool pool(pool_options(conninfo));
 

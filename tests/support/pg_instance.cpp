@@ -548,4 +548,12 @@ void pg_instance::fail(const std::string& what, off_t log_offset) const {
                            file_tail(log_path(), log_offset, 4096));
 }
 
+pg_instance_options disposable_pg_options() {
+  pg_instance_options o;
+  o.fsync = false;
+  o.synchronous_commit = false;
+  o.shared_buffers = "64MB";
+  return o;
+}
+
 }  // namespace ledger::testing

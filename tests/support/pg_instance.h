@@ -52,6 +52,11 @@ struct pg_instance_options {
   int port_attempts_max = 5;
 };
 
+// Options for a server whose data the test throws away: no fsync, no
+// synchronous commit, small buffers. For tests that check logic, not the
+// durability of what PostgreSQL holds.
+pg_instance_options disposable_pg_options();
+
 class pg_instance {
  public:
   // Creates the directory, runs initdb and starts the server. Throws
