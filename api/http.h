@@ -39,4 +39,11 @@ struct http_response {
 // Called exactly once per request, from any thread.
 using responder = std::function<void(http_response&&)>;
 
+// What the server hands each request to.
+class http_handler {
+ public:
+  virtual ~http_handler() = default;
+  virtual void handle(http_request&& req, responder done) = 0;
+};
+
 }  // namespace ledger::api

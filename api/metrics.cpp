@@ -35,7 +35,7 @@ void metrics::record(const std::string& route, unsigned status, double seconds) 
   it->second.observe(seconds);
 }
 
-std::string metrics::render(const engine& e, std::size_t requests_in_flight) const {
+std::string metrics::render(const backend& b, std::size_t requests_in_flight) const {
   std::string out;
   {
     std::lock_guard lock(mu_);
@@ -49,10 +49,17 @@ std::string metrics::render(const engine& e, std::size_t requests_in_flight) con
     for (const auto& [route, h] : latency_)
       render_histogram(out, "ledger_http_request_duration_seconds", "route=\"" + route + "\"", h);
   }
-  auto s = e.stats();
-  auto head = e.head();
   out += "# HELP ledger_http_requests_in_flight Requests being processed.\n# TYPE ledger_http_requests_in_flight gauge\n";
   out += "ledger_http_requests_in_flight " + std::to_string(requests_in_flight) + "\n";
+  out += b.metrics();
+  for (const auto& source : sources_) out += source();
+  return out;
+}
+
+std::string engine_metrics(const engine& e) {
+  std::string out;
+  auto s = e.stats();
+  auto head = e.head();
   out += "# HELP ledger_engine_commit_seconds Durable commit latency of engine batches.\n";
   out += "# TYPE ledger_engine_commit_seconds histogram\n";
   render_histogram(out, "ledger_engine_commit_seconds", "", s.commit_seconds);
@@ -68,7 +75,6 @@ std::string metrics::render(const engine& e, std::size_t requests_in_flight) con
   out += "ledger_journal_seq " + std::to_string(head.seq) + "\n";
   out += "# HELP ledger_engine_failed 1 if the engine stopped after a store failure.\n# TYPE ledger_engine_failed gauge\n";
   out += std::string("ledger_engine_failed ") + (e.failed() ? "1" : "0") + "\n";
-  for (const auto& source : sources_) out += source();
   return out;
 }
 

@@ -1,5 +1,5 @@
 // Prometheus text-format metrics: requests by route and status, request
-// latency histograms by route, and the engine's own figures.
+// latency histograms by route, and the backend's own figures.
 //
 // Thread-safe; recording takes one short mutex.
 #pragma once
@@ -9,15 +9,15 @@
 #include <mutex>
 #include <string>
 
-#include "engine/engine.h"
+#include "api/backend.h"
 
 namespace ledger::api {
 
 class metrics {
  public:
   void record(const std::string& route, unsigned status, double seconds);
-  // Renders everything, with the engine's statistics and head.
-  std::string render(const engine& e, std::size_t requests_in_flight) const;
+  // Renders everything, with the backend's own lines.
+  std::string render(const backend& b, std::size_t requests_in_flight) const;
   // Adds a source of further metric lines (e.g. the projector's). Call before serving.
   void add_source(std::function<std::string()> source) { sources_.push_back(std::move(source)); }
 

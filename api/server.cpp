@@ -21,7 +21,7 @@ namespace {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket&& socket, service& svc, const server_config& cfg, std::shared_ptr<std::atomic<std::size_t>> count)
+  session(tcp::socket&& socket, http_handler& svc, const server_config& cfg, std::shared_ptr<std::atomic<std::size_t>> count)
       : stream_(std::move(socket)), svc_(svc), cfg_(cfg), count_(std::move(count)) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
@@ -152,7 +152,7 @@ class session : public std::enable_shared_from_this<session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  service& svc_;
+  http_handler& svc_;
   const server_config& cfg_;
   std::shared_ptr<std::atomic<std::size_t>> count_;
   std::string remote_;
@@ -175,7 +175,7 @@ struct server::impl {
   std::vector<std::weak_ptr<session>> sessions;
 };
 
-server::server(service& svc, server_config config)
+server::server(http_handler& svc, server_config config)
     : impl_(std::make_unique<impl>()), svc_(svc), config_(std::move(config)),
       connections_(std::make_shared<std::atomic<std::size_t>>(0)) {}
 
@@ -197,7 +197,7 @@ status server::listen() {
 }
 
 namespace {
-void do_accept(server::impl& im, tcp::acceptor& a, net::io_context& ioc, service& svc, const server_config& cfg,
+void do_accept(server::impl& im, tcp::acceptor& a, net::io_context& ioc, http_handler& svc, const server_config& cfg,
                std::shared_ptr<std::atomic<std::size_t>> count) {
   a.async_accept(net::make_strand(ioc), [&im, &a, &ioc, &svc, &cfg, count](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !a.is_open()) return;

@@ -34,7 +34,7 @@ struct server_config {
 
 class server {
  public:
-  server(service& svc, server_config config);
+  server(http_handler& svc, server_config config);
   ~server();
 
   // Binds and listens; fills port() when the configured one was 0.
@@ -58,7 +58,7 @@ class server {
 
  private:
   std::unique_ptr<impl> impl_;
-  service& svc_;
+  http_handler& svc_;
   server_config config_;
   unsigned short port_ = 0;
   std::shared_ptr<std::atomic<std::size_t>> connections_;

@@ -428,7 +428,7 @@ const op* find_operation(std::string_view type) {
 
 class request_handler {
  public:
-  request_handler(service& s, ctx_ptr c, const service_config& cfg, const jwt_verifier& jwt, engine& e, metrics& m,
+  request_handler(service& s, ctx_ptr c, const service_config& cfg, const jwt_verifier& jwt, backend& e, metrics& m,
                   logger& log, clock& clk, std::atomic<bool>& draining, std::atomic<std::size_t>& in_flight,
                   std::mutex& keys_mu, std::unordered_set<std::string>& keys)
       : s_(s), c_(std::move(c)), cfg_(cfg), jwt_(jwt), engine_(e), metrics_(m), log_(log), clock_(clk),
@@ -493,7 +493,7 @@ class request_handler {
   ctx_ptr c_;
   const service_config& cfg_;
   const jwt_verifier& jwt_;
-  engine& engine_;
+  backend& engine_;
   metrics& metrics_;
   logger& log_;
   clock& clock_;
@@ -676,14 +676,16 @@ void request_handler::on_health(std::uint64_t) {
 }
 
 void request_handler::on_ready(std::uint64_t) {
-  bool ready = !engine_.failed() && !draining_.load();
+  status health = engine_.health();
+  bool ready = health.is_ok() && !draining_.load();
   http_response r;
   r.status = ready ? 200 : 503;
   json_out j;
   j.begin_object()
       .field("status", ready ? "ready" : "not_ready")
-      .field("engine", engine_.failed() ? "failed" : "ok")
-      .field("draining", draining_.load())
+      .field("engine", health.is_ok() ? "ok" : "failed");
+  if (!health.is_ok()) j.field("reason", health.message());
+  j.field("draining", draining_.load())
       .field("seq", engine_.head().seq)
       .end_object();
   r.body = j.take();
@@ -799,8 +801,12 @@ void request_handler::submit(std::vector<command> cmds, std::vector<const servic
     case append_result::full:
       return fail({503, "overloaded", "the command queue is full; retry shortly"}, {{"Retry-After", "1"}});
     case append_result::too_large: return fail({413, "body-too-large", "more commands than the queue holds"});
-    case append_result::closed:
-      return fail({503, "unavailable", "the engine is not accepting commands"}, {{"Retry-After", "5"}});
+    case append_result::closed: {
+      auto why = engine_.health();
+      return fail({503, "unavailable",
+                   "the ledger is not accepting commands" + (why.is_ok() ? std::string() : ": " + why.message())},
+                  {{"Retry-After", "5"}});
+    }
   }
 }
 
@@ -865,7 +871,7 @@ void request_handler::respond_outcomes(const std::vector<const service::operatio
   for (const auto& o : outs)
     if (!o.error.is_ok()) {
       if (!batch || outs.size() == 1)
-        return fail({503, "unavailable", "not applied: " + o.error.message()}, {{"Retry-After", "1"}});
+        return fail({503, "unavailable", o.error.message()}, {{"Retry-After", "1"}});
     }
   if (!batch) {
     const auto& o = outs.at(0);
@@ -1073,7 +1079,7 @@ void request_handler::on_find_transactions(std::uint64_t) {
 
 std::vector<route_info> route_table() { return request_handler::route_list(); }
 
-service::service(engine& e, const jwt_verifier& jwt, service_config config, metrics& m, logger& log, clock& clk)
+service::service(backend& e, const jwt_verifier& jwt, service_config config, metrics& m, logger& log, clock& clk)
     : engine_(e), jwt_(jwt), config_(std::move(config)), metrics_(m), log_(log), clock_(clk) {}
 
 service::~service() = default;

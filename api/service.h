@@ -18,12 +18,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "api/backend.h"
 #include "api/http.h"
 #include "api/jwt.h"
 #include "api/log.h"
 #include "api/metrics.h"
 #include "api/read_models.h"
-#include "engine/engine.h"
 
 namespace ledger::api {
 
@@ -47,12 +47,12 @@ struct route_info {
 };
 std::vector<route_info> route_table();
 
-class service {
+class service final : public http_handler {
  public:
-  service(engine& e, const jwt_verifier& jwt, service_config config, metrics& m, logger& log, clock& clk);
+  service(backend& b, const jwt_verifier& jwt, service_config config, metrics& m, logger& log, clock& clk);
   ~service();
 
-  void handle(http_request&& req, responder done);
+  void handle(http_request&& req, responder done) override;
 
   // After this, command requests are refused with 503 (shutdown).
   void begin_drain() { draining_ = true; }
@@ -63,7 +63,7 @@ class service {
 
  private:
   friend struct service_access;
-  engine& engine_;
+  backend& engine_;
   const jwt_verifier& jwt_;
   service_config config_;
   metrics& metrics_;

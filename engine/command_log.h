@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/clock.h"
+#include "engine/machine.h"
 #include "engine/outcome.h"
 
 namespace ledger {
@@ -45,6 +46,15 @@ class command_log {
   virtual void close() = 0;
   // Tells the log where the engine resumed, so positions continue after it.
   virtual void resume_after(std::uint64_t position) = 0;
+  // Called after a batch is durable and before any of its completions: the
+  // log may refuse the release (a Kafka engine that lost its partition to
+  // another is fenced). On an error the engine calls no completion of the
+  // batch and stops: nothing it decided from then on leaves the process.
+  // `head` is the committed head (its input_pos the batch's last position).
+  virtual status before_release(const ledger_head& head) {
+    (void)head;
+    return status::ok();
+  }
 };
 
 // Bounded, in-process command log. Thread-safe.

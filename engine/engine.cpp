@@ -1,5 +1,7 @@
 #include "engine/engine.h"
 
+#include "engine/journal_source.h"
+
 #include <chrono>
 
 namespace ledger {
@@ -68,6 +70,20 @@ bool engine::wait_for_seq(std::uint64_t seq, int timeout_ms) const {
          committed_.seq >= seq;
 }
 
+void engine::set_failure(status why) {
+  {
+    std::lock_guard lock(mu_);
+    if (failure_.is_ok()) failure_ = std::move(why);
+  }
+  failed_ = true;
+  committed_cv_.notify_all();
+}
+
+status engine::failure() const {
+  std::lock_guard lock(mu_);
+  return failure_;
+}
+
 engine_stats engine::stats() const {
   std::lock_guard lock(mu_);
   engine_stats s = stats_;
@@ -89,7 +105,7 @@ void engine::run() {
       continue;
     }
     if (failed_.load()) {
-      fail_all(job->entries, status::unavailable("the engine stopped after a store failure"));
+      fail_all(job->entries, status::unavailable("the engine stopped: " + failure().message()));
       continue;
     }
     execute(*job);
@@ -97,7 +113,7 @@ void engine::run() {
     // overlay dropped) before this one is sealed.
     wait_committer_idle();
     if (failed_.load()) {
-      fail_all(job->entries, status::unavailable("the engine stopped after a store failure"));
+      fail_all(job->entries, status::unavailable("the engine stopped: " + failure().message()));
       continue;
     }
     store_->drop_sealed();
@@ -191,9 +207,14 @@ void engine::commit(batch_job& job) {
   status s = store_->commit_sealed();
   std::int64_t commit_ns = options_.clk->monotonic_ns() - t0;
   if (!s) {
-    failed_ = true;
-    committed_cv_.notify_all();
-    fail_all(job.entries, status::unavailable("not durable: " + s.message()));
+    set_failure(status::unavailable("not durable: " + s.message()));
+    fail_all(job.entries, failure());
+    return;
+  }
+  if (auto gate = log_->before_release(job.head); !gate) {
+    // Fenced: the batch is in this store, but another writer owns the log
+    // now and will decide these commands itself. Answer nothing.
+    set_failure(gate);
     return;
   }
 
@@ -238,6 +259,21 @@ void engine::commit(batch_job& job) {
 
   for (std::size_t i = 0; i < job.entries.size(); ++i)
     if (job.entries[i].done) job.entries[i].done(std::move(job.outcomes[i]));
+}
+
+journal_source engine_journal(engine& e) {
+  return journal_source{
+      [&e](std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) {
+        // Only what the engine released: a batch in the store whose release
+        // was refused (a fenced engine) must not be read as committed.
+        std::uint64_t head = e.head().seq;
+        out.clear();
+        if (from == 0) from = 1;
+        if (from > head) return status::ok();
+        return e.storage().read_journal(from, std::min<std::uint64_t>(max, head - from + 1), out);
+      },
+      [&e](std::uint64_t seq, int timeout_ms) { return e.wait_for_seq(seq, timeout_ms); },
+      [&e] { return e.head(); }};
 }
 
 }  // namespace ledger

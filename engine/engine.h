@@ -7,7 +7,10 @@
 // completions. The two overlap: the writer decides batch N+1 while batch N is
 // written, never more than one batch ahead. If a commit fails, the engine
 // stops (its memory is ahead of the store); every waiting and later command
-// gets a retryable error, and a restart recovers from the store.
+// gets a retryable error, and a restart recovers from the store. Between
+// the commit and the completions the log may refuse the release
+// (command_log::before_release: a Kafka engine that lost its partition is
+// fenced); the engine then answers nothing and stops the same way.
 //
 // Concurrency: submit(), head(), stats(), wait_for_seq() and the store's read
 // functions are safe from any thread. Completions run on the writer thread.
@@ -87,6 +90,8 @@ class engine {
   // Waits until the committed seq reaches `seq`; false on timeout or stop.
   bool wait_for_seq(std::uint64_t seq, int timeout_ms) const;
   bool failed() const { return failed_.load(); }
+  // Why the engine stopped (ok while running): a store failure, or fenced.
+  status failure() const;
   engine_stats stats() const;
   store& storage() { return *store_; }
   // Account count, for memory reports (approximate while running).
@@ -112,6 +117,7 @@ class engine {
   void commit(batch_job& job);
   void wait_committer_idle();
   void fail_all(std::vector<log_entry>& entries, const status& why);
+  void set_failure(status why);
 
   // Constant after open().
   engine_options options_;
@@ -137,6 +143,7 @@ class engine {
   mutable std::mutex mu_;
   mutable std::condition_variable committed_cv_;
   ledger_head committed_;
+  status failure_;
   engine_stats stats_;
   std::size_t recent_next_ = 0;
 };

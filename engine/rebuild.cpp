@@ -8,11 +8,8 @@ namespace ledger {
 
 namespace {
 constexpr std::size_t read_events_max = 4096;
+}  // namespace
 
-// What an auditor must not take on trust even from an event whose chain
-// hash is right (the writer could have been wrong): legs balance per asset,
-// and every leg names an account that exists. Checked before apply, so a bad
-// event is reported as corruption instead of tripping apply's assertions.
 status check_event(const ledger_state& state, const event& e) {
   std::map<std::string, amount_t> posted, pending;
   std::uint64_t opened = 0;
@@ -23,8 +20,14 @@ status check_event(const ledger_state& state, const event& e) {
     } else if (auto* b = std::get_if<balance_changed>(&fx)) {
       if (!state.account(b->account) && b->account != opened)
         return status::corruption("posts to unknown account " + std::to_string(b->account));
-      posted[b->asset] += b->d_credits_posted - b->d_debits_posted;
-      pending[b->asset] += b->d_credits_pending - b->d_debits_pending;
+      // Checked: a forged event must not overflow the sums (each leg is
+      // bounded by the decoder, their totals are not).
+      amount_t dp = 0, dq = 0;
+      if (!checked_sub(b->d_credits_posted, b->d_debits_posted, dp) ||
+          !checked_add(posted[b->asset], dp, posted[b->asset]) ||
+          !checked_sub(b->d_credits_pending, b->d_debits_pending, dq) ||
+          !checked_add(pending[b->asset], dq, pending[b->asset]))
+        return status::corruption("legs in " + b->asset + " overflow");
     }
   }
   for (const auto& [asset, sum] : posted)
@@ -32,7 +35,6 @@ status check_event(const ledger_state& state, const event& e) {
   for (const auto& [asset, sum] : pending)
     if (sum != 0) return status::corruption("pending legs in " + asset + " do not sum to zero");
   return status::ok();
-}
 }
 
 hash256 digest_of(const map_kv& kv) {

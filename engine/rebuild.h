@@ -33,6 +33,15 @@ using journal_read_fn = std::function<status(std::uint64_t from_seq, std::size_t
 status rebuild(const journal_read_fn& read, const rebuild_bound& bound, rebuilt_state& out);
 status rebuild(const store& s, const rebuild_bound& bound, rebuilt_state& out);
 
+// What an auditor (or a replica) must not take on trust even from an event
+// whose chain hash is right (the writer could have been wrong, or the chain
+// forged: it is a plain hash): legs balance per asset, for posted and for
+// pending amounts, and every leg names an account that exists in `state` or
+// is opened by the event itself, accounts being opened in id order. Check
+// before ledger_state::apply, so a bad event is reported as corruption
+// instead of tripping apply's assertions. Reads `state` only.
+status check_event(const ledger_state& state, const event& e);
+
 // Digest of a map-backed state, framed like store::state_digest.
 hash256 digest_of(const map_kv& kv);
 

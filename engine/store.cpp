@@ -368,6 +368,13 @@ status store::commit_sealed() {
   return status::ok();
 }
 
+void store::discard() {
+  LEDGER_ASSERT(!sealed_, "cannot discard while a batch is sealed");
+  batch_->clear();
+  batch_events_.clear();
+  writer_last_seq_ = head_.seq;
+}
+
 void store::drop_sealed() {
   batch_->previous_ = nullptr;
   sealed_.reset();

@@ -92,6 +92,10 @@ class store {
   // (writer, after commit_sealed returned) forgets it. At most one batch is
   // sealed at a time.
   void seal(const ledger_head& head);
+  // Drops the pending batch (state writes and events added since the last
+  // commit or seal) without writing anything; the head stays. Writer only,
+  // with no batch sealed.
+  void discard();
   status commit_sealed();
   void drop_sealed();
   std::size_t pending_bytes() const;

@@ -142,15 +142,6 @@ struct projector::impl {
   void write(pqxx::work& tx, batch_rows& rows, const projector_options& o);
 };
 
-journal_source engine_journal(engine& e) {
-  return journal_source{
-      [&e](std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) {
-        return e.storage().read_journal(from, max, out);
-      },
-      [&e](std::uint64_t seq, int timeout_ms) { return e.wait_for_seq(seq, timeout_ms); },
-      [&e] { return e.head(); }};
-}
-
 long long projection_lock_key(const std::string& schema) {
   // FNV-1a of the schema name, in a range of its own.
   std::uint64_t h = 1469598103934665603ull;

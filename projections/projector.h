@@ -26,20 +26,14 @@
 #include <pqxx/transaction>
 
 #include "engine/engine.h"
+#include "engine/journal_source.h"
 #include "engine/store.h"
 
 namespace ledger::projections {
 
-struct journal_source {
-  // Committed events from `from_seq`, at most `max`.
-  std::function<status(std::uint64_t from_seq, std::size_t max, std::vector<journal_entry>& out)> read;
-  // Waits until the journal holds `seq` (or the timeout passes).
-  std::function<bool(std::uint64_t seq, int timeout_ms)> wait_for;
-  std::function<ledger_head()> head;
-};
-
-// The journal of an engine in this process.
-journal_source engine_journal(engine& e);
+// The journal a projector reads: see engine/journal_source.h.
+using ledger::journal_source;
+using ledger::engine_journal;
 
 struct projector_options {
   std::string conninfo;

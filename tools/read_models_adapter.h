@@ -1,7 +1,12 @@
 // api::read_models over the projections' query pool: each read runs on a
 // pool worker with its own PostgreSQL connection, after waiting (bounded) for
-// the projection to reach the client's min_seq.
+// the projection to reach the client's min_seq. The projection's progress
+// comes from the projector in this process, or, when it runs elsewhere
+// (Kafka deployments), from its checkpoint row in PostgreSQL.
 #pragma once
+
+#include <chrono>
+#include <thread>
 
 #include "api/read_models.h"
 #include "projections/projector.h"
@@ -12,23 +17,44 @@ namespace ledger {
 
 class read_models_adapter final : public api::read_models {
  public:
-  read_models_adapter(projections::query_pool& pool, const projections::projector& proj, int min_seq_wait_ms)
+  // `proj`: the projector in this process, or null to read the checkpoint.
+  read_models_adapter(projections::query_pool& pool, const projections::projector* proj, int min_seq_wait_ms)
       : pool_(pool), proj_(proj), wait_ms_(min_seq_wait_ms) {}
 
   bool run(api::read_query q, api::read_done done) override {
     return pool_.submit(
         [this, q, done](pqxx::connection& c) {
-          if (q.min_seq > 0 && !proj_.wait_for(q.min_seq, wait_ms_))
+          if (q.min_seq > 0 && !reached(c, q.min_seq))
             return done(status::unavailable("the read models have not reached seq " + std::to_string(q.min_seq) + " yet"),
-                        {}, proj_.stats().projected_seq);
+                        {}, projected(c));
           std::string json;
           status s = execute(c, q, json);
-          done(s, std::move(json), proj_.stats().projected_seq);
+          done(s, std::move(json), projected(c));
         },
-        [done, this](const status& s) { done(s, {}, proj_.stats().projected_seq); });
+        [done, this](const status& s) { done(s, {}, proj_ ? proj_->stats().projected_seq : 0); });
   }
 
  private:
+  std::uint64_t projected(pqxx::connection& c) const {
+    if (proj_) return proj_->stats().projected_seq;
+    projections::projection_position_info info;
+    std::string ignored;
+    try {
+      if (!projections::projection_position(c, "read_models", info, ignored)) return 0;
+    } catch (const std::exception&) {
+      return 0;
+    }
+    return info.last_seq;
+  }
+  bool reached(pqxx::connection& c, std::uint64_t seq) const {
+    if (proj_) return proj_->wait_for(seq, wait_ms_);
+    for (int waited = 0;; waited += 50) {
+      if (projected(c) >= seq) return true;
+      if (waited >= wait_ms_) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
   static std::optional<std::string> param(const api::read_query& q, const char* name) {
     auto it = q.params.find(name);
     if (it == q.params.end()) return std::nullopt;
@@ -57,7 +83,7 @@ class read_models_adapter final : public api::read_models {
   }
 
   projections::query_pool& pool_;
-  const projections::projector& proj_;
+  const projections::projector* proj_;
   int wait_ms_;
 };
 

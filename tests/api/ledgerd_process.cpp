@@ -127,6 +127,7 @@ void ledgerd_process::start() {
   // async-signal-safe calls.
   std::vector<std::string> args = {LEDGERD_PATH, "--data-dir", data_dir_.string(), "--listen", "127.0.0.1:0",
                                     "--port-file", port_file.string()};
+  if (!options_.command.empty()) args.insert(args.begin() + 1, options_.command);
   if (options_.quiet) args.push_back("--quiet");
   for (const auto& a : options_.args) args.push_back(a);
   std::vector<char*> argv;

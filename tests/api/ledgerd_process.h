@@ -34,6 +34,7 @@ inline constexpr std::string_view test_hs256_secret = "e2e-hs256-secret-01234567
 static_assert(test_hs256_secret.size() == 40);
 
 struct ledgerd_options {
+  std::string command;            // ledgerd's command (serve when empty)
   std::vector<std::string> args;  // extra command-line flags
   bool hs256 = true;              // set LEDGER_JWT_HS256_SECRET
   bool es256 = false;             // also make a P-256 key pair and set LEDGER_JWT_ES256_PUBLIC_KEY_FILE

@@ -1,0 +1,49 @@
+// What the HTTP API needs from the ledger, as an interface: the command
+// path and committed state to read. In embedded mode it is the engine in
+// this process; in Kafka mode (tools/), commands go through the commands
+// topic and reads come from a local replica of the events topic.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace ledger::api {
+
+class backend {
+ public:
+  virtual ~backend() = default;
+  // Never blocks. The completion is called once, with one outcome per command.
+  virtual append_result submit(std::vector<command>&& commands, completion done) = 0;
+  // Why commands cannot be accepted now; ok when they can.
+  virtual status health() const = 0;
+  // The head of the state reads see.
+  virtual ledger_head head() const = 0;
+  // Committed state for reads (assets, wallets, holds). A backend may wait,
+  // briefly and bounded, for its reads to include what this instance has
+  // already acknowledged.
+  virtual const store& storage() const = 0;
+  // Prometheus lines about the backend (engine or Kafka path).
+  virtual std::string metrics() const = 0;
+};
+
+// Prometheus lines for an engine: commit latency, batch sizes, queue, head.
+std::string engine_metrics(const engine& e);
+
+class engine_backend final : public backend {
+ public:
+  explicit engine_backend(engine& e) : e_(e) {}
+  append_result submit(std::vector<command>&& commands, completion done) override {
+    return e_.submit(std::move(commands), std::move(done));
+  }
+  status health() const override { return e_.failure(); }
+  ledger_head head() const override { return e_.head(); }
+  const store& storage() const override { return e_.storage(); }
+  std::string metrics() const override { return engine_metrics(e_); }
+
+ private:
+  engine& e_;
+};
+
+}  // namespace ledger::api

@@ -1,0 +1,261 @@
+#include "kafka/engine_log.h"
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "kafka/records.h"
+
+namespace ledger::kafka {
+
+namespace {
+// Offset commit errors that say "not now" rather than "not yours". A stale
+// generation is one of them: during a cooperative rebalance the member keeps
+// its partitions while it rejoins, and commits again once it has the new
+// generation. A member the group dropped gets UNKNOWN_MEMBER_ID instead.
+bool transient(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN: return true;
+    default: return false;
+  }
+}
+}  // namespace
+
+std::string_view to_string(engine_role r) {
+  switch (r) {
+    case engine_role::standby: return "standby";
+    case engine_role::active: return "active";
+    case engine_role::fenced: return "fenced";
+  }
+  return "?";
+}
+
+status engine_log::open(const options& o, engine_log_options lo, std::unique_ptr<engine_log>& out) {
+  std::unique_ptr<engine_log> l(new engine_log());
+  l->o_ = o;
+  l->lo_ = std::move(lo);
+  int session = o.session_timeout_ms;
+  int poll_interval = std::max(l->lo_.max_poll_interval_ms, session);
+  settings cs = {{"group.id", o.group},
+                 {"partition.assignment.strategy", "cooperative-sticky"},
+                 {"session.timeout.ms", std::to_string(session)},
+                 {"heartbeat.interval.ms", std::to_string(std::max(100, session / 3))},
+                 {"max.poll.interval.ms", std::to_string(poll_interval)},
+                 {"enable.auto.commit", "false"},
+                 {"enable.auto.offset.store", "false"},
+                 {"auto.offset.reset", "earliest"},
+                 {"allow.auto.create.topics", "false"}};
+  auto* self = l.get();
+  if (auto s = make_client(RD_KAFKA_CONSUMER, o, cs,
+                           [self](rd_kafka_conf_t* conf) {
+                             rd_kafka_conf_set_rebalance_cb(conf, &engine_log::rebalance_cb);
+                             rd_kafka_conf_set_opaque(conf, self);
+                           },
+                           l->consumer_);
+      !s)
+    return s;
+  rd_kafka_t* rk = l->consumer_.get();
+  rd_kafka_poll_set_consumer(rk);
+  if (auto s = make_producer(o, {{"linger.ms", "1"}}, l->producer_); !s) return s;
+  partition_list topics(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(topics.get(), o.commands_topic.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto e = rd_kafka_subscribe(rk, topics.get())) return error_status(e, "subscribing to " + o.commands_topic);
+  out = std::move(l);
+  return status::ok();
+}
+
+engine_log::~engine_log() {
+  closed_ = true;
+  if (producer_) rd_kafka_flush(producer_.get(), 2000);
+  // consumer_ leaves the group on destruction (rd_kafka_consumer_close).
+}
+
+void engine_log::rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  static_cast<engine_log*>(opaque)->on_rebalance(err, parts);
+}
+
+void engine_log::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  rd_kafka_t* rk = consumer_.get();
+  bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  rd_kafka_topic_partition_t* ours = nullptr;
+  for (int i = 0; i < parts->cnt; ++i)
+    if (o_.commands_topic == parts->elems[i].topic && parts->elems[i].partition == o_.ledger_partition)
+      ours = &parts->elems[i];
+
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    bool become_active = ours && role_.load() == engine_role::standby && !closed_.load();
+    if (ours) ours->offset = next_offset_;  // from our own store, not the group's commit
+    if (cooperative)
+      rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+    else
+      rd_kafka_assign(rk, parts);
+    if (become_active) {
+      role_ = engine_role::active;
+      {
+        std::lock_guard lock(mu_);
+        stats_.assignments++;
+      }
+      if (lo_.on_active) lo_.on_active(next_offset_);
+    }
+    return;
+  }
+  // Revoked or lost: if the ledger's partition goes, so does the right to
+  // write. (On close, leaving the group is no news.)
+  if (ours && role_.load() == engine_role::active && !closed_.load())
+    fence(rd_kafka_assignment_lost(rk) ? "the ledger's partition was lost (dropped from the group)"
+                                       : "the ledger's partition was reassigned to another engine");
+  if (cooperative)
+    rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+  else
+    rd_kafka_assign(rk, nullptr);
+}
+
+void engine_log::fence(const std::string& why) {
+  if (role_.exchange(engine_role::fenced) == engine_role::fenced) return;
+  {
+    std::lock_guard lock(mu_);
+    stats_.fence_reason = why;
+  }
+  if (lo_.on_fenced) lo_.on_fenced(why);
+}
+
+void engine_log::resume_after(std::uint64_t position) { next_offset_ = position == 0 ? 0 : offset_of(position) + 1; }
+
+void engine_log::close() { closed_ = true; }
+
+std::optional<log_entry> engine_log::entry_of(rd_kafka_message_t* m) {
+  log_entry e;
+  e.first_position = position_of(m->offset, 0);
+  rd_kafka_timestamp_type_t tstype;
+  std::int64_t ts_ms = rd_kafka_message_timestamp(m, &tstype);
+  e.timestamp_us = ts_ms < 0 ? 0 : ts_ms * 1000;
+  auto to = header(m, header_reply_to);
+  auto corr = header(m, header_corr);
+  std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+  status s = decode_submission(payload, e.commands);
+  if (!s) {
+    {
+      std::lock_guard lock(mu_);
+      stats_.bad_records++;
+    }
+    if (to && corr) {
+      std::vector<outcome> outs(1);
+      outs[0].error = status::invalid_argument("record at offset " + std::to_string(m->offset) + ": " + s.message());
+      reply(std::string(*to), *corr, std::move(outs));
+    }
+    return std::nullopt;
+  }
+  if (to && corr)
+    e.done = [this, to = std::string(*to), corr = std::string(*corr)](std::vector<outcome>&& outs) {
+      reply(to, corr, std::move(outs));
+    };
+  return e;
+}
+
+void engine_log::take(std::vector<log_entry>& out, std::size_t max_commands, int wait_ms) {
+  rd_kafka_poll(producer_.get(), 0);  // delivery reports
+  if (closed_.load()) return;
+  if (role_.load() == engine_role::fenced) {
+    // A fenced engine must not hold the partition (librdkafka would rejoin
+    // the group on the next poll): leave, so the next engine gets it at once.
+    if (!left_group_) {
+      left_group_ = true;
+      rd_kafka_unsubscribe(consumer_.get());
+    }
+    message m(rd_kafka_consumer_poll(consumer_.get(), wait_ms));  // serves the revoke
+    return;
+  }
+  std::size_t taken = 0;
+  if (held_) {
+    taken += held_->commands.size();
+    out.push_back(std::move(*held_));
+    held_.reset();
+  }
+  int timeout = taken ? 0 : wait_ms;
+  for (int polled = 0; polled < 100'000 && taken < max_commands; ++polled) {
+    message m(rd_kafka_consumer_poll(consumer_.get(), timeout));
+    timeout = 0;
+    if (!m) break;
+    if (m->err) continue;  // transient consumer errors are retried by librdkafka
+    {
+      std::lock_guard lock(mu_);
+      stats_.records++;
+    }
+    if (role_.load() != engine_role::active) continue;
+    if (m->partition != o_.ledger_partition || o_.commands_topic != rd_kafka_topic_name(m->rkt)) continue;
+    if (m->offset < next_offset_) continue;  // already applied (a refetch after a seek)
+    next_offset_ = m->offset + 1;
+    auto e = entry_of(m.get());
+    if (!e) continue;
+    if (taken > 0 && taken + e->commands.size() > max_commands) {
+      held_ = std::move(e);
+      break;
+    }
+    taken += e->commands.size();
+    out.push_back(std::move(*e));
+  }
+}
+
+status engine_log::before_release(const ledger_head& head) {
+  if (lo_.before_release_hook) lo_.before_release_hook();
+  auto fenced = [&] {
+    std::lock_guard lock(mu_);
+    return status::unavailable("fenced: " + stats_.fence_reason);
+  };
+  if (role_.load() != engine_role::active) return fenced();
+  if (head.input_pos == 0) return status::ok();
+  // The fence: only a member of the current group generation may commit.
+  partition_list offsets(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(offsets.get(), o_.commands_topic.c_str(), o_.ledger_partition)->offset =
+      offset_of(head.input_pos) + 1;
+  // Transient answers (a rebalance in progress, the coordinator moving, a
+  // broker away) are retried for up to a session timeout: within it the
+  // group cannot have given our partition to anyone without first taking it
+  // from us (revoke) or dropping us (then the broker refuses our member id).
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(o_.session_timeout_ms);
+  for (int backoff_ms = 20;; backoff_ms = std::min(backoff_ms * 2, 500)) {
+    offsets->elems[0].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
+    if (!err && offsets->elems[0].err) err = offsets->elems[0].err;
+    if (!err || !transient(err) || std::chrono::steady_clock::now() >= deadline || role_.load() != engine_role::active)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+  }
+  if (err) fence(std::string("the group refused the offset commit: ") + rd_kafka_err2str(err));
+  // Checked after the commit: a revoke that raced with it has fenced us.
+  if (role_.load() != engine_role::active) return fenced();
+  return status::ok();
+}
+
+void engine_log::reply(const std::string& to, std::string_view corr, std::vector<outcome>&& outs) {
+  if (role_.load() == engine_role::fenced) return;  // a fenced engine says nothing
+  std::string value = encode_reply(outs);
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer_.get(), RD_KAFKA_V_TOPIC(o_.replies_topic.c_str()), RD_KAFKA_V_KEY(to.data(), to.size()),
+      RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_HEADER(header_corr, corr.data(), static_cast<ssize_t>(corr.size())),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  std::lock_guard lock(mu_);
+  if (err)
+    stats_.reply_failures++;
+  else
+    stats_.replies++;
+}
+
+engine_log_stats engine_log::stats() const {
+  std::lock_guard lock(mu_);
+  engine_log_stats s = stats_;
+  s.role = role_.load();
+  return s;
+}
+
+}  // namespace ledger::kafka
