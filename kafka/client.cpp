@@ -109,6 +109,8 @@ status create_topics(const options& o, int timeout_ms) {
     rd_kafka_NewTopic_set_config(t, "retention.ms", std::to_string(sp.retention_ms).c_str());
     rd_kafka_NewTopic_set_config(t, "retention.bytes", "-1");
     rd_kafka_NewTopic_set_config(t, "cleanup.policy", "delete");
+    // The brokers stamp commands: their time is the ledger's log time.
+    if (sp.name == &o.commands_topic) rd_kafka_NewTopic_set_config(t, "message.timestamp.type", "LogAppendTime");
     topics.push_back(t);
   }
   if (s) {
