@@ -198,3 +198,57 @@ TEST_CASE("fencing: records are decoded strictly; a bad record is answered with 
   CHECK(outs.at(0).seq == 1);
   api->stop();
 }
+
+// Kafka API keys, for the mock's fault injection.
+constexpr std::int16_t api_produce = 0;
+constexpr std::int16_t api_offset_commit = 8;
+
+TEST_CASE("faults: produce errors are retried by the idempotent producer; the command lands once") {
+  testing::mock_cluster mc;
+  auto o = mc.options();
+  mc.create_topics(o);
+  node one(o);
+  REQUIRE(eventually([&] { return one.active(); }));
+  auto api_opts = o;
+  api_opts.instance_id = "api-test";
+  std::unique_ptr<kafka::submitter> api;
+  REQUIRE(kafka::submitter::open(api_opts, {}, api));
+  auto setup = run(*api, {{"t", "usd", "", register_asset_cmd{"USD", 2, 1, amount_limit}},
+                          {"t", "clearing", "", open_account_cmd{account_kind::system, "clearing:psp", {}}},
+                          {"t", "alice", "", open_account_cmd{account_kind::user, "alice", {{"USD", 0, 0}}}}});
+  std::uint64_t alice = setup.at(2).account_id;
+  auto records_before = one.log->stats().records;
+
+  // The brokers refuse the next produce requests (not enough in-sync
+  // replicas, then a leader change): retriable, so the producer retries.
+  rd_kafka_mock_push_request_errors(mc.get(), api_produce, 3, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  auto outs = run(*api, {{"t", "dep-1", "", deposit_cmd{alice, "USD", 700, "psp", "r1", ""}}});
+  REQUIRE(outs.size() == 1);
+  CHECK(outs[0].accepted());
+  CHECK_FALSE(outs[0].replay);
+  CHECK(one.log->stats().records == records_before + 1);  // one record: no duplicate from the retries
+  CHECK(outs[0].balances.size() == 2);
+
+  // The group coordinator answers the engine's offset commits with "not
+  // now" twice: the engine retries, is not fenced, and answers.
+  rd_kafka_mock_push_request_errors(mc.get(), api_offset_commit, 2, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+                                    RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS);
+  outs = run(*api, {{"t", "dep-2", "", deposit_cmd{alice, "USD", 300, "psp", "r2", ""}}});
+  CHECK(outs.at(0).accepted());
+  CHECK(one.active());
+  CHECK_FALSE(one.eng->failed());
+
+  // "Not yours" is final: the engine is fenced and answers nothing.
+  rd_kafka_mock_push_request_errors(mc.get(), api_offset_commit, 1, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID);
+  auto p = std::make_shared<std::promise<std::vector<outcome>>>();
+  auto answer = p->get_future();
+  REQUIRE(api->submit({{"t", "dep-3", "", deposit_cmd{alice, "USD", 1, "psp", "r3", ""}}},
+                      [p](std::vector<outcome>&& o2) { p->set_value(std::move(o2)); }) == append_result::ok);
+  REQUIRE(eventually([&] { return one.eng->failed(); }));
+  CHECK(one.log->role() == kafka::engine_role::fenced);
+  CHECK(answer.wait_for(0s) == std::future_status::timeout);
+  api->stop();  // answers the waiting request with an error
+  REQUIRE(answer.wait_for(5s) == std::future_status::ready);
+  CHECK_FALSE(answer.get().at(0).error.is_ok());
+}
