@@ -118,6 +118,8 @@ Secrets (environment or files only, never flags):
   LEDGER_JWT_ES256_PUBLIC_KEY_FILE                          ES256 public key (PEM)
   LEDGER_PG_CONNINFO or LEDGER_PG_CONNINFO_FILE             PostgreSQL for the read models
                                                             (libpq conninfo); none: no read models
+  LEDGER_KAFKA_OPTIONS_FILE                                 librdkafka settings with secrets
+                                                            (sasl.password=...), KEY=VALUE per line
 Without --dev, ledgerd refuses to start unless a JWT key is configured.
 )";
 
@@ -317,6 +319,17 @@ config parse(int argc, char** argv) {
   if (const char* v = std::getenv("LEDGER_JWT_ES256_PUBLIC_KEY_FILE"); v && *v) c.es256_public_key = read_file(v);
   if (const char* v = std::getenv("LEDGER_PG_CONNINFO"); v && *v) c.pg_conninfo = v;
   if (const char* v = std::getenv("LEDGER_PG_CONNINFO_FILE"); v && *v) c.pg_conninfo = read_file(v);
+  // librdkafka settings that hold secrets (sasl.password, ssl.key.password):
+  // one KEY=VALUE per line; blank lines and # comments ignored.
+  if (const char* v = std::getenv("LEDGER_KAFKA_OPTIONS_FILE"); v && *v) {
+    std::stringstream lines(read_file(v));
+    std::string line;
+    while (std::getline(lines, line)) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
+      c.kafka.extra.push_back(key_value("LEDGER_KAFKA_OPTIONS_FILE", line));
+    }
+  }
   validate(c);
   return c;
 }
