@@ -1,34 +1,20 @@
 #include "kafka/engine_log.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
-#include <thread>
+#include <random>
 
 #include "kafka/records.h"
 
 namespace ledger::kafka {
 
 namespace {
-// Offset commit errors that say "not now" rather than "not yours". A stale
-// generation is one of them: during a cooperative rebalance the member keeps
-// its partitions while it rejoins, and commits again once it has the new
-// generation. A member the group dropped gets UNKNOWN_MEMBER_ID instead.
-bool transient(rd_kafka_resp_err_t err) {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
-    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
-    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
-    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
-    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
-    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
-    case RD_KAFKA_RESP_ERR__TRANSPORT:
-    case RD_KAFKA_RESP_ERR__TIMED_OUT:
-    case RD_KAFKA_RESP_ERR__WAIT_COORD:
-    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN: return true;
-    default: return false;
-  }
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 }  // namespace
+
 
 std::string_view to_string(engine_role r) {
   switch (r) {
@@ -100,6 +86,7 @@ void engine_log::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_
       rd_kafka_assign(rk, parts);
     if (become_active) {
       role_ = engine_role::active;
+      claim_pending_ = true;  // appended by the next take(), outside this callback
       {
         std::lock_guard lock(mu_);
         stats_.assignments++;
@@ -154,7 +141,10 @@ std::optional<log_entry> engine_log::entry_of(rd_kafka_message_t* m) {
     }
     return std::nullopt;
   }
-  if (to && corr)
+  // Reply to records someone may still wait for: an engine catching up
+  // from an old position does not answer history.
+  bool recent = ts_ms >= 0 && ts_ms * 1000 >= now_us() - 2 * std::int64_t(o_.request_timeout_ms) * 1000;
+  if (to && corr && recent)
     e.done = [this, to = std::string(*to), corr = std::string(*corr)](std::vector<outcome>&& outs) {
       reply(to, corr, std::move(outs));
     };
@@ -174,6 +164,7 @@ void engine_log::take(std::vector<log_entry>& out, std::size_t max_commands, int
     message m(rd_kafka_consumer_poll(consumer_.get(), wait_ms));  // serves the revoke
     return;
   }
+  if (role_.load() == engine_role::active && claim_pending_) append_claim();
   std::size_t taken = 0;
   if (held_) {
     taken += held_->commands.size();
@@ -190,9 +181,22 @@ void engine_log::take(std::vector<log_entry>& out, std::size_t max_commands, int
       std::lock_guard lock(mu_);
       stats_.records++;
     }
-    if (role_.load() != engine_role::active) continue;
+    if (role_.load() != engine_role::active) break;
     if (m->partition != o_.ledger_partition || o_.commands_topic != rd_kafka_topic_name(m->rkt)) continue;
     if (m->offset < next_offset_) continue;  // already applied (a refetch after a seek)
+    if (auto claim = header(m.get(), header_claim)) {
+      // Ownership is decided by the log's order: after our own claim, a
+      // claim by anyone else means another engine owns every record from
+      // there on. Stop before it; everything read so far stays ours.
+      if (*claim == claim_id_) {
+        claimed_ = true;
+      } else if (claimed_) {
+        fence("another engine claimed the ledger at offset " + std::to_string(m->offset) + " (" + std::string(*claim) + ")");
+        break;
+      }
+      next_offset_ = m->offset + 1;
+      continue;
+    }
     next_offset_ = m->offset + 1;
     auto e = entry_of(m.get());
     if (!e) continue;
@@ -205,40 +209,35 @@ void engine_log::take(std::vector<log_entry>& out, std::size_t max_commands, int
   }
 }
 
-status engine_log::before_release(const ledger_head& head) {
+void engine_log::append_claim() {
+  // A fresh id per activation: earlier claims of this same engine are
+  // someone else's as far as the order goes.
+  std::random_device rd;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  claim_id_ = o_.instance_id + "/" + buf;
+  std::string value = "claim";
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer_.get(), RD_KAFKA_V_TOPIC(o_.commands_topic.c_str()), RD_KAFKA_V_PARTITION(o_.ledger_partition),
+      RD_KAFKA_V_KEY(o_.ledger.data(), o_.ledger.size()), RD_KAFKA_V_VALUE(value.data(), value.size()),
+      RD_KAFKA_V_HEADER(header_claim, claim_id_.data(), static_cast<ssize_t>(claim_id_.size())),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  if (!err) err = rd_kafka_flush(producer_.get(), 10'000);
+  if (err) return;  // retried by the next take(); meanwhile records are applied, replies go out as before
+  claim_pending_ = false;
+  std::lock_guard lock(mu_);
+  stats_.claims++;
+}
+
+status engine_log::before_release(const ledger_head&) {
+  // Every record this engine read precedes any other engine's claim (take()
+  // stops at one), so whatever it decided from them is its own to release,
+  // even after it was fenced. Nothing to refuse; the hook is a test seam.
   if (lo_.before_release_hook) lo_.before_release_hook();
-  auto fenced = [&] {
-    std::lock_guard lock(mu_);
-    return status::unavailable("fenced: " + stats_.fence_reason);
-  };
-  if (role_.load() != engine_role::active) return fenced();
-  if (head.input_pos == 0) return status::ok();
-  // The fence: only a member of the current group generation may commit.
-  partition_list offsets(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(offsets.get(), o_.commands_topic.c_str(), o_.ledger_partition)->offset =
-      offset_of(head.input_pos) + 1;
-  // Transient answers (a rebalance in progress, the coordinator moving, a
-  // broker away) are retried for up to a session timeout: within it the
-  // group cannot have given our partition to anyone without first taking it
-  // from us (revoke) or dropping us (then the broker refuses our member id).
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(o_.session_timeout_ms);
-  for (int backoff_ms = 20;; backoff_ms = std::min(backoff_ms * 2, 500)) {
-    offsets->elems[0].err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    err = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
-    if (!err && offsets->elems[0].err) err = offsets->elems[0].err;
-    if (!err || !transient(err) || std::chrono::steady_clock::now() >= deadline || role_.load() != engine_role::active)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-  }
-  if (err) fence(std::string("the group refused the offset commit: ") + rd_kafka_err2str(err));
-  // Checked after the commit: a revoke that raced with it has fenced us.
-  if (role_.load() != engine_role::active) return fenced();
   return status::ok();
 }
 
 void engine_log::reply(const std::string& to, std::string_view corr, std::vector<outcome>&& outs) {
-  if (role_.load() == engine_role::fenced) return;  // a fenced engine says nothing
   std::string value = encode_reply(outs);
   rd_kafka_resp_err_t err = rd_kafka_producev(
       producer_.get(), RD_KAFKA_V_TOPIC(o_.replies_topic.c_str()), RD_KAFKA_V_KEY(to.data(), to.size()),

@@ -10,17 +10,15 @@
 // offset is stored in the same RocksDB batch as the state it produced, so a
 // restart resumes exactly once without Kafka commits or transactions.
 //
-// Fencing: before the engine releases a durable batch (outcomes to the API,
-// events to the relay), before_release() commits the batch's offset to the
-// group synchronously. The broker accepts that commit only from a member of
-// the current group generation, so an engine that was dropped from the group
-// (stalled past the session or poll timeout) gets an error; one that gave
-// its partition up in a rebalance has marked itself fenced in the revoke
-// callback, which librdkafka runs before it can rejoin. Either way
-// before_release() fails, the engine answers nothing and stops, and the
-// process exits for a restart as a standby. Because the engine is
-// deterministic and the new owner reads the same log from its own
-// position, the new owner produces the very same outcomes and events.
+// Fencing: the log's order decides. An engine that becomes active appends a
+// claim record to the partition; it answers the records it reads until it
+// reads another engine's claim after its own, and stops there (as it does
+// when the group revokes or loses its partition). A zombie that wakes up
+// after its successor claimed the ledger reads that claim before any later
+// command, so it never acts on one; what it decided from earlier records the
+// successor decides identically (the engine is deterministic). No offset
+// commits, generations or transactions are involved. A fenced engine leaves
+// the group; ledgerd exits 75 for a restart as a standby.
 //
 // Positions: offset * position_stride + index + 1 (kafka/records.h).
 // Stamps: the record timestamp (set the commands topic to LogAppendTime so
@@ -47,6 +45,7 @@ struct engine_log_stats {
   std::uint64_t replies = 0;          // produced
   std::uint64_t reply_failures = 0;   // not delivered (the API times out; retry is safe)
   std::uint64_t assignments = 0;
+  std::uint64_t claims = 0;           // claim records appended
   std::string fence_reason;
 };
 
@@ -56,7 +55,7 @@ struct engine_log_options {
   std::function<void(std::int64_t from_offset)> on_active;
   std::function<void(const std::string& why)> on_fenced;
   int max_poll_interval_ms = 30'000;
-  // Test seam: runs at the start of before_release(), e.g. to hold a batch.
+  // Test seam: runs in before_release(), e.g. to hold a batch there.
   std::function<void()> before_release_hook;
 };
 
@@ -83,6 +82,7 @@ class engine_log final : public command_log {
   // Turns one consumed record into an entry (or answers it with an error).
   std::optional<log_entry> entry_of(rd_kafka_message_t* m);
   void reply(const std::string& to, std::string_view corr, std::vector<outcome>&& outs);
+  void append_claim();
 
   options o_;
   engine_log_options lo_;
@@ -93,6 +93,9 @@ class engine_log final : public command_log {
   std::int64_t next_offset_ = 0;  // writer thread (and the rebalance callback, which runs on it)
   std::optional<log_entry> held_;  // taken from the topic, did not fit the last batch
   bool left_group_ = false;        // writer thread
+  bool claim_pending_ = false;     // writer thread: active, our claim not yet appended
+  bool claimed_ = false;           // writer thread: our claim read back from the log
+  std::string claim_id_;
 
   mutable std::mutex mu_;
   engine_log_stats stats_;  // protected by mu_ (role kept in role_)

@@ -28,6 +28,7 @@ inline std::int64_t offset_of(std::uint64_t position) { return static_cast<std::
 // Record header names.
 inline constexpr const char* header_reply_to = "reply-to";  // commands: the API instance id
 inline constexpr const char* header_corr = "corr";          // commands, replies: 8-byte big-endian
+inline constexpr const char* header_claim = "claim";        // commands: an engine's claim of the ledger
 
 std::string encode_submission(const std::vector<command>& commands);
 status decode_submission(std::string_view bytes, std::vector<command>& out);
