@@ -1,6 +1,7 @@
 #include "kafka/submitter.h"
 
 #include <chrono>
+#include <random>
 
 #include "kafka/records.h"
 
@@ -18,6 +19,8 @@ std::int64_t submitter::now_ms() {
 status submitter::open(const options& o, submitter_options so, std::unique_ptr<submitter>& out) {
   if (o.instance_id.empty()) return status::invalid_argument("kafka: an API instance needs an instance id");
   std::unique_ptr<submitter> s(new submitter());
+  std::random_device rd;
+  s->next_corr_ = (std::uint64_t(rd()) << 32 | rd()) >> 1;  // never wraps in practice
   s->o_ = o;
   s->so_ = so;
   int timeout = std::max(1000, o.request_timeout_ms);

@@ -84,6 +84,8 @@ class submitter {
 
   mutable std::mutex mu_;
   std::unordered_map<std::uint64_t, waiting> waiting_;  // by correlation number
+  // Starts at a random number: a reply meant for this instance id's previous
+  // life (a restart reuses the id) must not match a request of this one.
   std::uint64_t next_corr_ = 1;
   submitter_stats stats_;
 };
