@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <random>
 
 #include "kafka/records.h"
@@ -52,6 +53,11 @@ status engine_log::open(const options& o, engine_log_options lo, std::unique_ptr
   rd_kafka_t* rk = l->consumer_.get();
   rd_kafka_poll_set_consumer(rk);
   if (auto s = make_producer(o, {{"linger.ms", "1"}}, l->producer_); !s) return s;
+  if (l->lo_.follow)
+    if (auto s = make_consumer(o, {{"group.id", o.group + "-follow-" + o.instance_id}, {"allow.auto.create.topics", "false"}},
+                               l->follower_);
+        !s)
+      return s;
   partition_list topics(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(topics.get(), o.commands_topic.c_str(), RD_KAFKA_PARTITION_UA);
   if (auto e = rd_kafka_subscribe(rk, topics.get())) return error_status(e, "subscribing to " + o.commands_topic);
@@ -119,7 +125,7 @@ void engine_log::resume_after(std::uint64_t position) { next_offset_ = position 
 
 void engine_log::close() { closed_ = true; }
 
-std::optional<log_entry> engine_log::entry_of(rd_kafka_message_t* m) {
+std::optional<log_entry> engine_log::entry_of(rd_kafka_message_t* m, bool standby) {
   log_entry e;
   e.first_position = position_of(m->offset, 0);
   rd_kafka_timestamp_type_t tstype;
@@ -134,7 +140,7 @@ std::optional<log_entry> engine_log::entry_of(rd_kafka_message_t* m) {
       std::lock_guard lock(mu_);
       stats_.bad_records++;
     }
-    if (to && corr) {
+    if (to && corr && !standby) {
       std::vector<outcome> outs(1);
       outs[0].error = status::invalid_argument("record at offset " + std::to_string(m->offset) + ": " + s.message());
       reply(std::string(*to), *corr, std::move(outs));
@@ -144,9 +150,18 @@ std::optional<log_entry> engine_log::entry_of(rd_kafka_message_t* m) {
   // Reply to records someone may still wait for: an engine catching up
   // from an old position does not answer history.
   bool recent = ts_ms >= 0 && ts_ms * 1000 >= now_us() - 2 * std::int64_t(o_.request_timeout_ms) * 1000;
-  if (to && corr && recent)
+  if (to && corr && recent && !standby)
     e.done = [this, to = std::string(*to), corr = std::string(*corr)](std::vector<outcome>&& outs) {
       reply(to, corr, std::move(outs));
+    };
+  // A standby keeps the outcomes of recent records: should it take over,
+  // the requests may still be waiting (the old owner may have died before
+  // answering), so it answers them then. Duplicates are dropped by the API.
+  if (to && corr && recent && standby)
+    e.done = [this, ts_ms, to = std::string(*to), corr = std::string(*corr)](std::vector<outcome>&& outs) {
+      std::lock_guard lock(mu_);
+      if (unsent_.size() == unsent_max) unsent_.pop_front();
+      unsent_.push_back({ts_ms, to, corr, std::move(outs)});
     };
   return e;
 }
@@ -160,11 +175,12 @@ void engine_log::take(std::vector<log_entry>& out, std::size_t max_commands, int
     if (!left_group_) {
       left_group_ = true;
       rd_kafka_unsubscribe(consumer_.get());
+      if (following_) rd_kafka_assign(follower_.get(), nullptr);
+      following_ = false;
     }
     message m(rd_kafka_consumer_poll(consumer_.get(), wait_ms));  // serves the revoke
     return;
   }
-  if (role_.load() == engine_role::active && claim_pending_) append_claim();
   std::size_t taken = 0;
   if (held_) {
     taken += held_->commands.size();
@@ -172,41 +188,89 @@ void engine_log::take(std::vector<log_entry>& out, std::size_t max_commands, int
     held_.reset();
   }
   int timeout = taken ? 0 : wait_ms;
+
+  if (role_.load() == engine_role::standby) {
+    // Serve the group first: an assignment makes this engine active. (With
+    // no partition assigned, the group consumer returns no records.)
+    message m(rd_kafka_consumer_poll(consumer_.get(), follower_ ? 0 : timeout));
+    if (m && role_.load() == engine_role::active) accept(m, false, out, taken, max_commands);
+    if (role_.load() == engine_role::standby && follower_) {
+      // A warm standby applies the partition as it grows, answering nobody.
+      if (!following_) {
+        partition_list at(rd_kafka_topic_partition_list_new(1));
+        rd_kafka_topic_partition_list_add(at.get(), o_.commands_topic.c_str(), o_.ledger_partition)->offset = next_offset_;
+        following_ = rd_kafka_assign(follower_.get(), at.get()) == RD_KAFKA_RESP_ERR_NO_ERROR;
+      }
+      for (int polled = 0; following_ && polled < 100'000 && taken < max_commands; ++polled) {
+        message f(rd_kafka_consumer_poll(follower_.get(), timeout));
+        timeout = 0;
+        if (!f || role_.load() != engine_role::standby) break;
+        if (!accept(f, true, out, taken, max_commands)) break;
+      }
+      return;
+    }
+    if (role_.load() != engine_role::active) return;
+  }
+
+  // Active.
+  if (following_) {
+    rd_kafka_assign(follower_.get(), nullptr);
+    following_ = false;
+  }
+  if (claim_pending_) append_claim();
+  if (!claim_pending_) send_unsent();
   for (int polled = 0; polled < 100'000 && taken < max_commands; ++polled) {
     message m(rd_kafka_consumer_poll(consumer_.get(), timeout));
     timeout = 0;
-    if (!m) break;
-    if (m->err) continue;  // transient consumer errors are retried by librdkafka
-    {
-      std::lock_guard lock(mu_);
-      stats_.records++;
-    }
-    if (role_.load() != engine_role::active) break;
-    if (m->partition != o_.ledger_partition || o_.commands_topic != rd_kafka_topic_name(m->rkt)) continue;
-    if (m->offset < next_offset_) continue;  // already applied (a refetch after a seek)
-    if (auto claim = header(m.get(), header_claim)) {
-      // Ownership is decided by the log's order: after our own claim, a
-      // claim by anyone else means another engine owns every record from
-      // there on. Stop before it; everything read so far stays ours.
-      if (*claim == claim_id_) {
-        claimed_ = true;
-      } else if (claimed_) {
-        fence("another engine claimed the ledger at offset " + std::to_string(m->offset) + " (" + std::string(*claim) + ")");
-        break;
-      }
-      next_offset_ = m->offset + 1;
-      continue;
+    if (!m || role_.load() != engine_role::active) break;
+    if (!accept(m, false, out, taken, max_commands)) break;
+  }
+}
+
+bool engine_log::accept(message& m, bool standby, std::vector<log_entry>& out, std::size_t& taken,
+                        std::size_t max_commands) {
+  if (m->err) return true;  // transient consumer errors are retried by librdkafka
+  {
+    std::lock_guard lock(mu_);
+    stats_.records++;
+    if (standby) stats_.followed++;
+  }
+  if (m->partition != o_.ledger_partition || o_.commands_topic != rd_kafka_topic_name(m->rkt)) return true;
+  if (m->offset < next_offset_) return true;  // already applied (a refetch after a seek)
+  if (auto claim = header(m.get(), header_claim)) {
+    // Ownership is decided by the log's order: after our own claim, a claim
+    // by anyone else means another engine owns every record from there on.
+    // Stop before it; everything read so far stays ours.
+    if (!standby && *claim == claim_id_) {
+      claimed_ = true;
+    } else if (!standby && claimed_) {
+      fence("another engine claimed the ledger at offset " + std::to_string(m->offset) + " (" + std::string(*claim) + ")");
+      return false;
     }
     next_offset_ = m->offset + 1;
-    auto e = entry_of(m.get());
-    if (!e) continue;
-    if (taken > 0 && taken + e->commands.size() > max_commands) {
-      held_ = std::move(e);
-      break;
-    }
-    taken += e->commands.size();
-    out.push_back(std::move(*e));
+    return true;
   }
+  next_offset_ = m->offset + 1;
+  auto e = entry_of(m.get(), standby);
+  if (!e) return true;
+  if (taken > 0 && taken + e->commands.size() > max_commands) {
+    held_ = std::move(e);
+    return false;
+  }
+  taken += e->commands.size();
+  out.push_back(std::move(*e));
+  return taken < max_commands;
+}
+
+void engine_log::send_unsent() {
+  std::deque<unsent_reply> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(unsent_);
+  }
+  std::int64_t oldest_ms = now_us() / 1000 - 2 * std::int64_t(o_.request_timeout_ms);
+  for (auto& u : batch)
+    if (u.ts_ms >= oldest_ms) reply(u.to, u.corr, std::move(u.outs));
 }
 
 void engine_log::append_claim() {

@@ -4,7 +4,10 @@
 // Ownership: every engine process joins the consumer group `options.group`
 // and subscribes to the commands topic; the one the group assigns the
 // ledger's partition is active, the others wait as standbys (cooperative
-// rebalancing, so a standby joining does not disturb the active one). On
+// rebalancing, so a standby joining does not disturb the active one). A
+// standby is warm: it reads the partition outside the group and applies it
+// to its own store, answering nobody, keeping recent outcomes to send if it
+// takes over. On
 // assignment the active engine reads from the position in ITS OWN store
 // (head.input_pos), never from the group's committed offset: the consumed
 // offset is stored in the same RocksDB batch as the state it produced, so a
@@ -28,6 +31,7 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
+#include <deque>
 #include <optional>
 
 #include "engine/command_log.h"
@@ -46,6 +50,7 @@ struct engine_log_stats {
   std::uint64_t reply_failures = 0;   // not delivered (the API times out; retry is safe)
   std::uint64_t assignments = 0;
   std::uint64_t claims = 0;           // claim records appended
+  std::uint64_t followed = 0;         // records read as a warm standby
   std::string fence_reason;
 };
 
@@ -55,6 +60,9 @@ struct engine_log_options {
   std::function<void(std::int64_t from_offset)> on_active;
   std::function<void(const std::string& why)> on_fenced;
   int max_poll_interval_ms = 30'000;
+  // A warm standby applies the partition while it waits (answering nobody),
+  // so a takeover only has the last few records to catch up.
+  bool follow = true;
   // Test seam: runs in before_release(), e.g. to hold a batch there.
   std::function<void()> before_release_hook;
 };
@@ -80,7 +88,10 @@ class engine_log final : public command_log {
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void fence(const std::string& why);
   // Turns one consumed record into an entry (or answers it with an error).
-  std::optional<log_entry> entry_of(rd_kafka_message_t* m);
+  std::optional<log_entry> entry_of(rd_kafka_message_t* m, bool standby);
+  // One consumed record into `out` (or held, or skipped); false: stop reading.
+  bool accept(message& m, bool standby, std::vector<log_entry>& out, std::size_t& taken, std::size_t max_commands);
+  void send_unsent();
   void reply(const std::string& to, std::string_view corr, std::vector<outcome>&& outs);
   void append_claim();
 
@@ -88,6 +99,8 @@ class engine_log final : public command_log {
   engine_log_options lo_;
   handle consumer_;
   handle producer_;  // replies
+  handle follower_;  // a standby's reader of the partition (no group, no commits)
+  bool following_ = false;  // writer thread
   std::atomic<engine_role> role_{engine_role::standby};
   std::atomic<bool> closed_{false};
   std::int64_t next_offset_ = 0;  // writer thread (and the rebalance callback, which runs on it)
@@ -97,8 +110,16 @@ class engine_log final : public command_log {
   bool claimed_ = false;           // writer thread: our claim read back from the log
   std::string claim_id_;
 
+  struct unsent_reply {
+    std::int64_t ts_ms;
+    std::string to, corr;
+    std::vector<outcome> outs;
+  };
+  static constexpr std::size_t unsent_max = 65'536;
+
   mutable std::mutex mu_;
   engine_log_stats stats_;  // protected by mu_ (role kept in role_)
+  std::deque<unsent_reply> unsent_;  // protected by mu_: outcomes decided as a standby
 };
 
 }  // namespace ledger::kafka

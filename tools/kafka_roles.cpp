@@ -213,7 +213,7 @@ int run_kafka_engine(config& cfg) {
   std::unique_ptr<engine> eng;
   if (auto s = engine::open(eo, eng); !s) die("opening the ledger at " + eo.store.path + ": " + s.to_string());
   log_line("engine " + cfg.kafka.instance_id + ": standby in group " + cfg.kafka.group + " (journal at seq " +
-           std::to_string(eng->head().seq) + "); waiting for the ledger's partition");
+           std::to_string(eng->head().seq) + "); following the ledger's partition until the group assigns it");
 
   // The outbox relay publishes only what this engine released, and only
   // while it is the active one.
@@ -235,6 +235,7 @@ int run_kafka_engine(config& cfg) {
                      ls.role == kafka::engine_role::active ? 1 : 0);
         out += counter("ledger_kafka_records_total", "Records consumed from the commands topic.", ls.records);
         out += counter("ledger_kafka_bad_records_total", "Undecodable command records (answered with an error).", ls.bad_records);
+        out += counter("ledger_kafka_followed_total", "Records applied as a warm standby.", ls.followed);
         out += counter("ledger_kafka_replies_total", "Outcomes produced to the replies topic.", ls.replies);
         out += counter("ledger_kafka_reply_failures_total", "Outcomes that could not be produced.", ls.reply_failures);
         out += gauge("ledger_relay_published_seq", "Last event published to the events topic.", double(rs.published_seq));

@@ -276,3 +276,53 @@ TEST_CASE("faults: produce errors injected by the mock are retried by the idempo
 
   api->stop();
 }
+
+TEST_CASE("warm standby: it applies the partition while it waits, answers nobody, and takes over where it is") {
+  testing::mock_cluster mc;
+  auto o = mc.options();
+  o.request_timeout_ms = 60'000;
+  mc.create_topics(o);
+  auto api_opts = o;
+  api_opts.instance_id = "api-test";
+  std::unique_ptr<kafka::submitter> api;
+  REQUIRE(kafka::submitter::open(api_opts, {}, api));
+  auto a = std::make_unique<node>(o);
+  REQUIRE(eventually([&] { return a->active(); }));
+  auto setup = run(*api, {{"t", "usd", "", register_asset_cmd{"USD", 2, 1, amount_limit}},
+                          {"t", "clearing", "", open_account_cmd{account_kind::system, "clearing:psp", {}}},
+                          {"t", "alice", "", open_account_cmd{account_kind::user, "alice", {{"USD", 0, 0}}}}});
+  std::uint64_t alice = setup.at(2).account_id;
+
+  node b(o);
+  for (int i = 0; i < 20; ++i) {
+    auto outs = run(*api, {{"t", "dep-" + std::to_string(i), "", deposit_cmd{alice, "USD", 100, "psp", "", ""}}});
+    REQUIRE(outs.at(0).accepted());
+  }
+  const auto head = a->eng->head().seq;
+  REQUIRE(eventually([&] { return b.eng->head().seq == head; }));
+  CHECK(b.log->role() == kafka::engine_role::standby);
+  CHECK(b.log->stats().followed >= 20);
+  CHECK(b.log->stats().replies == 0);
+  // The same journal, event for event.
+  journal_entry ja, jb;
+  REQUIRE(a->eng->storage().read_event(head, ja));
+  REQUIRE(b.eng->storage().read_event(head, jb));
+  CHECK(ja.event_bytes == jb.event_bytes);
+  CHECK(ja.chain == jb.chain);
+
+  // The active engine stops (and leaves the group): the standby takes over
+  // from where it already is.
+  a.reset();
+  REQUIRE(eventually([&] { return b.active(); }, 40s));
+  auto outs = run(*api, {{"t", "dep-after", "", deposit_cmd{alice, "USD", 5, "psp", "", ""}}});
+  CHECK(outs.at(0).accepted());
+  CHECK(outs.at(0).seq == head + 1);
+  bool found = false;
+  for (const auto& bal : outs.at(0).balances)
+    if (bal.account == alice) {
+      CHECK(bal.posted_after == 2005);
+      found = true;
+    }
+  CHECK(found);
+  api->stop();
+}
