@@ -121,7 +121,10 @@ void engine_log::fence(const std::string& why) {
   if (lo_.on_fenced) lo_.on_fenced(why);
 }
 
-void engine_log::resume_after(std::uint64_t position) { next_offset_ = position == 0 ? 0 : offset_of(position) + 1; }
+void engine_log::resume_after(std::uint64_t position) {
+  next_offset_ = position == 0 ? 0 : offset_of(position) + 1;
+  read_offset_ = next_offset_;
+}
 
 void engine_log::close() { closed_ = true; }
 
@@ -248,9 +251,11 @@ bool engine_log::accept(message& m, bool standby, std::vector<log_entry>& out, s
       return false;
     }
     next_offset_ = m->offset + 1;
+    read_offset_ = next_offset_;
     return true;
   }
   next_offset_ = m->offset + 1;
+  read_offset_ = next_offset_;
   auto e = entry_of(m.get(), standby);
   if (!e) return true;
   if (taken > 0 && taken + e->commands.size() > max_commands) {
@@ -315,9 +320,20 @@ void engine_log::reply(const std::string& to, std::string_view corr, std::vector
 }
 
 engine_log_stats engine_log::stats() const {
-  std::lock_guard lock(mu_);
-  engine_log_stats s = stats_;
+  engine_log_stats s;
+  {
+    std::lock_guard lock(mu_);
+    s = stats_;
+  }
   s.role = role_.load();
+  // The high watermark librdkafka last saw for the reader in use (cached:
+  // no request to the brokers), against what was read.
+  rd_kafka_t* reader = s.role == engine_role::standby && follower_ ? follower_.get() : consumer_.get();
+  std::int64_t low = -1, high = -1;
+  if (rd_kafka_get_watermark_offsets(reader, o_.commands_topic.c_str(), o_.ledger_partition, &low, &high) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR &&
+      high >= 0)
+    s.lag_records = std::max<std::int64_t>(0, high - read_offset_.load());
   return s;
 }
 

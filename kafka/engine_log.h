@@ -51,6 +51,7 @@ struct engine_log_stats {
   std::uint64_t assignments = 0;
   std::uint64_t claims = 0;           // claim records appended
   std::uint64_t followed = 0;         // records read as a warm standby
+  std::int64_t lag_records = -1;      // records in the partition not yet read (-1: unknown yet)
   std::string fence_reason;
 };
 
@@ -104,6 +105,7 @@ class engine_log final : public command_log {
   std::atomic<engine_role> role_{engine_role::standby};
   std::atomic<bool> closed_{false};
   std::int64_t next_offset_ = 0;  // writer thread (and the rebalance callback, which runs on it)
+  std::atomic<std::int64_t> read_offset_{0};  // next_offset_ for other threads (stats)
   std::optional<log_entry> held_;  // taken from the topic, did not fit the last batch
   bool left_group_ = false;        // writer thread
   bool claim_pending_ = false;     // writer thread: active, our claim not yet appended

@@ -236,6 +236,9 @@ int run_kafka_engine(config& cfg) {
         out += counter("ledger_kafka_records_total", "Records consumed from the commands topic.", ls.records);
         out += counter("ledger_kafka_bad_records_total", "Undecodable command records (answered with an error).", ls.bad_records);
         out += counter("ledger_kafka_followed_total", "Records applied as a warm standby.", ls.followed);
+        if (ls.lag_records >= 0)
+          out += gauge("ledger_kafka_lag_records", "Records in the ledger's partition this engine has not read yet.",
+                       double(ls.lag_records));
         out += counter("ledger_kafka_replies_total", "Outcomes produced to the replies topic.", ls.replies);
         out += counter("ledger_kafka_reply_failures_total", "Outcomes that could not be produced.", ls.reply_failures);
         out += gauge("ledger_relay_published_seq", "Last event published to the events topic.", double(rs.published_seq));

@@ -303,6 +303,7 @@ TEST_CASE("warm standby: it applies the partition while it waits, answers nobody
   CHECK(b.log->role() == kafka::engine_role::standby);
   CHECK(b.log->stats().followed >= 20);
   CHECK(b.log->stats().replies == 0);
+  CHECK(eventually([&] { return b.log->stats().lag_records == 0; }));
   // The same journal, event for event.
   journal_entry ja, jb;
   REQUIRE(a->eng->storage().read_event(head, ja));
