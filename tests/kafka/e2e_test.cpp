@@ -132,6 +132,16 @@ struct kafka_ledger {
   }
 };
 
+// ... with one API instance, USD, the stripe provider and alice's wallet.
+struct kafka_ledger_api : kafka_ledger {
+  ledger_env api;
+  std::uint64_t alice = 0;
+  kafka_ledger_api() : api(api_opts(mc, "api-1"), false) {
+    setup_ledger(api);
+    alice = open_wallet(api, "alice");
+  }
+};
+
 }  // namespace
 
 TEST_CASE("kafka e2e: commands over HTTP through the commands topic, answered on two API instances") {
@@ -191,12 +201,10 @@ TEST_CASE("kafka e2e: commands over HTTP through the commands topic, answered on
 }
 
 TEST_CASE("kafka e2e: engine killed mid-stream, restarted: every command applied exactly once") {
-  kafka_ledger k;
-  auto& mc = k.mc;
+  kafka_ledger_api k;
   auto& engine = k.engine;
-  ledger_env api(api_opts(mc, "api-1"), false);
-  setup_ledger(api);
-  auto alice = open_wallet(api, "alice");
+  auto& api = k.api;
+  auto alice = k.alice;
 
   constexpr int deposits = 120;
   int retries = 0;
@@ -281,12 +289,11 @@ TEST_CASE("kafka e2e: the standby engine takes over when the active one dies; th
 }
 
 TEST_CASE("kafka e2e: brokers down: commands fail fast with 503 and Retry-After, and resume when they return") {
-  kafka_ledger k;
+  kafka_ledger_api k;
   auto& mc = k.mc;
   auto& engine = k.engine;
-  ledger_env api(api_opts(mc, "api-1"), false);
-  setup_ledger(api);
-  auto alice = open_wallet(api, "alice");
+  auto& api = k.api;
+  auto alice = k.alice;
   auto r = post_until_answered(api, "/v1/deposits", api.service, deposit_body(alice, "5.00"), "dep-before");
   REQUIRE(r.status == 201);
 

@@ -89,26 +89,39 @@ std::vector<outcome> run(kafka::submitter& s, std::vector<command> cmds, std::ch
   return f.get();
 }
 
+// The mock cluster with the ledger's topics, and an API-side submitter.
+struct cluster {
+  testing::mock_cluster mc;
+  kafka::options o;
+  std::unique_ptr<kafka::submitter> api;
+  explicit cluster(int session_timeout_ms = 0, int request_timeout_ms = 0) : o(mc.options()) {
+    if (session_timeout_ms) o.session_timeout_ms = session_timeout_ms;
+    if (request_timeout_ms) o.request_timeout_ms = request_timeout_ms;
+    mc.create_topics(o);
+    auto api_opts = o;
+    api_opts.instance_id = "api-test";
+    REQUIRE(kafka::submitter::open(api_opts, {}, api));
+  }
+  // Registers USD, opens clearing:psp and alice's wallet (outcomes 0-2).
+  std::vector<outcome> setup() {
+    auto outs = run(*api, {{"t", "usd", "", register_asset_cmd{"USD", 2, 1, amount_limit}},
+                           {"t", "clearing", "", open_account_cmd{account_kind::system, "clearing:psp", {}}},
+                           {"t", "alice", "", open_account_cmd{account_kind::user, "alice", {{"USD", 0, 0}}}}});
+    REQUIRE(outs.size() == 3);
+    for (const auto& out : outs) REQUIRE_MESSAGE(out.accepted(), (out.error.to_string() + " " + out.detail));
+    return outs;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("fencing: a stalled engine loses the ledger; it never applies what follows the next engine's claim") {
-  testing::mock_cluster mc;
-  auto o = mc.options();
-  o.session_timeout_ms = 6'000;  // above the mock's 3 s initial rebalance delay
-  o.request_timeout_ms = 90'000;
-  mc.create_topics(o);
-
-  auto api_opts = o;
-  api_opts.instance_id = "api-test";
-  std::unique_ptr<kafka::submitter> api;
-  REQUIRE(kafka::submitter::open(api_opts, {}, api));
+  cluster c(6'000, 90'000);  // sessions above the mock's 3 s initial rebalance delay
+  auto& o = c.o;
+  auto& api = c.api;
   node stalled(o);
   REQUIRE(eventually([&] { return stalled.active(); }));
-  auto setup = run(*api, {{"t", "usd", "", register_asset_cmd{"USD", 2, 1, amount_limit}},
-                          {"t", "clearing", "", open_account_cmd{account_kind::system, "clearing:psp", {}}},
-                          {"t", "alice", "", open_account_cmd{account_kind::user, "alice", {{"USD", 0, 0}}}}});
-  REQUIRE(setup.size() == 3);
-  for (const auto& out : setup) REQUIRE_MESSAGE(out.accepted(), (out.error.to_string() + " " + out.detail));
+  auto setup = c.setup();
   std::uint64_t alice = setup[2].account_id;
   CHECK(stalled.log->stats().claims == 1);
 
@@ -167,20 +180,12 @@ TEST_CASE("fencing: a stalled engine loses the ledger; it never applies what fol
 }
 
 TEST_CASE("fencing: the log's order decides: an engine stops at another engine's claim, even one it was not told about") {
-  testing::mock_cluster mc;
-  auto o = mc.options();
-  o.request_timeout_ms = 60'000;
-  mc.create_topics(o);
-  auto api_opts = o;
-  api_opts.instance_id = "api-test";
-  std::unique_ptr<kafka::submitter> api;
-  REQUIRE(kafka::submitter::open(api_opts, {}, api));
+  cluster c(0, 60'000);
+  auto& o = c.o;
+  auto& api = c.api;
   node a(o);
   REQUIRE(eventually([&] { return a.active(); }));
-  auto setup = run(*api, {{"t", "usd", "", register_asset_cmd{"USD", 2, 1, amount_limit}},
-                          {"t", "clearing", "", open_account_cmd{account_kind::system, "clearing:psp", {}}},
-                          {"t", "alice", "", open_account_cmd{account_kind::user, "alice", {{"USD", 0, 0}}}}});
-  std::uint64_t alice = setup.at(2).account_id;
+  std::uint64_t alice = c.setup()[2].account_id;
   const auto head = a.eng->head().seq;
 
   // A split brain: some other engine believes it owns the ledger and claims
@@ -215,9 +220,8 @@ TEST_CASE("fencing: the log's order decides: an engine stops at another engine's
 }
 
 TEST_CASE("fencing: records are decoded strictly; a bad record is answered with an error and skipped") {
-  testing::mock_cluster mc;
-  auto o = mc.options();
-  mc.create_topics(o);
+  cluster c;
+  auto& o = c.o;
   node one(o);
   REQUIRE(eventually([&] { return one.active(); }));
   // A record from a foreign producer with a reply-to header and garbage.
@@ -234,10 +238,7 @@ TEST_CASE("fencing: records are decoded strictly; a bad record is answered with 
   REQUIRE(eventually([&] { return one.log->stats().bad_records == 1; }));
   CHECK(one.eng->head().seq == 0);  // nothing applied
   // A good command after it is applied normally.
-  auto api_opts = o;
-  api_opts.instance_id = "api-test";
-  std::unique_ptr<kafka::submitter> api;
-  REQUIRE(kafka::submitter::open(api_opts, {}, api));
+  auto& api = c.api;
   auto outs = run(*api, {{"t", "usd", "", register_asset_cmd{"USD", 2, 1, amount_limit}}});
   CHECK(outs.at(0).accepted());
   CHECK(outs.at(0).seq == 1);
@@ -248,19 +249,12 @@ TEST_CASE("fencing: records are decoded strictly; a bad record is answered with 
 constexpr std::int16_t api_produce = 0;
 
 TEST_CASE("faults: produce errors injected by the mock are retried by the idempotent producer; the command lands once") {
-  testing::mock_cluster mc;
-  auto o = mc.options();
-  mc.create_topics(o);
-  node one(o);
+  cluster c;
+  auto& mc = c.mc;
+  auto& api = c.api;
+  node one(c.o);
   REQUIRE(eventually([&] { return one.active(); }));
-  auto api_opts = o;
-  api_opts.instance_id = "api-test";
-  std::unique_ptr<kafka::submitter> api;
-  REQUIRE(kafka::submitter::open(api_opts, {}, api));
-  auto setup = run(*api, {{"t", "usd", "", register_asset_cmd{"USD", 2, 1, amount_limit}},
-                          {"t", "clearing", "", open_account_cmd{account_kind::system, "clearing:psp", {}}},
-                          {"t", "alice", "", open_account_cmd{account_kind::user, "alice", {{"USD", 0, 0}}}}});
-  std::uint64_t alice = setup.at(2).account_id;
+  std::uint64_t alice = c.setup()[2].account_id;
   auto records_before = one.log->stats().records;
 
   // The brokers refuse the next produce requests (not enough in-sync
@@ -278,20 +272,12 @@ TEST_CASE("faults: produce errors injected by the mock are retried by the idempo
 }
 
 TEST_CASE("warm standby: it applies the partition while it waits, answers nobody, and takes over where it is") {
-  testing::mock_cluster mc;
-  auto o = mc.options();
-  o.request_timeout_ms = 60'000;
-  mc.create_topics(o);
-  auto api_opts = o;
-  api_opts.instance_id = "api-test";
-  std::unique_ptr<kafka::submitter> api;
-  REQUIRE(kafka::submitter::open(api_opts, {}, api));
+  cluster c(0, 60'000);
+  auto& o = c.o;
+  auto& api = c.api;
   auto a = std::make_unique<node>(o);
   REQUIRE(eventually([&] { return a->active(); }));
-  auto setup = run(*api, {{"t", "usd", "", register_asset_cmd{"USD", 2, 1, amount_limit}},
-                          {"t", "clearing", "", open_account_cmd{account_kind::system, "clearing:psp", {}}},
-                          {"t", "alice", "", open_account_cmd{account_kind::user, "alice", {{"USD", 0, 0}}}}});
-  std::uint64_t alice = setup.at(2).account_id;
+  std::uint64_t alice = c.setup()[2].account_id;
 
   node b(o);
   for (int i = 0; i < 20; ++i) {
