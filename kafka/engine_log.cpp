@@ -85,7 +85,7 @@ void engine_log::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_
 
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     bool become_active = ours && role_.load() == engine_role::standby && !closed_.load();
-    if (ours) ours->offset = next_offset_;  // from our own store, not the group's commit
+    if (ours) ours->offset = next_offset_;  // where this engine is (its store, or as far as it followed)
     if (cooperative)
       rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
     else
