@@ -193,6 +193,16 @@ bool posts(const event& e) {
 
 }  // namespace
 
+// A busy ledger's engine, its whole journal, and an empty replica.
+struct followed_ledger {
+  engine_harness h;
+  wallets w = busy_ledger(h);
+  std::vector<journal_entry> all = journal_of(h.eng().storage());
+  std::size_t n = all.size();
+  temp_dir dir{"ledger-replica"};
+  std::unique_ptr<replica> rep = open_replica(dir);
+};
+
 TEST_CASE("replica: follows an engine's journal in uneven chunks with duplicates") {
   engine_harness h;
   auto w = busy_ledger(h);
@@ -274,12 +284,7 @@ TEST_CASE("replica: follows an engine's journal in uneven chunks with duplicates
   }
 }
 
-TEST_CASE("replica: duplicates inside one call are skipped") {
-  engine_harness h;
-  busy_ledger(h);
-  auto all = journal_of(h.eng().storage());
-  temp_dir dir("ledger-replica");
-  auto rep = open_replica(dir);
+TEST_CASE_FIXTURE(followed_ledger, "replica: duplicates inside one call are skipped") {
   // 1..5, then 3..8 again (a consumer rewound mid-call), then 8..10.
   auto v = range(all, 1, 5);
   for (auto& je : range(all, 3, 8)) v.push_back(je);
@@ -317,14 +322,8 @@ TEST_CASE("replica: reopening resumes at its head and continues") {
   check_same_digest(rep->storage(), h.eng().storage());
 }
 
-TEST_CASE("replica: a gap is refused and changes nothing") {
-  engine_harness h;
-  busy_ledger(h);
-  auto all = journal_of(h.eng().storage());
-  const auto n = all.size();
+TEST_CASE_FIXTURE(followed_ledger, "replica: a gap is refused and changes nothing") {
   const std::uint64_t k = 9;
-  temp_dir dir("ledger-replica");
-  auto rep = open_replica(dir);
   require_ok(rep->apply(range(all, 1, k)));
   unchanged_guard g{rep.get()};
 
@@ -347,14 +346,8 @@ TEST_CASE("replica: a gap is refused and changes nothing") {
   check_same_digest(rep->storage(), h.eng().storage());
 }
 
-TEST_CASE("replica: a tampered event byte or chain hash is refused and changes nothing") {
-  engine_harness h;
-  busy_ledger(h);
-  auto all = journal_of(h.eng().storage());
-  const auto n = all.size();
+TEST_CASE_FIXTURE(followed_ledger, "replica: a tampered event byte or chain hash is refused and changes nothing") {
   const std::uint64_t k = 12;
-  temp_dir dir("ledger-replica");
-  auto rep = open_replica(dir);
   require_ok(rep->apply(range(all, 1, k)));
   unchanged_guard g{rep.get()};
 
@@ -487,13 +480,7 @@ TEST_CASE("replica: forged events with a valid chain are refused and the call ro
   CHECK(posted(rep->storage(), w.alice) == alice_usd);
 }
 
-TEST_CASE("replica: wait_for_seq sees another thread's apply, and times out") {
-  engine_harness h;
-  busy_ledger(h);
-  auto all = journal_of(h.eng().storage());
-  const auto n = all.size();
-  temp_dir dir("ledger-replica");
-  auto rep = open_replica(dir);
+TEST_CASE_FIXTURE(followed_ledger, "replica: wait_for_seq sees another thread's apply, and times out") {
 
   auto t0 = std::chrono::steady_clock::now();
   CHECK_FALSE(rep->wait_for_seq(1, 30));
@@ -521,13 +508,7 @@ TEST_CASE("replica: wait_for_seq sees another thread's apply, and times out") {
   CHECK_FALSE(rep->wait_for_seq(n + 1, 20));
 }
 
-TEST_CASE("replica: readers on other threads see whole calls only") {
-  engine_harness h;
-  busy_ledger(h);
-  auto all = journal_of(h.eng().storage());
-  const auto n = all.size();
-  temp_dir dir("ledger-replica");
-  auto rep = open_replica(dir);
+TEST_CASE_FIXTURE(followed_ledger, "replica: readers on other threads see whole calls only") {
 
   // One call per three entries; a reader's digest must always be at a call boundary.
   std::atomic<bool> stop{false};

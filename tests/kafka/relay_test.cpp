@@ -150,11 +150,19 @@ kafka::options with_topic(testing::mock_cluster& mc, kafka::options o, const std
 
 }  // namespace
 
-TEST_CASE("relay: publishes the whole journal; event_reader returns it and its head") {
+// A mock cluster with the ledger's topics, and an engine to fill a journal.
+struct relay_env {
   testing::mock_cluster mc;
-  auto o = mc.options();
-  mc.create_topics(o);
+  kafka::options o = ready(mc);
   engine_harness h;
+  static kafka::options ready(testing::mock_cluster& c) {
+    auto opts = c.options();
+    c.create_topics(opts);
+    return opts;
+  }
+};
+
+TEST_CASE_FIXTURE(relay_env, "relay: publishes the whole journal; event_reader returns it and its head") {
   make_history(h, 300);
   const std::uint64_t first_head = h.eng().head().seq;
   REQUIRE(first_head > 300);
@@ -208,11 +216,7 @@ TEST_CASE("relay: publishes the whole journal; event_reader returns it and its h
   CHECK(src.head().seq == head.seq);
 }
 
-TEST_CASE("relay: after a crash it resumes from the topic's last seq; a duplicate is read once") {
-  testing::mock_cluster mc;
-  auto o = mc.options();
-  mc.create_topics(o);
-  engine_harness h;
+TEST_CASE_FIXTURE(relay_env, "relay: after a crash it resumes from the topic's last seq; a duplicate is read once") {
   make_history(h, 100);
   const auto journal = journal_of(h.eng());
   const std::uint64_t n = journal.size();
@@ -373,11 +377,7 @@ TEST_CASE("event_reader: a missing seq and malformed records are errors naming t
   }
 }
 
-TEST_CASE("event_reader: seeks to any seq, also across duplicates") {
-  testing::mock_cluster mc;
-  auto o = mc.options();
-  mc.create_topics(o);
-  engine_harness h;
+TEST_CASE_FIXTURE(relay_env, "event_reader: seeks to any seq, also across duplicates") {
   make_history(h, 60);
   const auto journal = journal_of(h.eng());
   const std::uint64_t n = journal.size() - 5;  // the last five come later
@@ -426,11 +426,7 @@ TEST_CASE("event_reader: seeks to any seq, also across duplicates") {
   CHECK(differs(read_until(*reader, n + 1, journal.size()), journal, n + 1) == "");
 }
 
-TEST_CASE("relay: brokers down fails a round in bounded time; it completes the topic when they are back") {
-  testing::mock_cluster mc;
-  auto o = mc.options();
-  mc.create_topics(o);
-  engine_harness h;
+TEST_CASE_FIXTURE(relay_env, "relay: brokers down fails a round in bounded time; it completes the topic when they are back") {
   make_history(h, 40);
 
   kafka::relay r(o, engine_journal(h.eng()), quick(20));
