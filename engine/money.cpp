@@ -119,6 +119,12 @@ const balance_record* wallet_balance(decision& d, const account_record& w, const
   return b;
 }
 
+// What the wallet may spend now. A hold past its expiry reserves nothing,
+// whether or not the sweep (bounded per command) has released it yet.
+amount_t available_now(const decision& d, const account_record& w, const balance_record& b) {
+  return b.available() + d.s.expired_held(w.id, b.asset, d.ctx.now_us);
+}
+
 // Daily limit and available balance for a debit of `total` from a user wallet.
 // Adds the daily_usage effect when the wallet has a limit.
 bool can_debit(decision& d, const account_record& w, const balance_record& b, amount_t total) {
@@ -132,7 +138,7 @@ bool can_debit(decision& d, const account_record& w, const balance_record& b, am
     }
     d.out.effects.emplace_back(daily_usage{w.id, b.asset, day, after});
   }
-  if (b.available() < total) {
+  if (available_now(d, w, b) < total) {
     d.reject(reason::insufficient_funds);
     return false;
   }
@@ -317,13 +323,19 @@ void decide_body(decision& d, const reverse_cmd& c) {
     x.debits_posted = leg.credit;
     x.credits_posted = leg.debit;
   }
-  // A reversal may not push a wallet below what it may spend, nor touch a closed one.
+  // A reversal may not push a wallet below what it may spend, nor touch a
+  // closed one, nor take money out of a frozen one: frozen means no debit of
+  // any kind, so a chargeback against a frozen wallet waits for an unfreeze
+  // (both recorded), like every other debit.
   for (const auto& leg : t->legs) {
     const auto* acc = d.s.account(leg.account);
     if (acc->kind != account_kind::user) continue;
     if (acc->status == account_status::closed) return d.reject(reason::wallet_closed);
+    if (leg.credit <= leg.debit) continue;
+    if (acc->status == account_status::frozen)
+      return d.reject(reason::wallet_frozen, "the reversal would debit frozen wallet " + std::to_string(acc->id));
     const auto* b = acc->balance(leg.asset);
-    if (leg.credit > leg.debit && b->available() < leg.credit - leg.debit) return d.reject(reason::insufficient_funds);
+    if (available_now(d, *acc, *b) < leg.credit - leg.debit) return d.reject(reason::insufficient_funds);
   }
   d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::reversal, t->id});
   d.accept(l);

@@ -166,7 +166,7 @@ status ledger_state::load_entry(std::string_view key, std::string_view value) {
     case 'p': {
       pending_record p;
       if (auto s = decode(value, p); !s) return s;
-      if (p.kind == pending_kind::hold && p.expires_at_us > 0) expiry_.insert({p.expires_at_us, p.id});
+      index_hold(p);
       pending_[p.id] = std::move(p);
       return status::ok();
     }
@@ -250,6 +250,32 @@ std::vector<std::uint64_t> ledger_state::due_holds(std::int64_t now_us, std::siz
   return out;
 }
 
+void ledger_state::index_hold(const pending_record& p) {
+  if (p.kind != pending_kind::hold || p.expires_at_us <= 0) return;
+  expiry_.insert({p.expires_at_us, p.id});
+  holds_by_account_[p.debit_account].insert({p.expires_at_us, p.id});
+}
+
+void ledger_state::unindex_hold(const pending_record& p) {
+  if (p.kind != pending_kind::hold || p.expires_at_us <= 0) return;
+  expiry_.erase({p.expires_at_us, p.id});
+  auto it = holds_by_account_.find(p.debit_account);
+  if (it == holds_by_account_.end()) return;
+  it->second.erase({p.expires_at_us, p.id});
+  if (it->second.empty()) holds_by_account_.erase(it);
+}
+
+amount_t ledger_state::expired_held(std::uint64_t account, std::string_view asset, std::int64_t now_us) const {
+  auto it = holds_by_account_.find(account);
+  if (it == holds_by_account_.end()) return 0;
+  amount_t sum = 0;
+  for (auto h = it->second.begin(); h != it->second.end() && h->first <= now_us; ++h) {
+    const auto& p = pending_.at(h->second);
+    if (p.asset == asset) sum += p.amount;
+  }
+  return sum;
+}
+
 void ledger_state::apply(const event& e) {
   for (const auto& fx : e.effects) apply_effect(fx);
   // Every outcome is remembered under its key, rejections too: a retry must
@@ -318,7 +344,7 @@ void ledger_state::apply_effect(const effect& fx) {
     pending_record r{p->id, p->kind, p->debit_account, p->credit_account, p->asset, p->amount, p->expires_at_us,
                      pending_resolution::open, 0};
     LEDGER_ASSERT(!pending_.count(r.id), "pending opened twice");
-    if (r.kind == pending_kind::hold && r.expires_at_us > 0) expiry_.insert({r.expires_at_us, r.id});
+    index_hold(r);
     kv_.put(keys::open_pending(r.id), encode(r));
     pending_.emplace(r.id, std::move(r));
   } else if (auto* c = std::get_if<pending_closed>(&fx)) {
@@ -326,7 +352,7 @@ void ledger_state::apply_effect(const effect& fx) {
     LEDGER_ASSERT(it != pending_.end(), "closing a pending that is not open");
     pending_record r = std::move(it->second);
     pending_.erase(it);
-    expiry_.erase({r.expires_at_us, r.id});
+    unindex_hold(r);
     r.resolution = c->resolution;
     r.posted_amount = c->posted_amount;
     kv_.del(keys::open_pending(r.id));

@@ -174,6 +174,10 @@ class ledger_state {
   std::optional<pending_record> closed_pending(std::uint64_t id) const;
   std::optional<tx_record> transaction(std::uint64_t id) const;
   std::optional<idem_record> idempotency(std::string_view principal, std::string_view key) const;
+  // Sum of the open holds debiting (account, asset) whose expiry is at or
+  // before `now_us`: amounts still in debits_pending that no longer reserve
+  // anything. Costs one step per such hold of the account.
+  amount_t expired_held(std::uint64_t account, std::string_view asset, std::int64_t now_us) const;
   // Open holds whose expiry is at or before `now_us`, earliest first, at most `max`.
   std::vector<std::uint64_t> due_holds(std::int64_t now_us, std::size_t max) const;
 
@@ -191,6 +195,10 @@ class ledger_state {
   std::unordered_map<std::string, std::uint64_t> system_names_;
   std::unordered_map<std::uint64_t, pending_record> pending_;
   std::set<std::pair<std::int64_t, std::uint64_t>> expiry_;  // (expires_at_us, hold id)
+  // Open holds with an expiry by debit account: (expires_at_us, hold id).
+  std::unordered_map<std::uint64_t, std::set<std::pair<std::int64_t, std::uint64_t>>> holds_by_account_;
+  void index_hold(const pending_record& p);
+  void unindex_hold(const pending_record& p);
   std::vector<std::uint64_t> dirty_;                          // accounts changed since flush
   std::unordered_set<std::uint64_t> dirty_set_;
 };
