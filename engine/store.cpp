@@ -200,9 +200,13 @@ db_setup make_setup(const store_options& options, bool exists) {
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = !exists;
   db_options.paranoid_checks = true;
-  // A torn tail of the WAL (a write that never returned) is dropped; any
-  // other damage stops the open.
-  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Only a torn last record of the WAL (a write that never returned, so was
+  // never acknowledged) is dropped; damage anywhere else fails the open.
+  // kPointInTimeRecovery would stop replay at the first bad record and open
+  // anyway, silently dropping every acknowledged batch after it;
+  // kAbsoluteConsistency would refuse even a torn tail, which every power
+  // loss during a write leaves behind.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.max_background_jobs = 2;
   db_options.max_open_files = 512;
 
@@ -304,12 +308,17 @@ status store::check_consistency() {
 }
 
 status store::load(ledger_state& state) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
+  // One iterator per prefix, its status checked before the next: a Seek
+  // clears an iterator's error, so a read error while scanning one prefix
+  // would otherwise pass for the end of it and leave a partial state.
   for (char prefix : {'a', 'p', 'w'}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
     for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next())
       if (auto s = state.load_entry(view(it->key()), view(it->value())); !s) return s;
+    if (!it->status().ok())
+      return from_rocks(it->status(), std::string("loading state records '") + prefix + "'");
   }
-  return from_rocks(it->status(), "loading state");
+  return status::ok();
 }
 
 state_kv& store::writer_kv() { return *batch_; }
