@@ -153,6 +153,9 @@ std::uint64_t system_account(decision& d, const std::string& name) {
 
 void decide_body(decision& d, const register_asset_cmd& c) {
   if (d.s.asset(c.code)) return d.reject(reason::asset_exists);
+  if (d.s.asset_count() >= ledger_assets_max)
+    return d.reject(reason::invalid_state, "the ledger holds " + std::to_string(ledger_assets_max) +
+                                               " assets, the most it may register");
   d.out.effects.emplace_back(asset_registered{c.code, c.scale, c.min_amount, c.max_amount});
   d.accept(legs{});
 }

@@ -18,6 +18,10 @@ template <class A> void fields(A& a, pending_record& v) {
   a(v.resolution); a(v.posted_amount);
 }
 
+static_assert(ledger_assets_max <= record_list_items_max,
+              "a system account's record must decode with one balance row per registered asset");
+static_assert(wallet_assets_max <= ledger_assets_max);
+
 namespace {
 
 constexpr std::uint8_t record_version = 1;

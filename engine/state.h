@@ -182,6 +182,7 @@ class ledger_state {
   std::vector<std::uint64_t> due_holds(std::int64_t now_us, std::size_t max) const;
 
   std::size_t account_count() const { return accounts_.size(); }
+  std::size_t asset_count() const { return assets_.size(); }
   std::size_t open_pending_count() const { return pending_.size(); }
   const std::vector<account_record>& accounts() const { return accounts_; }
 

@@ -81,3 +81,97 @@ TEST_CASE("regression: a hold past its expiry but not yet swept no longer reserv
   REQUIRE(bal);
   CHECK(to_decimal(bal->debits_pending) == "100");  // the withdrawal's, the hold released
 }
+
+TEST_CASE("regression: registering more assets than a system account's record can decode is refused, and restart works") {
+  engine_harness h;
+  std::vector<command> reg;
+  for (std::size_t i = 0; i < ledger_assets_max; ++i)
+    reg.push_back(cmd("reg" + std::to_string(i), register_asset_cmd{"X" + std::to_string(i), 0, 1, amount_limit}));
+  for (const auto& o : h.run_all(std::move(reg))) REQUIRE(why(o) == "accepted");
+  auto over = h.run(register_asset_cmd{"ONE-TOO-MANY", 0, 1, amount_limit});
+  CHECK(why(over) == "invalid_state");
+  CHECK(over.detail.find("1024") != std::string::npos);
+  auto clearing = h.must(h.run(open_account_cmd{account_kind::system, "clearing:bank", {}})).account_id;
+  // One deposit per asset through one provider: the clearing account gains
+  // a balance row per asset, the largest account record the writer makes.
+  std::vector<command> deposits;
+  for (std::size_t w = 0; w < ledger_assets_max / wallet_assets_max; ++w) {
+    std::vector<wallet_asset> assets;
+    for (std::size_t j = 0; j < wallet_assets_max; ++j)
+      assets.push_back({"X" + std::to_string(w * wallet_assets_max + j), amount_limit, amount_limit});
+    auto id = h.open_wallet("owner" + std::to_string(w), assets);
+    for (const auto& a : assets) deposits.push_back(cmd("dep-" + a.asset, deposit_cmd{id, a.asset, 7, "bank", "", ""}));
+  }
+  for (const auto& o : h.run_all(std::move(deposits))) REQUIRE(why(o) == "accepted");
+  auto before = h.eng().head();
+  h.reopen();
+  CHECK(h.eng().head().seq == before.seq);
+  CHECK(to_hex(h.eng().head().chain) == to_hex(before.chain));
+  std::string v;
+  REQUIRE(h.eng().storage().read_state(keys::account(clearing), v).is_ok());
+  account_record r;
+  REQUIRE(decode(v, r).is_ok());
+  CHECK(r.balances.size() == ledger_assets_max);
+}
+
+TEST_CASE("the largest records the writer can produce all decode") {
+  // Account record: a system account with a row for every asset, every
+  // counter at its extreme (19-byte varints).
+  account_record acc;
+  acc.id = ~0ull;
+  acc.kind = account_kind::system;
+  acc.owner = std::string(owner_bytes_max, 'o');
+  for (std::size_t i = 0; i < ledger_assets_max; ++i) {
+    balance_record b;
+    b.asset = std::string(asset_code_bytes_max - 6, 'A') + std::to_string(100000 + i);
+    b.overdraft_limit = b.daily_debit_limit = b.debits_posted = b.credits_posted = amount_limit;
+    b.debits_pending = b.credits_pending = b.daily_used = -amount_limit;
+    b.daily_day = -1;
+    acc.balances.push_back(b);
+  }
+  account_record acc_back;
+  CHECK(decode(encode(acc), acc_back).is_ok());
+  CHECK(acc_back.balances.size() == ledger_assets_max);
+
+  // The largest wallet opening and the largest accepted movement event.
+  event e;
+  e.seq = ~0ull;
+  e.principal = std::string(owner_bytes_max, 'p');
+  e.idempotency_key = std::string(key_bytes_max, 'k');
+  e.request_id = std::string(key_bytes_max, 'r');
+  std::vector<wallet_asset> assets;
+  for (std::size_t i = 0; i < wallet_assets_max; ++i)
+    assets.push_back({std::string(asset_code_bytes_max - 2, 'W') + std::to_string(10 + i), amount_limit, amount_limit});
+  e.body = encode_body(open_account_cmd{account_kind::user, std::string(owner_bytes_max, 'u'), assets});
+  e.effects.push_back(account_opened{~0ull, account_kind::user, std::string(owner_bytes_max, 'u'), assets});
+  event back;
+  CHECK(decode_event(encode_event(e), back).is_ok());
+  e.effects.clear();
+  e.body = encode_body(deposit_cmd{~0ull, std::string(asset_code_bytes_max, 'D'), amount_limit,
+                                   std::string(owner_bytes_max, 'v'), std::string(reference_bytes_max, 'f'),
+                                   std::string(metadata_bytes_max, 'm')});
+  for (int i = 0; i < 3; ++i)
+    e.effects.push_back(balance_changed{~0ull, std::string(asset_code_bytes_max, 'D'), -amount_limit, amount_limit,
+                                        -amount_limit, amount_limit, -amount_limit, amount_limit, -amount_limit});
+  e.effects.push_back(daily_usage{~0ull, std::string(asset_code_bytes_max, 'D'), -1, amount_limit});
+  e.effects.push_back(pending_opened{~0ull, pending_kind::hold, ~0ull, ~0ull, std::string(asset_code_bytes_max, 'D'),
+                                     amount_limit, INT64_MIN});
+  e.effects.push_back(pending_closed{~0ull, pending_resolution::failed, amount_limit});
+  e.effects.push_back(transaction_recorded{~0ull, tx_kind::reversal, ~0ull});
+  CHECK(decode_event(encode_event(e), back).is_ok());
+
+  // The largest invalid command the writer records: clipped envelope, a body
+  // just under the size it still keeps, a long detail.
+  e.effects.clear();
+  e.status = event_status::rejected;
+  e.reason = reason::invalid_argument;
+  e.body = std::string(invalid_body_bytes_max, '\x7f');
+  e.detail = std::string(256, 'd');
+  CHECK(decode_event(encode_event(e), back).is_ok());
+
+  // Pending records at their extremes.
+  pending_record p{~0ull, pending_kind::withdrawal, ~0ull, ~0ull, std::string(asset_code_bytes_max, 'P'), amount_limit,
+                   INT64_MAX, pending_resolution::failed, -amount_limit};
+  pending_record p_back;
+  CHECK(decode(encode(p), p_back).is_ok());
+}
