@@ -2,6 +2,7 @@
 // issue). Each test is named after what broke; each fails on the code before
 // its fix.
 #include <doctest/doctest.h>
+#include <rocksdb/db.h>
 
 #include <string>
 #include <vector>
@@ -174,4 +175,91 @@ TEST_CASE("the largest records the writer can produce all decode") {
                    INT64_MAX, pending_resolution::failed, -amount_limit};
   pending_record p_back;
   CHECK(decode(encode(p), p_back).is_ok());
+}
+
+namespace {
+// Event count of every journal record (one per engine batch), read from
+// RocksDB directly after the engine is closed.
+std::vector<std::size_t> journal_record_sizes(const std::string& path) {
+  rocksdb::Options o;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, {}}, {"state", {}}, {"journal", {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::OpenForReadOnly(o, path, cfs, &handles, &db);
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  std::vector<std::size_t> sizes;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[2]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::vector<journal_entry> rec;
+    REQUIRE(decode_journal_batch(std::string_view(it->value().data(), it->value().size()), rec).is_ok());
+    sizes.push_back(rec.size());
+  }
+  it.reset();
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+  return sizes;
+}
+}  // namespace
+
+TEST_CASE("regression: a batch is bounded by events, not only by commands (hold expiries no longer pile into one batch)") {
+  constexpr std::size_t events_max = 2048;
+  engine_harness h(8190, 512, events_max);
+  h.setup_basics();
+  auto a = h.open_wallet("alice");
+  auto m = h.open_wallet("merchant");
+  h.fund(a, 5000);
+  std::int64_t expiry = now_us(h) + hour_us;
+  // 3000 holds in one submission: split across batches, answered once, in order.
+  std::vector<command> holds;
+  for (int i = 0; i < 3000; ++i) holds.push_back(cmd("h" + std::to_string(i), hold_cmd{a, m, "USD", 1, expiry, "", ""}));
+  auto outs = h.run_all(std::move(holds));
+  REQUIRE(outs.size() == 3000);
+  for (std::size_t i = 1; i < outs.size(); ++i) {
+    REQUIRE(why(outs[i]) == "accepted");
+    REQUIRE(outs[i].seq == outs[i - 1].seq + 1);
+  }
+  // Every hold expires: each of these commands sweeps up to 1024 first.
+  h.clock().set_us(expiry + 1);
+  std::vector<command> deposits;
+  for (int i = 0; i < 5; ++i) deposits.push_back(cmd("d" + std::to_string(i), deposit_cmd{m, "USD", 1, "stripe", "", ""}));
+  auto douts = h.run_all(std::move(deposits));
+  for (const auto& o : douts) CHECK(why(o) == "accepted");
+  CHECK(avail(h, a) == "5000");
+  auto head = h.eng().head();
+  h.close();
+  auto sizes = journal_record_sizes((h.dir().path() / "ledger").string());
+  std::size_t total = 0, largest = 0;
+  for (auto n : sizes) {
+    total += n;
+    largest = std::max(largest, n);
+  }
+  CHECK(total == head.seq);
+  CHECK(largest <= events_max);
+  h.reopen();
+  CHECK(h.eng().head().seq == head.seq);
+}
+
+TEST_CASE("the largest journal record a batch can make decodes") {
+  // batch_events_max events of the largest kind the writer makes.
+  engine_options defaults;
+  event e;
+  e.principal = std::string(owner_bytes_max, 'p');
+  e.idempotency_key = std::string(key_bytes_max, 'k');
+  e.status = event_status::rejected;
+  e.reason = reason::invalid_argument;
+  e.body = std::string(invalid_body_bytes_max, 'b');
+  std::vector<journal_entry> entries;
+  std::size_t bytes = 0;
+  for (std::uint64_t i = 0; i < defaults.batch_events_max && bytes < defaults.batch_bytes_max; ++i) {
+    e.seq = 1 + i;
+    entries.push_back(journal_entry{e.seq, encode_event(e), hash256{}});
+    bytes += entries.back().event_bytes.size() + 36;
+  }
+  // One more command's worth past the byte bound, as the writer allows.
+  e.seq = entries.size() + 1;
+  entries.push_back(journal_entry{e.seq, encode_event(e), hash256{}});
+  std::vector<journal_entry> back;
+  REQUIRE(decode_journal_batch(encode_journal_batch(1, entries), back).is_ok());
+  CHECK(back.size() == entries.size());
 }
