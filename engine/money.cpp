@@ -195,8 +195,24 @@ void decide_body(decision& d, const withdraw_cmd& c) {
   d.accept(l);
 }
 
+// Gives back daily usage for a debit that will not leave the wallet after
+// all. Only usage counted today is given back, from today's total: a debit
+// counted on an earlier day never was in today's total, and that day is
+// over. Adds a daily_usage effect, or nothing.
+void give_back_usage(decision& d, std::uint64_t wallet, const std::string& asset, std::int32_t counted_day,
+                     amount_t amount) {
+  const auto* w = d.s.account(wallet);
+  if (!w || w->kind != account_kind::user || amount <= 0) return;
+  const auto* b = w->balance(asset);
+  std::int32_t today = log_day(d.ctx.now_us);
+  if (!b || b->daily_debit_limit == 0 || counted_day != today || b->daily_day != today) return;
+  amount_t used = b->daily_used > amount ? b->daily_used - amount : 0;
+  d.out.effects.emplace_back(daily_usage{wallet, asset, today, used});
+}
+
 // Resolves an open pending: posts `posted` of it and releases the rest.
 void resolve_pending(decision& d, const pending_record& p, amount_t posted, pending_resolution how) {
+  if (p.usage_counted) give_back_usage(d, p.debit_account, p.asset, p.usage_day, p.amount - posted);
   legs l;
   auto& debit = l.at(p.debit_account, p.asset);
   debit.debits_pending = -p.amount;
@@ -314,6 +330,25 @@ void decide_body(decision& d, const void_hold_cmd& c) {
   if (const auto* p = open_hold(d, c.hold_id)) resolve_pending(d, *p, 0, pending_resolution::voided);
 }
 
+// A reversal returns to a wallet what the transaction took from it; if
+// that debit counted against today's limit, the usage is given back too.
+// A transfer counted on its own day; a capture or a settled withdrawal on
+// the day its hold or withdrawal was opened.
+void give_back_reversed_usage(decision& d, const tx_record& t) {
+  std::int32_t counted_day = 0;
+  if (t.kind == tx_kind::transfer) {
+    counted_day = log_day(t.log_ts_us);
+  } else if (t.kind == tx_kind::capture || t.kind == tx_kind::withdrawal) {
+    auto p = d.s.closed_pending(t.pending_id);
+    if (!p || !p->usage_counted) return;
+    counted_day = p->usage_day;
+  } else {
+    return;  // deposits debit no wallet
+  }
+  for (const auto& leg : t.legs)
+    if (leg.debit > leg.credit) give_back_usage(d, leg.account, leg.asset, counted_day, leg.debit - leg.credit);
+}
+
 void decide_body(decision& d, const reverse_cmd& c) {
   auto t = d.s.transaction(c.transaction_id);
   if (!t) return d.reject(reason::unknown_transaction);
@@ -340,6 +375,7 @@ void decide_body(decision& d, const reverse_cmd& c) {
     const auto* b = acc->balance(leg.asset);
     if (available_now(d, *acc, *b) < leg.credit - leg.debit) return d.reject(reason::insufficient_funds);
   }
+  give_back_reversed_usage(d, *t);
   d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::reversal, t->id});
   d.accept(l);
 }

@@ -110,6 +110,11 @@ struct pending_record {
   std::int64_t expires_at_us = 0;
   pending_resolution resolution = pending_resolution::open;
   amount_t posted_amount = 0;
+  // Whether opening it counted against the wallet's daily limit, and on
+  // which UTC day of log time (record version 2 only; a version 1 record
+  // counted nothing).
+  bool usage_counted = false;
+  std::int32_t usage_day = 0;
 };
 
 struct tx_leg {
@@ -125,6 +130,8 @@ struct tx_record {
   tx_kind kind = tx_kind::deposit;
   std::uint64_t reverses = 0;
   std::uint64_t reversed_by = 0;
+  std::int64_t log_ts_us = 0;    // of the event that recorded it
+  std::uint64_t pending_id = 0;  // the hold or withdrawal it posted (capture, withdrawal)
   std::vector<tx_leg> legs;
 };
 
@@ -187,7 +194,7 @@ class ledger_state {
   const std::vector<account_record>& accounts() const { return accounts_; }
 
  private:
-  void apply_effect(const effect& fx);
+  void apply_effect(const effect& fx, const daily_usage* usage);
   account_record& mutable_account(std::uint64_t id);
   state_kv& kv_;
   event_lookup lookup_;
