@@ -265,6 +265,8 @@ std::optional<tx_record> ledger_state::transaction(std::uint64_t id) const {
   return t;
 }
 
+bool ledger_state::reversed(std::uint64_t id) const { return kv_.get(keys::reversal(id)).has_value(); }
+
 std::optional<idem_record> ledger_state::idempotency(std::string_view principal, std::string_view key) const {
   auto v = kv_.get(keys::idempotency(principal, key));
   if (!v) return std::nullopt;

@@ -180,6 +180,8 @@ class ledger_state {
   const pending_record* open_pending(std::uint64_t id) const;
   std::optional<pending_record> closed_pending(std::uint64_t id) const;
   std::optional<tx_record> transaction(std::uint64_t id) const;
+  // Whether transaction `id` was reversed (reads the key space).
+  bool reversed(std::uint64_t id) const;
   std::optional<idem_record> idempotency(std::string_view principal, std::string_view key) const;
   // Sum of the open holds debiting (account, asset) whose expiry is at or
   // before `now_us`: amounts still in debits_pending that no longer reserve
