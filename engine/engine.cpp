@@ -14,6 +14,8 @@ constexpr int take_wait_ms = 50;
 status engine::open(const engine_options& options, std::unique_ptr<engine>& out) {
   LEDGER_ASSERT(options.clk != nullptr, "engine needs a clock");
   LEDGER_ASSERT(options.batch_commands_max > 0 && options.queue_commands_max > 0, "limits must be positive");
+  LEDGER_ASSERT(options.batch_events_max > expiries_per_command_max + 1 && options.batch_bytes_max > 0,
+                "a batch must hold at least one command's events");
   std::unique_ptr<engine> e(new engine());
   e->options_ = options;
   if (auto s = store::open(options.store, e->store_); !s) return s;
@@ -22,6 +24,7 @@ status engine::open(const engine_options& options, std::unique_ptr<engine>& out)
                                           e->store_->head());
   if (auto s = e->store_->load(e->machine_->state()); !s) return s;
   e->committed_ = e->store_->head();
+  e->store_->hold_reads_for_release();
   e->account_count_ = e->machine_->state().account_count();
   if (options.log) {
     e->log_ = options.log;
@@ -47,12 +50,16 @@ append_result engine::submit(std::vector<command> commands, completion done) {
 
 void engine::stop() {
   if (!log_) return;  // open() failed before the writer started
-  if (stopping_.exchange(true)) {
+  if (stop_called_.exchange(true)) {
     if (writer_.joinable()) writer_.join();
     if (committer_.joinable()) committer_.join();
     return;
   }
+  // Close first, then say so: an append that succeeded did so before the
+  // close, so the writer, which drains the log once more after it sees
+  // stopping_, cannot miss it (and its completion) any more.
   log_->close();
+  stopping_ = true;
   if (writer_.joinable()) writer_.join();
   if (committer_.joinable()) committer_.join();
   committed_cv_.notify_all();
@@ -99,10 +106,18 @@ status engine::checkpoint(ledger::checkpoint& out) {
 void engine::run() {
   for (;;) {
     auto job = std::make_unique<batch_job>();
-    log_->take(job->entries, options_.batch_commands_max, take_wait_ms);
+    if (!carry_.empty()) {
+      job->entries = std::move(carry_);
+      carry_.clear();
+    } else {
+      log_->take(job->entries, options_.batch_commands_max, take_wait_ms);
+    }
     if (job->entries.empty()) {
-      if (stopping_.load()) break;
-      continue;
+      if (!stopping_.load()) continue;
+      // The log was closed before stopping_ was set: this take sees every
+      // submission that was ever accepted.
+      log_->take(job->entries, options_.batch_commands_max, 0);
+      if (job->entries.empty()) break;
     }
     if (failed_.load()) {
       fail_all(job->entries, status::unavailable("the engine stopped: " + failure().message()));
@@ -162,12 +177,17 @@ void engine::execute(batch_job& job) {
     store_->add_event(e.seq, bytes, chain);
     last = outcome_of(e);
     ++job.events;
+    job.event_bytes += bytes.size() + 36;  // as in the journal record
   };
   for (std::size_t i = 0; i < job.entries.size(); ++i) {
     auto& entry = job.entries[i];
     job.outcomes[i].resize(entry.commands.size());
     job.replays[i].resize(entry.commands.size());
     for (std::size_t j = 0; j < entry.commands.size(); ++j) {
+      if (job.commands > 0 && batch_full(job)) {
+        split_at(job, i, j);
+        break;
+      }
       auto r = machine_->execute(entry.commands[j], entry.timestamp_us, entry.first_position + j, sink);
       ++job.commands;
       if (r.replay) {
@@ -182,6 +202,54 @@ void engine::execute(batch_job& job) {
   machine_->flush();
   job.head = machine_->head();
   account_count_ = machine_->state().account_count();
+}
+
+bool engine::batch_full(const batch_job& job) const {
+  return job.events + 1 + expiries_per_command_max > options_.batch_events_max ||
+         job.event_bytes >= options_.batch_bytes_max;
+}
+
+namespace {
+// The completion of a submission split across batches: each part fills its
+// slice and the caller's completion runs once, when the last part has.
+struct split_outcomes {
+  completion done;
+  std::vector<outcome> outs;
+  std::size_t parts_left = 2;
+};
+completion part_of(std::shared_ptr<split_outcomes> acc, std::size_t offset) {
+  return [acc = std::move(acc), offset](std::vector<outcome>&& outs) {
+    for (std::size_t k = 0; k < outs.size(); ++k) acc->outs[offset + k] = std::move(outs[k]);
+    if (--acc->parts_left == 0 && acc->done) acc->done(std::move(acc->outs));
+  };
+}
+}  // namespace
+
+void engine::split_at(batch_job& job, std::size_t i, std::size_t j) {
+  std::size_t first_whole = i;
+  if (j > 0) {
+    // Entry i is cut in two: commands [0, j) stay in this batch.
+    auto& entry = job.entries[i];
+    log_entry rest;
+    rest.first_position = entry.first_position + j;
+    rest.timestamp_us = entry.timestamp_us;
+    rest.commands.assign(std::make_move_iterator(entry.commands.begin() + static_cast<std::ptrdiff_t>(j)),
+                         std::make_move_iterator(entry.commands.end()));
+    auto acc = std::make_shared<split_outcomes>();
+    acc->outs.resize(entry.commands.size());
+    acc->done = std::move(entry.done);
+    entry.commands.resize(j);
+    entry.done = part_of(acc, 0);
+    rest.done = part_of(acc, j);
+    job.outcomes[i].resize(j);
+    job.replays[i].resize(j);
+    carry_.push_back(std::move(rest));
+    first_whole = i + 1;
+  }
+  for (std::size_t k = first_whole; k < job.entries.size(); ++k) carry_.push_back(std::move(job.entries[k]));
+  job.entries.resize(first_whole);
+  job.outcomes.resize(first_whole);
+  job.replays.resize(first_whole);
 }
 
 void engine::run_committer() {
@@ -217,6 +285,9 @@ void engine::commit(batch_job& job) {
     set_failure(gate);
     return;
   }
+
+  // Released: readers (the API, checkpoints) may see this batch now.
+  store_->publish();
 
   // Replays are answered from the journal, now that anything they refer to
   // (even an event of this very batch) is committed.

@@ -32,6 +32,14 @@ namespace ledger {
 struct engine_options {
   store_options store;
   std::size_t batch_commands_max = 8190;
+  // A batch also stops taking commands before its events could pass
+  // batch_events_max (a command makes at most 1 + expiries_per_command_max
+  // events, so the bound is strict) or once its event bytes reach
+  // batch_bytes_max (so it may pass it by one command's events). A
+  // submission that does not fit is split across batches; its completion
+  // still runs once, after its last part is durable.
+  std::size_t batch_events_max = 1u << 16;
+  std::size_t batch_bytes_max = 16u << 20;
   std::size_t queue_commands_max = 1u << 16;
   // Batches of at least this many commands are committed on the committer
   // thread while the writer decides the next; smaller ones inline (their
@@ -93,11 +101,16 @@ class engine {
     std::vector<std::vector<bool>> replays;          // answered from the journal after commit
     ledger_head head;
     std::uint64_t commands = 0, events = 0, replay_count = 0;
+    std::size_t event_bytes = 0;
   };
 
   engine() = default;
   void run();
   void execute(batch_job& job);
+  // True when the next command might take the batch past its event or byte bound.
+  bool batch_full(const batch_job& job) const;
+  // Moves commands [j, end) of entry i, and every later entry, to carry_.
+  void split_at(batch_job& job, std::size_t i, std::size_t j);
   void run_committer();
   void commit(batch_job& job);
   void wait_committer_idle();
@@ -113,7 +126,13 @@ class engine {
 
   std::thread writer_;
   std::thread committer_;
+  std::atomic<bool> stop_called_{false};
+  // Set after the log is closed: once the writer sees it, every accepted
+  // submission is already in the log (see run()).
   std::atomic<bool> stopping_{false};
+  // Writer only: commands taken from the log that did not fit the last
+  // batch; the next batch starts with them.
+  std::vector<log_entry> carry_;
 
   // The handoff slot, protected by job_mu_.
   std::mutex job_mu_;

@@ -119,6 +119,12 @@ const balance_record* wallet_balance(decision& d, const account_record& w, const
   return b;
 }
 
+// What the wallet may spend now. A hold past its expiry reserves nothing,
+// whether or not the sweep (bounded per command) has released it yet.
+amount_t available_now(const decision& d, const account_record& w, const balance_record& b) {
+  return b.available() + d.s.expired_held(w.id, b.asset, d.ctx.now_us);
+}
+
 // Daily limit and available balance for a debit of `total` from a user wallet.
 // Adds the daily_usage effect when the wallet has a limit.
 bool can_debit(decision& d, const account_record& w, const balance_record& b, amount_t total) {
@@ -132,7 +138,7 @@ bool can_debit(decision& d, const account_record& w, const balance_record& b, am
     }
     d.out.effects.emplace_back(daily_usage{w.id, b.asset, day, after});
   }
-  if (b.available() < total) {
+  if (available_now(d, w, b) < total) {
     d.reject(reason::insufficient_funds);
     return false;
   }
@@ -147,6 +153,9 @@ std::uint64_t system_account(decision& d, const std::string& name) {
 
 void decide_body(decision& d, const register_asset_cmd& c) {
   if (d.s.asset(c.code)) return d.reject(reason::asset_exists);
+  if (d.s.asset_count() >= ledger_assets_max)
+    return d.reject(reason::invalid_state, "the ledger holds " + std::to_string(ledger_assets_max) +
+                                               " assets, the most it may register");
   d.out.effects.emplace_back(asset_registered{c.code, c.scale, c.min_amount, c.max_amount});
   d.accept(legs{});
 }
@@ -186,8 +195,24 @@ void decide_body(decision& d, const withdraw_cmd& c) {
   d.accept(l);
 }
 
+// Gives back daily usage for a debit that will not leave the wallet after
+// all. Only usage counted today is given back, from today's total: a debit
+// counted on an earlier day never was in today's total, and that day is
+// over. Adds a daily_usage effect, or nothing.
+void give_back_usage(decision& d, std::uint64_t wallet, const std::string& asset, std::int32_t counted_day,
+                     amount_t amount) {
+  const auto* w = d.s.account(wallet);
+  if (!w || w->kind != account_kind::user || amount <= 0) return;
+  const auto* b = w->balance(asset);
+  std::int32_t today = log_day(d.ctx.now_us);
+  if (!b || b->daily_debit_limit == 0 || counted_day != today || b->daily_day != today) return;
+  amount_t used = b->daily_used > amount ? b->daily_used - amount : 0;
+  d.out.effects.emplace_back(daily_usage{wallet, asset, today, used});
+}
+
 // Resolves an open pending: posts `posted` of it and releases the rest.
 void resolve_pending(decision& d, const pending_record& p, amount_t posted, pending_resolution how) {
+  if (p.usage_counted) give_back_usage(d, p.debit_account, p.asset, p.usage_day, p.amount - posted);
   legs l;
   auto& debit = l.at(p.debit_account, p.asset);
   debit.debits_pending = -p.amount;
@@ -305,6 +330,25 @@ void decide_body(decision& d, const void_hold_cmd& c) {
   if (const auto* p = open_hold(d, c.hold_id)) resolve_pending(d, *p, 0, pending_resolution::voided);
 }
 
+// A reversal returns to a wallet what the transaction took from it; if
+// that debit counted against today's limit, the usage is given back too.
+// A transfer counted on its own day; a capture or a settled withdrawal on
+// the day its hold or withdrawal was opened.
+void give_back_reversed_usage(decision& d, const tx_record& t) {
+  std::int32_t counted_day = 0;
+  if (t.kind == tx_kind::transfer) {
+    counted_day = log_day(t.log_ts_us);
+  } else if (t.kind == tx_kind::capture || t.kind == tx_kind::withdrawal) {
+    auto p = d.s.closed_pending(t.pending_id);
+    if (!p || !p->usage_counted) return;
+    counted_day = p->usage_day;
+  } else {
+    return;  // deposits debit no wallet
+  }
+  for (const auto& leg : t.legs)
+    if (leg.debit > leg.credit) give_back_usage(d, leg.account, leg.asset, counted_day, leg.debit - leg.credit);
+}
+
 void decide_body(decision& d, const reverse_cmd& c) {
   auto t = d.s.transaction(c.transaction_id);
   if (!t) return d.reject(reason::unknown_transaction);
@@ -317,14 +361,21 @@ void decide_body(decision& d, const reverse_cmd& c) {
     x.debits_posted = leg.credit;
     x.credits_posted = leg.debit;
   }
-  // A reversal may not push a wallet below what it may spend, nor touch a closed one.
+  // A reversal may not push a wallet below what it may spend, nor touch a
+  // closed one, nor take money out of a frozen one: frozen means no debit of
+  // any kind, so a chargeback against a frozen wallet waits for an unfreeze
+  // (both recorded), like every other debit.
   for (const auto& leg : t->legs) {
     const auto* acc = d.s.account(leg.account);
     if (acc->kind != account_kind::user) continue;
     if (acc->status == account_status::closed) return d.reject(reason::wallet_closed);
+    if (leg.credit <= leg.debit) continue;
+    if (acc->status == account_status::frozen)
+      return d.reject(reason::wallet_frozen, "the reversal would debit frozen wallet " + std::to_string(acc->id));
     const auto* b = acc->balance(leg.asset);
-    if (leg.credit > leg.debit && b->available() < leg.credit - leg.debit) return d.reject(reason::insufficient_funds);
+    if (available_now(d, *acc, *b) < leg.credit - leg.debit) return d.reject(reason::insufficient_funds);
   }
+  give_back_reversed_usage(d, *t);
   d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::reversal, t->id});
   d.accept(l);
 }

@@ -1,6 +1,7 @@
 #include "engine/rebuild.h"
 
 #include <map>
+#include <set>
 
 #include "engine/chain.h"
 
@@ -10,32 +11,153 @@ namespace {
 constexpr std::size_t read_events_max = 4096;
 }  // namespace
 
-status check_event(const ledger_state& state, const event& e) {
-  std::map<std::string, amount_t> posted, pending;
-  std::uint64_t opened = 0;
-  for (const auto& fx : e.effects) {
-    if (auto* o = std::get_if<account_opened>(&fx)) {
-      if (o->id != state.next_account_id()) return status::corruption("opens account " + std::to_string(o->id) + " out of order");
-      opened = o->id;
-    } else if (auto* b = std::get_if<balance_changed>(&fx)) {
-      if (!state.account(b->account) && b->account != opened)
-        return status::corruption("posts to unknown account " + std::to_string(b->account));
-      // Checked: a forged event must not overflow the sums (each leg is
-      // bounded by the decoder, their totals are not).
-      amount_t dp = 0, dq = 0;
-      if (!checked_sub(b->d_credits_posted, b->d_debits_posted, dp) ||
-          !checked_add(posted[b->asset], dp, posted[b->asset]) ||
-          !checked_sub(b->d_credits_pending, b->d_debits_pending, dq) ||
-          !checked_add(pending[b->asset], dq, pending[b->asset]))
-        return status::corruption("legs in " + b->asset + " overflow");
-    }
+namespace {
+
+// Checks one event against the state it would be applied to, simulating
+// its effects on copies, so that everything ledger_state::apply asserts
+// (and everything a later load or decode would refuse) is reported as an
+// error first: a forged event with a valid chain must not crash a replica.
+class event_check {
+ public:
+  explicit event_check(const ledger_state& s) : s_(s) {}
+
+  status run(const event& e) {
+    for (const auto& fx : e.effects)
+      if (auto st = std::visit([&](const auto& v) { return check(v); }, fx); !st) return st;
+    for (const auto& [asset, sum] : posted_)
+      if (sum != 0) return status::corruption("posted legs in " + asset + " do not sum to zero");
+    for (const auto& [asset, sum] : pending_)
+      if (sum != 0) return status::corruption("pending legs in " + asset + " do not sum to zero");
+    return after_mismatch_;
   }
-  for (const auto& [asset, sum] : posted)
-    if (sum != 0) return status::corruption("posted legs in " + asset + " do not sum to zero");
-  for (const auto& [asset, sum] : pending)
-    if (sum != 0) return status::corruption("pending legs in " + asset + " do not sum to zero");
+
+ private:
+  struct acct {
+    account_kind kind;
+    account_status status;
+    const std::vector<wallet_asset>* assets;  // opened in this event; else null
+  };
+
+  bool asset_known(const std::string& code) const { return s_.asset(code) || new_assets_.count(code); }
+  std::optional<acct> account(std::uint64_t id) const {
+    auto st = status_.find(id);
+    if (auto it = opened_.find(id); it != opened_.end())
+      return acct{it->second->kind, st != status_.end() ? st->second : account_status::active, &it->second->assets};
+    const auto* a = s_.account(id);
+    if (!a) return std::nullopt;
+    return acct{a->kind, st != status_.end() ? st->second : a->status, nullptr};
+  }
+  bool holds(std::uint64_t id, const std::string& asset) const {
+    if (auto it = opened_.find(id); it != opened_.end()) {
+      for (const auto& wa : it->second->assets)
+        if (wa.asset == asset) return true;
+      return false;
+    }
+    const auto* a = s_.account(id);
+    return a && a->balance(asset) != nullptr;
+  }
+  static status bad(const std::string& m) { return status::corruption(m); }
+
+  status check(const asset_registered& a) {
+    if (a.code.empty() || a.code.size() > asset_code_bytes_max || asset_known(a.code)) return bad("registers asset " + a.code + " again or badly named");
+    if (a.scale > scale_max || a.min_amount < 1 || a.max_amount < a.min_amount) return bad("asset " + a.code + " out of range");
+    if (s_.asset_count() + new_assets_.size() >= ledger_assets_max) return bad("registers more than the asset bound");
+    new_assets_.insert(a.code);
+    return status::ok();
+  }
+  status check(const account_opened& o) {
+    if (o.id != s_.next_account_id() + opened_.size()) return bad("opens account " + std::to_string(o.id) + " out of order");
+    if (o.owner.empty() || o.owner.size() > owner_bytes_max || o.owner.find('\0') != std::string::npos)
+      return bad("account " + std::to_string(o.id) + " has a malformed owner");
+    if (o.kind == account_kind::system) {
+      if (!o.assets.empty() || s_.system_account(o.owner) != 0 || !new_system_.insert(o.owner).second)
+        return bad("system account " + o.owner + " is taken or lists assets");
+    } else {
+      if (o.assets.empty() || o.assets.size() > wallet_assets_max) return bad("wallet lists too few or too many assets");
+      std::set<std::string> seen;
+      for (const auto& wa : o.assets)
+        if (!asset_known(wa.asset) || !seen.insert(wa.asset).second || wa.overdraft_limit < 0 || wa.daily_debit_limit < 0)
+          return bad("wallet asset " + wa.asset + " unknown, repeated or with a negative limit");
+    }
+    opened_[o.id] = &o;
+    return status::ok();
+  }
+  status check(const account_status_changed& c) {
+    auto a = account(c.id);
+    if (!a || a->kind != account_kind::user || a->status != c.from)
+      return bad("status change of account " + std::to_string(c.id) + " from a status it is not in");
+    status_[c.id] = c.to;
+    return status::ok();
+  }
+  status check(const balance_changed& b);
+  status check(const daily_usage& d) {
+    auto a = account(d.account);
+    if (!a || a->kind != account_kind::user || !holds(d.account, d.asset)) return bad("daily usage of an asset the account does not hold");
+    return status::ok();
+  }
+  status check(const pending_opened& p) {
+    if (s_.open_pending(p.id) || !opened_pendings_.insert(p.id).second) return bad("opens pending " + std::to_string(p.id) + " twice");
+    if (p.amount <= 0 || !asset_known(p.asset) || !account(p.debit_account) || !account(p.credit_account))
+      return bad("pending " + std::to_string(p.id) + " malformed");
+    return status::ok();
+  }
+  status check(const pending_closed& c) {
+    bool open = (s_.open_pending(c.id) || opened_pendings_.count(c.id)) && !closed_pendings_.count(c.id);
+    if (!open) return bad("closes pending " + std::to_string(c.id) + ", which is not open");
+    closed_pendings_.insert(c.id);
+    return status::ok();
+  }
+  status check(const transaction_recorded& t) {
+    if (t.reverses != 0 && (s_.reversed(t.reverses) || !reversed_.insert(t.reverses).second))
+      return bad("reverses transaction " + std::to_string(t.reverses) + " twice");
+    return status::ok();
+  }
+
+  const ledger_state& s_;
+  std::map<std::pair<std::uint64_t, std::string>, balance_record> balances_;
+  std::map<std::uint64_t, account_status> status_;
+  std::map<std::uint64_t, const account_opened*> opened_;
+  std::set<std::string> new_assets_, new_system_;
+  std::set<std::uint64_t> opened_pendings_, closed_pendings_, reversed_;
+  std::map<std::string, amount_t> posted_, pending_;
+  status after_mismatch_;  // reported after the sums, which say more
+};
+
+status event_check::check(const balance_changed& b) {
+  auto a = account(b.account);
+  if (!a) return bad("posts to unknown account " + std::to_string(b.account));
+  if (a->kind == account_kind::user ? !holds(b.account, b.asset) : !asset_known(b.asset))
+    return bad("posts " + b.asset + " to account " + std::to_string(b.account) + ", which cannot hold it");
+  auto key = std::make_pair(b.account, b.asset);
+  auto it = balances_.find(key);
+  balance_record cur;
+  if (it != balances_.end()) {
+    cur = it->second;
+  } else if (const auto* acc = s_.account(b.account)) {
+    if (const auto* x = acc->balance(b.asset)) cur = *x;
+  }
+  // Every counter stays within the amount range, and the recorded values
+  // after are the ones the deltas give: what apply asserts.
+  amount_t dp = 0, dq = 0, posted = 0;
+  if (!checked_add(cur.debits_posted, b.d_debits_posted, cur.debits_posted) ||
+      !checked_add(cur.credits_posted, b.d_credits_posted, cur.credits_posted) ||
+      !checked_add(cur.debits_pending, b.d_debits_pending, cur.debits_pending) ||
+      !checked_add(cur.credits_pending, b.d_credits_pending, cur.credits_pending) ||
+      !checked_sub(cur.credits_posted, cur.debits_posted, posted) ||
+      !checked_sub(b.d_credits_posted, b.d_debits_posted, dp) || !checked_add(posted_[b.asset], dp, posted_[b.asset]) ||
+      !checked_sub(b.d_credits_pending, b.d_debits_pending, dq) || !checked_add(pending_[b.asset], dq, pending_[b.asset]))
+    return bad("legs in " + b.asset + " overflow");
+  if ((posted != b.posted_after || cur.debits_pending != b.debits_pending_after ||
+       cur.credits_pending != b.credits_pending_after) &&
+      after_mismatch_.is_ok())
+    after_mismatch_ = bad("balance of account " + std::to_string(b.account) + " after the event differs from the one recorded");
+  balances_[key] = cur;
   return status::ok();
 }
+
+}  // namespace
+
+status check_event(const ledger_state& state, const event& e) { return event_check(state).run(e); }
 
 hash256 digest_of(const map_kv& kv) {
   digest_builder d;

@@ -36,10 +36,12 @@ status rebuild(const store& s, const rebuild_bound& bound, rebuilt_state& out);
 // What an auditor (or a replica) must not take on trust even from an event
 // whose chain hash is right (the writer could have been wrong, or the chain
 // forged: it is a plain hash): legs balance per asset, for posted and for
-// pending amounts, and every leg names an account that exists in `state` or
-// is opened by the event itself, accounts being opened in id order. Check
-// before ledger_state::apply, so a bad event is reported as corruption
-// instead of tripping apply's assertions. Reads `state` only.
+// pending amounts; counters stay within the amount range and match the
+// recorded values after; every account, asset and pending an effect names
+// exists (in `state` or earlier in the event) and is in the state the
+// effect needs. Everything ledger_state::apply asserts is checked, so a
+// bad event is reported as corruption instead of stopping the process.
+// Reads `state` only.
 status check_event(const ledger_state& state, const event& e);
 
 // Digest of a map-backed state, framed like store::state_digest.

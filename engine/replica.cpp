@@ -36,8 +36,17 @@ status replica::check_entries(const ledger_head& from, const std::vector<journal
   hash256 chain = from.chain;
   for (const auto& je : entries) {
     // At-least-once sources hand entries back; anything at or below what is
-    // already taken is one of those, not an error.
-    if (je.seq <= seq) continue;
+    // already taken is one of those, not an error, provided it is the same
+    // entry: a divergent history (after a failover, say) must not pass
+    // unnoticed. Older than the head: checked against the store afterwards.
+    if (je.seq <= seq) {
+      const hash256* known = nullptr;
+      if (je.seq == from.seq) known = &from.chain;
+      else if (je.seq > from.seq) known = &fresh[je.seq - from.seq - 1].first->chain;
+      if (known && *known != je.chain)
+        return status::corruption("entry " + std::to_string(je.seq) + " differs from the one already applied: divergent history");
+      continue;
+    }
     if (je.seq != seq + 1)
       return status::corruption("journal gap: expected seq " + std::to_string(seq + 1) + ", found " +
                                 std::to_string(je.seq));
@@ -68,6 +77,7 @@ status replica::apply(const std::vector<journal_entry>& entries) {
   const ledger_head from = store_->head();
   std::vector<std::pair<const journal_entry*, event>> fresh;
   if (auto s = check_entries(from, entries, fresh); !s) return s;
+  if (auto s = check_older(from, entries); !s) return s;
   if (fresh.empty()) return status::ok();
 
   ledger_head next = from;
@@ -97,6 +107,24 @@ status replica::apply(const std::vector<journal_entry>& entries) {
     committed_ = next;
   }
   committed_cv_.notify_all();
+  return status::ok();
+}
+
+status replica::check_older(const ledger_head& from, const std::vector<journal_entry>& entries) const {
+  std::uint64_t lowest = from.seq;
+  for (const auto& je : entries) lowest = std::min(lowest, je.seq == 0 ? lowest : je.seq);
+  if (lowest >= from.seq) return status::ok();
+  // One read of the stored range covers every older duplicate of the call.
+  std::vector<journal_entry> stored;
+  if (auto s = store_->read_journal(lowest, static_cast<std::size_t>(from.seq - lowest), stored); !s) return s;
+  for (const auto& je : entries) {
+    if (je.seq == 0 || je.seq >= from.seq) continue;
+    std::size_t i = static_cast<std::size_t>(je.seq - lowest);
+    if (i >= stored.size() || stored[i].seq != je.seq)
+      return status::corruption("entry " + std::to_string(je.seq) + " is below the head but not in the replica's journal");
+    if (stored[i].chain != je.chain)
+      return status::corruption("entry " + std::to_string(je.seq) + " differs from the one already applied: divergent history");
+  }
   return status::ok();
 }
 

@@ -57,8 +57,9 @@ class replica {
 
   // Applies `entries` in order as ONE store commit (all or nothing).
   // Entries at or below the head reached so far (the committed head, then
-  // the last entry taken from this call) are skipped: duplicates from an
-  // at-least-once source. Returns ok with nothing written if nothing is new.
+  // the last entry taken from this call) are skipped as duplicates from an
+  // at-least-once source, after checking that their chain hash equals the
+  // one already applied at that seq (else `corruption`: divergent history). Returns ok with nothing written if nothing is new.
   // Errors, with nothing of the call applied:
   //   invalid_argument  more than replica_apply_entries_max entries
   //   corruption        a gap (seq > head + 1), a chain hash that does not
@@ -83,6 +84,9 @@ class replica {
   // entries into `fresh`, from the committed head `from`.
   static status check_entries(const ledger_head& from, const std::vector<journal_entry>& entries,
                               std::vector<std::pair<const journal_entry*, event>>& fresh);
+  // Entries below the committed head must be the ones the store holds
+  // (same chain hash): a divergent history is corruption.
+  status check_older(const ledger_head& from, const std::vector<journal_entry>& entries) const;
   // Drops the store's pending batch and rebuilds state_ from committed data.
   status roll_back();
   status reload_state();

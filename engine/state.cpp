@@ -18,9 +18,14 @@ template <class A> void fields(A& a, pending_record& v) {
   a(v.resolution); a(v.posted_amount);
 }
 
+static_assert(ledger_assets_max <= record_list_items_max,
+              "a system account's record must decode with one balance row per registered asset");
+static_assert(wallet_assets_max <= ledger_assets_max);
+
 namespace {
 
 constexpr std::uint8_t record_version = 1;
+constexpr std::uint8_t pending_record_version_usage = 2;
 
 template <typename T>
 std::string encode_record(const T& r) {
@@ -102,7 +107,17 @@ std::optional<std::string> map_kv::get(std::string_view key) {
 
 std::string encode(const asset_record& r) { return encode_record(r); }
 std::string encode(const account_record& r) { return encode_record(r); }
-std::string encode(const pending_record& r) { return encode_record(r); }
+// Version 1 unless the pending counted daily usage: then version 2, with
+// the day appended. Records that count nothing keep their version 1 bytes,
+// so their digest is what it always was.
+std::string encode(const pending_record& r) {
+  std::string out = encode_record(r);
+  if (!r.usage_counted) return out;
+  out[0] = static_cast<char>(pending_record_version_usage);
+  writer w(out);
+  w.u32(static_cast<std::uint32_t>(r.usage_day));
+  return out;
+}
 std::string encode(const idem_record& r) {
   std::string out;
   writer w(out);
@@ -125,7 +140,19 @@ status decode(std::string_view b, account_record& r) {
   return s;
 }
 status decode(std::string_view b, pending_record& r) {
-  auto s = decode_record(b, r, "pending");
+  status s;
+  r.usage_counted = false;
+  r.usage_day = 0;
+  if (b.size() > 4 && static_cast<std::uint8_t>(b[0]) == pending_record_version_usage) {
+    std::string v1(b.substr(0, b.size() - 4));
+    v1[0] = static_cast<char>(record_version);
+    s = decode_record(v1, r, "pending");
+    reader tail(b.substr(b.size() - 4));
+    r.usage_counted = true;
+    r.usage_day = static_cast<std::int32_t>(tail.u32());
+  } else {
+    s = decode_record(b, r, "pending");
+  }
   if (s && ((r.kind != pending_kind::hold && r.kind != pending_kind::withdrawal) ||
             r.resolution > pending_resolution::failed || r.amount <= 0))
     return status::corruption("pending: field out of range");
@@ -171,7 +198,7 @@ status ledger_state::load_entry(std::string_view key, std::string_view value) {
     case 'p': {
       pending_record p;
       if (auto s = decode(value, p); !s) return s;
-      if (p.kind == pending_kind::hold && p.expires_at_us > 0) expiry_.insert({p.expires_at_us, p.id});
+      index_hold(p);
       pending_[p.id] = std::move(p);
       return status::ok();
     }
@@ -231,14 +258,19 @@ std::optional<tx_record> ledger_state::transaction(std::uint64_t id) const {
       t.kind = r->kind;
       t.reverses = r->reverses;
       found = true;
+    } else if (auto* c = std::get_if<pending_closed>(&fx)) {
+      t.pending_id = c->id;
     } else if (auto* b = std::get_if<balance_changed>(&fx); b && (b->d_debits_posted != 0 || b->d_credits_posted != 0)) {
       t.legs.push_back(tx_leg{b->account, b->asset, b->d_debits_posted, b->d_credits_posted});
     }
   }
   if (!found) return std::nullopt;
+  t.log_ts_us = e->log_ts_us;
   if (auto v = kv_.get(keys::reversal(id))) t.reversed_by = get_key_u64(*v);
   return t;
 }
+
+bool ledger_state::reversed(std::uint64_t id) const { return kv_.get(keys::reversal(id)).has_value(); }
 
 std::optional<idem_record> ledger_state::idempotency(std::string_view principal, std::string_view key) const {
   auto v = kv_.get(keys::idempotency(principal, key));
@@ -255,8 +287,41 @@ std::vector<std::uint64_t> ledger_state::due_holds(std::int64_t now_us, std::siz
   return out;
 }
 
+void ledger_state::index_hold(const pending_record& p) {
+  if (p.kind != pending_kind::hold || p.expires_at_us <= 0) return;
+  expiry_.insert({p.expires_at_us, p.id});
+  holds_by_account_[p.debit_account].insert({p.expires_at_us, p.id});
+}
+
+void ledger_state::unindex_hold(const pending_record& p) {
+  if (p.kind != pending_kind::hold || p.expires_at_us <= 0) return;
+  expiry_.erase({p.expires_at_us, p.id});
+  auto it = holds_by_account_.find(p.debit_account);
+  if (it == holds_by_account_.end()) return;
+  it->second.erase({p.expires_at_us, p.id});
+  if (it->second.empty()) holds_by_account_.erase(it);
+}
+
+amount_t ledger_state::expired_held(std::uint64_t account, std::string_view asset, std::int64_t now_us) const {
+  auto it = holds_by_account_.find(account);
+  if (it == holds_by_account_.end()) return 0;
+  amount_t sum = 0;
+  for (auto h = it->second.begin(); h != it->second.end() && h->first <= now_us; ++h) {
+    const auto& p = pending_.at(h->second);
+    if (p.asset == asset) sum += p.amount;
+  }
+  return sum;
+}
+
 void ledger_state::apply(const event& e) {
-  for (const auto& fx : e.effects) apply_effect(fx);
+  // A pending opened by an event that also records daily usage of its
+  // debit side counted against the limit on that day (decide adds the
+  // usage effect first).
+  const daily_usage* usage = nullptr;
+  for (const auto& fx : e.effects) {
+    if (auto* u = std::get_if<daily_usage>(&fx)) usage = u;
+    apply_effect(fx, usage);
+  }
   // Every outcome is remembered under its key, rejections too: a retry must
   // see the same answer the first attempt got. Not kept: conflicts (the key
   // belongs to the first payload) and invalid commands (their key may be
@@ -266,7 +331,7 @@ void ledger_state::apply(const event& e) {
     kv_.put(keys::idempotency(e.principal, e.idempotency_key), encode(idem_record{e.payload_hash, e.seq}));
 }
 
-void ledger_state::apply_effect(const effect& fx) {
+void ledger_state::apply_effect(const effect& fx, const daily_usage* usage) {
   if (auto* a = std::get_if<asset_registered>(&fx)) {
     asset_record r{a->code, a->scale, a->min_amount, a->max_amount};
     LEDGER_ASSERT(!assets_.count(r.code), "asset registered twice");
@@ -322,8 +387,12 @@ void ledger_state::apply_effect(const effect& fx) {
   } else if (auto* p = std::get_if<pending_opened>(&fx)) {
     pending_record r{p->id, p->kind, p->debit_account, p->credit_account, p->asset, p->amount, p->expires_at_us,
                      pending_resolution::open, 0};
+    if (usage && usage->account == r.debit_account && usage->asset == r.asset) {
+      r.usage_counted = true;
+      r.usage_day = usage->day;
+    }
     LEDGER_ASSERT(!pending_.count(r.id), "pending %llu opened twice", static_cast<unsigned long long>(r.id));
-    if (r.kind == pending_kind::hold && r.expires_at_us > 0) expiry_.insert({r.expires_at_us, r.id});
+    index_hold(r);
     kv_.put(keys::open_pending(r.id), encode(r));
     pending_.emplace(r.id, std::move(r));
   } else if (auto* c = std::get_if<pending_closed>(&fx)) {
@@ -331,7 +400,7 @@ void ledger_state::apply_effect(const effect& fx) {
     LEDGER_ASSERT(it != pending_.end(), "closing a pending that is not open");
     pending_record r = std::move(it->second);
     pending_.erase(it);
-    expiry_.erase({r.expires_at_us, r.id});
+    unindex_hold(r);
     r.resolution = c->resolution;
     r.posted_amount = c->posted_amount;
     kv_.del(keys::open_pending(r.id));

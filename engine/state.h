@@ -114,6 +114,11 @@ struct pending_record {
   std::int64_t expires_at_us = 0;
   pending_resolution resolution = pending_resolution::open;
   amount_t posted_amount = 0;
+  // Whether opening it counted against the wallet's daily limit, and on
+  // which UTC day of log time (record version 2 only; a version 1 record
+  // counted nothing).
+  bool usage_counted = false;
+  std::int32_t usage_day = 0;
 };
 
 struct tx_leg {
@@ -129,6 +134,8 @@ struct tx_record {
   tx_kind kind = tx_kind::deposit;
   std::uint64_t reverses = 0;
   std::uint64_t reversed_by = 0;
+  std::int64_t log_ts_us = 0;    // of the event that recorded it
+  std::uint64_t pending_id = 0;  // the hold or withdrawal it posted (capture, withdrawal)
   std::vector<tx_leg> legs;
 };
 
@@ -177,16 +184,23 @@ class ledger_state {
   const pending_record* open_pending(std::uint64_t id) const;
   std::optional<pending_record> closed_pending(std::uint64_t id) const;
   std::optional<tx_record> transaction(std::uint64_t id) const;
+  // Whether transaction `id` was reversed (reads the key space).
+  bool reversed(std::uint64_t id) const;
   std::optional<idem_record> idempotency(std::string_view principal, std::string_view key) const;
+  // Sum of the open holds debiting (account, asset) whose expiry is at or
+  // before `now_us`: amounts still in debits_pending that no longer reserve
+  // anything. Costs one step per such hold of the account.
+  amount_t expired_held(std::uint64_t account, std::string_view asset, std::int64_t now_us) const;
   // Open holds whose expiry is at or before `now_us`, earliest first, at most `max`.
   std::vector<std::uint64_t> due_holds(std::int64_t now_us, std::size_t max) const;
 
   std::size_t account_count() const { return accounts_.size(); }
+  std::size_t asset_count() const { return assets_.size(); }
   std::size_t open_pending_count() const { return pending_.size(); }
   const std::vector<account_record>& accounts() const { return accounts_; }
 
  private:
-  void apply_effect(const effect& fx);
+  void apply_effect(const effect& fx, const daily_usage* usage);
   account_record& mutable_account(std::uint64_t id);
   state_kv& kv_;
   event_lookup lookup_;
@@ -195,6 +209,10 @@ class ledger_state {
   std::unordered_map<std::string, std::uint64_t> system_names_;
   std::unordered_map<std::uint64_t, pending_record> pending_;
   std::set<std::pair<std::int64_t, std::uint64_t>> expiry_;  // (expires_at_us, hold id)
+  // Open holds with an expiry by debit account: (expires_at_us, hold id).
+  std::unordered_map<std::uint64_t, std::set<std::pair<std::int64_t, std::uint64_t>>> holds_by_account_;
+  void index_hold(const pending_record& p);
+  void unindex_hold(const pending_record& p);
   std::vector<std::uint64_t> dirty_;                          // accounts changed since flush
   std::unordered_set<std::uint64_t> dirty_set_;
 };

@@ -200,9 +200,13 @@ db_setup make_setup(const store_options& options, bool exists) {
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = !exists;
   db_options.paranoid_checks = true;
-  // A torn tail of the WAL (a write that never returned) is dropped; any
-  // other damage stops the open.
-  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Only a torn last record of the WAL (a write that never returned, so was
+  // never acknowledged) is dropped; damage anywhere else fails the open.
+  // kPointInTimeRecovery would stop replay at the first bad record and open
+  // anyway, silently dropping every acknowledged batch after it;
+  // kAbsoluteConsistency would refuse even a torn tail, which every power
+  // loss during a write leaves behind.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   db_options.max_background_jobs = 2;
   db_options.max_open_files = 512;
 
@@ -259,6 +263,7 @@ status store::catch_up() {
 
 store::~store() {
   batch_.reset();
+  published_.reset();  // releases its snapshot while the DB is open
   if (db_) {
     for (auto* h : {meta_, state_, journal_})
       if (h) db_->DestroyColumnFamilyHandle(h);
@@ -304,12 +309,17 @@ status store::check_consistency() {
 }
 
 status store::load(ledger_state& state) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
+  // One iterator per prefix, its status checked before the next: a Seek
+  // clears an iterator's error, so a read error while scanning one prefix
+  // would otherwise pass for the end of it and leave a partial state.
   for (char prefix : {'a', 'p', 'w'}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
     for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next())
       if (auto s = state.load_entry(view(it->key()), view(it->value())); !s) return s;
+    if (!it->status().ok())
+      return from_rocks(it->status(), std::string("loading state records '") + prefix + "'");
   }
-  return from_rocks(it->status(), "loading state");
+  return status::ok();
 }
 
 state_kv& store::writer_kv() { return *batch_; }
@@ -328,11 +338,33 @@ std::optional<event> store::writer_event(std::uint64_t seq) const {
     return e;
   }
   if (seq == 0 || seq > std::max(writer_last_seq_, head_at_open_)) return std::nullopt;
-  journal_entry je;
-  auto s = read_event(seq, je);
-  if (s) s = decode_event(je.event_bytes, e);
+  // The writer reads its own commits, released or not.
+  std::vector<journal_entry> one;
+  auto s = read_records(seq, 1, one, nullptr);
+  if (s && (one.empty() || one[0].seq != seq)) s = status::not_found("event " + std::to_string(seq));
+  if (s) s = decode_event(one[0].event_bytes, e);
   LEDGER_ASSERT(s.is_ok(), "a committed event could not be read back: the store is damaged");
   return e;
+}
+
+void store::hold_reads_for_release() {
+  gated_ = true;
+  publish();
+}
+
+void store::publish() {
+  if (!gated_) return;
+  rocksdb::DB* db = db_;
+  std::shared_ptr<const rocksdb::Snapshot> snap(db_->GetSnapshot(),
+                                                [db](const rocksdb::Snapshot* p) { db->ReleaseSnapshot(p); });
+  std::lock_guard lock(published_mu_);
+  published_ = std::move(snap);
+}
+
+std::shared_ptr<const rocksdb::Snapshot> store::read_snapshot() const {
+  if (!gated_) return nullptr;
+  std::lock_guard lock(published_mu_);
+  return published_;
 }
 
 std::size_t store::pending_bytes() const { return batch_->batch.GetDataSize(); }
@@ -381,8 +413,11 @@ void store::drop_sealed() {
   sealed_events_.clear();
 }
 
-status store::read_records(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), journal_));
+status store::read_records(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out,
+                           const rocksdb::Snapshot* snap) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, journal_));
   it->SeekForPrev(seq_key(from_seq));
   if (!it->Valid()) it->SeekToFirst();
   std::uint64_t expect = 0;  // first seq the next record must start at
@@ -405,26 +440,33 @@ status store::read_records(std::uint64_t from_seq, std::size_t events_max, std::
 
 status store::read_journal(std::uint64_t from_seq, std::size_t max, std::vector<journal_entry>& out) const {
   out.clear();
-  return read_records(from_seq, max, out);
+  auto snap = read_snapshot();
+  return read_records(from_seq, max, out, snap.get());
 }
 
 status store::read_event(std::uint64_t seq, journal_entry& out) const {
   std::vector<journal_entry> one;
-  if (auto s = read_records(seq, 1, one); !s) return s;
+  auto snap = read_snapshot();
+  if (auto s = read_records(seq, 1, one, snap.get()); !s) return s;
   if (one.empty() || one[0].seq != seq) return status::not_found("event " + std::to_string(seq) + " is not in the journal");
   out = std::move(one[0]);
   return status::ok();
 }
 
 status store::read_state(std::string_view key, std::string& value) const {
-  return from_rocks(db_->Get(rocksdb::ReadOptions(), state_, rocksdb::Slice(key.data(), key.size()), &value),
-                    "reading state");
+  auto snap = read_snapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  return from_rocks(db_->Get(ro, state_, rocksdb::Slice(key.data(), key.size()), &value), "reading state");
 }
 
 status store::scan_state(std::string_view prefix, std::string_view start_after, std::size_t max,
                          std::vector<std::pair<std::string, std::string>>& out) const {
   out.clear();
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
+  auto snap = read_snapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, state_));
   std::string from = start_after.empty() ? std::string(prefix) : std::string(start_after);
   it->Seek(from);
   if (!start_after.empty() && it->Valid() && view(it->key()) == start_after) it->Next();
@@ -434,9 +476,11 @@ status store::scan_state(std::string_view prefix, std::string_view start_after, 
 }
 
 status store::state_digest(checkpoint& out) const {
-  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  // Gated: the published snapshot (released batches only). Else a fresh one.
+  auto published = read_snapshot();
+  const rocksdb::Snapshot* snap = published ? nullptr : db_->GetSnapshot();
   rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
+  ro.snapshot = published ? published.get() : snap;
   ro.fill_cache = false;
   std::string v;
   auto rs = db_->Get(ro, meta_, head_key, &v);
@@ -454,7 +498,7 @@ status store::state_digest(checkpoint& out) const {
     result = from_rocks(it->status(), "reading state");
     out = checkpoint{h.seq, h.chain, d.finish()};
   }
-  db_->ReleaseSnapshot(snap);
+  if (snap) db_->ReleaseSnapshot(snap);
   return result;
 }
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -28,6 +29,7 @@
 
 namespace rocksdb {
 class DB;
+class Snapshot;
 class ColumnFamilyHandle;
 class WriteBatch;
 }  // namespace rocksdb
@@ -100,6 +102,15 @@ class store {
   void drop_sealed();
   std::size_t pending_bytes() const;
 
+  // Read gating, for a writer whose log may refuse to release a committed
+  // batch (engine.h). After hold_reads_for_release(), the reads below see
+  // the state as of the last publish() only, not every commit: a batch
+  // refused at the release gate is never visible, to the API or to
+  // checkpoints. publish() (after a batch is released) takes a RocksDB
+  // snapshot of what is committed. Without gating, reads see every commit.
+  void hold_reads_for_release();
+  void publish();
+
   // --- reads, any thread ---
   status read_journal(std::uint64_t from_seq, std::size_t max, std::vector<journal_entry>& out) const;
   status read_event(std::uint64_t seq, journal_entry& out) const;
@@ -120,8 +131,12 @@ class store {
   class batch_kv;
   store() = default;
   status check_consistency();
-  // Journal records from the one holding `from_seq` on, decoded, in order.
-  status read_records(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out) const;
+  // Journal records from the one holding `from_seq` on, decoded, in order,
+  // as of `snap` (null: the latest commit).
+  status read_records(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out,
+                      const rocksdb::Snapshot* snap) const;
+  // What external reads see: the published snapshot when gated, else null.
+  std::shared_ptr<const rocksdb::Snapshot> read_snapshot() const;
 
   store_options options_;
   rocksdb::DB* db_ = nullptr;
@@ -139,6 +154,9 @@ class store {
   std::uint64_t head_at_open_ = 0;
   ledger_head head_;
   bool follower_ = false;
+  bool gated_ = false;  // constant after hold_reads_for_release()
+  mutable std::mutex published_mu_;
+  std::shared_ptr<const rocksdb::Snapshot> published_;  // protected by published_mu_
 };
 
 // A journal batch record: version, first seq, count, then per event its

@@ -78,6 +78,10 @@ class reader {
       auto b = static_cast<std::uint8_t>(in_[0]);
       in_.remove_prefix(1);
       if (i > 0 && b == 0) { ok_ = false; return 0; }
+      // The 19th byte lands at bit 126: only its two low bits fit in 128
+      // bits. Higher bits would be dropped silently, giving a second byte
+      // form of the same value, so they are refused.
+      if (i == 18 && (b & 0x7f) > 0x03) { ok_ = false; return 0; }
       z |= static_cast<unsigned __int128>(b & 0x7f) << (7 * i);
       if ((b & 0x80) == 0) {
         auto v = static_cast<amount_t>(z >> 1);

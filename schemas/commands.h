@@ -60,6 +60,10 @@ inline constexpr std::size_t reference_bytes_max = 256;
 inline constexpr std::size_t metadata_bytes_max = 4096;
 inline constexpr std::size_t key_bytes_max = 255;
 inline constexpr std::size_t wallet_assets_max = 32;
+// Assets one ledger may register. A system account holds a balance row per
+// asset it ever touched, so this bounds the largest account record: it must
+// stay within what the record decoder accepts (record_list_items_max).
+inline constexpr std::size_t ledger_assets_max = 1024;
 
 struct register_asset_cmd {
   static constexpr command_type type = command_type::register_asset;

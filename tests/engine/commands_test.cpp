@@ -1294,8 +1294,9 @@ TEST_CASE("run_all: records written earlier in the same batch are read back by l
       command{"tester", "c6", "", capture_cmd{head + 5, 40}},
       command{"tester", "c7", "", capture_cmd{head + 5, 0}},  // closed earlier in this batch
       command{"tester", "c8", "", void_hold_cmd{head + 5}},
-      command{"tester", "c9", "", withdraw_cmd{w, "USD", 300, "", ""}},  // daily usage 200 + 100 + 300 > 500
-      command{"tester", "c10", "", withdraw_cmd{w, "USD", 200, "", ""}},
+      // Daily usage: the reversed 200 and the uncaptured 60 were given back, so 40 + 300 fits...
+      command{"tester", "c9", "", withdraw_cmd{w, "USD", 300, "", ""}},
+      command{"tester", "c10", "", withdraw_cmd{w, "USD", 200, "", ""}},  // ...and 340 + 200 > 500 does not
   });
   REQUIRE(outs.size() == 10);
   CHECK(why(outs[0]) == "accepted");
@@ -1309,16 +1310,17 @@ TEST_CASE("run_all: records written earlier in the same batch are read back by l
   CHECK(leg(outs[5], w) == "960/0/0");
   CHECK(why(outs[6]) == "hold_already_captured");
   CHECK(why(outs[7]) == "hold_already_captured");
-  CHECK(why(outs[8]) == "daily_limit_exceeded");
-  CHECK(why(outs[9]) == "accepted");
-  CHECK(leg(outs[9], w) == "960/200/0");
-  CHECK(bal(h, w) == "960/200/0");
+  CHECK(why(outs[8]) == "accepted");
+  CHECK(leg(outs[8], w) == "960/300/0");
+  CHECK(why(outs[9]) == "daily_limit_exceeded");
+  CHECK(bal(h, w) == "960/300/0");
   CHECK(bal(h, b) == "40/0/0");
-  CHECK(to_decimal(h.balance(w, "USD")->daily_used) == "500");
+  CHECK(to_decimal(h.balance(w, "USD")->daily_used) == "340");
 
   // Daily usage is part of the committed state: it survives a restart.
   h.reopen();
-  CHECK(to_decimal(h.balance(w, "USD")->daily_used) == "500");
-  CHECK(why(h.run(withdraw_cmd{w, "USD", 1, "", ""})) == "daily_limit_exceeded");
+  CHECK(to_decimal(h.balance(w, "USD")->daily_used) == "340");
+  CHECK(why(h.run(withdraw_cmd{w, "USD", 161, "", ""})) == "daily_limit_exceeded");
+  CHECK(why(h.run(withdraw_cmd{w, "USD", 160, "", ""})) == "accepted");
   CHECK(trial(h) == "0/0");
 }

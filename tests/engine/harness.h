@@ -15,8 +15,8 @@ namespace ledger::testing {
 
 class engine_harness {
  public:
-  explicit engine_harness(std::size_t batch_max = 8190, std::size_t pipeline_min = 512)
-      : batch_max_(batch_max), pipeline_min_(pipeline_min) {
+  explicit engine_harness(std::size_t batch_max = 8190, std::size_t pipeline_min = 512, std::size_t events_max = 0)
+      : batch_max_(batch_max), pipeline_min_(pipeline_min), events_max_(events_max) {
     reopen();
   }
 
@@ -28,6 +28,7 @@ class engine_harness {
     o.store.block_cache_bytes = 8u << 20;
     o.batch_commands_max = batch_max_;
     o.pipeline_commands_min = pipeline_min_;
+    if (events_max_ > 0) o.batch_events_max = events_max_;
     o.clk = &clock_;
     auto s = engine::open(o, engine_);
     if (!s) throw std::runtime_error("engine open failed: " + s.to_string());
@@ -109,6 +110,7 @@ class engine_harness {
  private:
   std::size_t batch_max_;
   std::size_t pipeline_min_;
+  std::size_t events_max_;
   temp_dir dir_;
   manual_clock clock_;
   std::unique_ptr<engine> engine_;

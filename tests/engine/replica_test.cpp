@@ -546,3 +546,81 @@ TEST_CASE("replica: a call above the entry limit is refused") {
   CHECK(rep->head().seq == 0);
   CHECK(digest_of_store(rep->storage()).seq == 0);
 }
+
+TEST_CASE("regression: a forged event with a valid chain that breaks the counters or the pendings no longer crashes a replica") {
+  engine_harness h;
+  auto w = busy_ledger(h);
+  auto all = journal_of(h.eng().storage());
+  const std::uint64_t post_seq = find_seq(all, 1, posts);
+  temp_dir dir("ledger-replica");
+  auto rep = open_replica(dir);
+  require_ok(rep->apply(range(all, 1, post_seq - 1)));
+  auto forge = [&](auto&& change) {
+    auto v = range(all, post_seq, post_seq);
+    auto e = event_of(v[0]);
+    change(e);
+    v[0].event_bytes = encode_event(e);
+    rechain(v, all);
+    return rep->apply(v);
+  };
+  SUBCASE("balanced legs whose recorded values after are wrong (apply asserted)") {
+    auto s = forge([](event& e) {
+      for (auto& fx : e.effects)
+        if (auto* b = std::get_if<balance_changed>(&fx)) b->posted_after += 7;
+    });
+    CHECK(s.error_code() == status::code::corruption);
+    CHECK(s.message().find("after the event differs") != std::string::npos);
+  }
+  SUBCASE("balanced legs that take a counter past the amount range") {
+    auto s = forge([](event& e) {
+      for (auto& fx : e.effects)
+        if (auto* b = std::get_if<balance_changed>(&fx)) {
+          if (b->d_credits_posted != 0) b->d_credits_posted = amount_limit;
+          if (b->d_debits_posted != 0) b->d_debits_posted = amount_limit;
+        }
+    });
+    CHECK(s.error_code() == status::code::corruption);
+  }
+  SUBCASE("closing a pending that is not open (apply asserted)") {
+    auto s = forge([](event& e) { e.effects.push_back(pending_closed{424242, pending_resolution::voided, 0}); });
+    CHECK(s.message() == "event " + std::to_string(post_seq) + ": closes pending 424242, which is not open");
+  }
+  SUBCASE("registering an asset twice (apply asserted)") {
+    auto s = forge([](event& e) { e.effects.push_back(asset_registered{"USD", 2, 1, 10}); });
+    CHECK(s.error_code() == status::code::corruption);
+  }
+  SUBCASE("a status change from a status the wallet is not in (apply asserted)") {
+    auto s = forge([&](event& e) {
+      e.effects.push_back(account_status_changed{w.alice, account_status::frozen, account_status::active});
+    });
+    CHECK(s.error_code() == status::code::corruption);
+  }
+  // Nothing was applied; the real entry still is.
+  CHECK(rep->head().seq == post_seq - 1);
+  require_ok(rep->apply(range(all, post_seq, all.size())));
+  check_same_digest(rep->storage(), h.eng().storage());
+}
+
+TEST_CASE_FIXTURE(followed_ledger, "regression: a duplicate entry below the head with another chain hash is a divergent history, not skipped") {
+  require_ok(rep->apply(range(all, 1, n)));
+  SUBCASE("at the head") {
+    auto v = range(all, n, n);
+    v[0].chain[0] ^= 1;
+    CHECK(rep->apply(v).error_code() == status::code::corruption);
+  }
+  SUBCASE("below the head, read back from the replica's journal") {
+    auto v = range(all, 2, 4);
+    v[1].chain[5] ^= 1;
+    auto s = rep->apply(v);
+    CHECK(s.error_code() == status::code::corruption);
+    CHECK(s.message().find("divergent history") != std::string::npos);
+  }
+  SUBCASE("inside one call") {
+    auto v = range(all, 1, n);
+    v.push_back(all[1]);
+    v.back().chain[0] ^= 1;
+    require_ok(rep->apply(range(all, 1, n)));  // true duplicates are still fine
+    CHECK(rep->apply(v).error_code() == status::code::corruption);
+  }
+  CHECK(rep->head().seq == n);
+}
