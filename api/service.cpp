@@ -685,9 +685,12 @@ void request_handler::on_ready(std::uint64_t) {
       .field("status", ready ? "ready" : "not_ready")
       .field("engine", health.is_ok() ? "ok" : "failed");
   if (!health.is_ok()) j.field("reason", health.message());
-  j.field("draining", draining_.load())
-      .field("seq", engine_.head().seq)
-      .end_object();
+  j.field("draining", draining_.load()).field("seq", engine_.head().seq);
+  // The read models' state is reported, but does not make the ledger
+  // unready: commands do not depend on them.
+  if (cfg_.reads)
+    if (auto rm = cfg_.reads->health(); !rm.is_ok()) j.field("read_models", rm.message());
+  j.end_object();
   r.body = j.take();
   finish(std::move(r));
 }

@@ -385,20 +385,7 @@ struct follower_journal {
 };
 
 std::string projection_metrics(const projections::projector& p, const ledger_head& head) {
-  auto st = p.stats();
-  std::uint64_t lag = head.seq > st.projected_seq ? head.seq - st.projected_seq : 0;
-  double lag_s = lag == 0 ? 0.0 : double(head.log_ts_us - st.projected_log_ts_us) / 1e6;
-  std::string out;
-  out += "# HELP ledger_projection_seq Last event projected into PostgreSQL.\n# TYPE ledger_projection_seq gauge\n";
-  out += "ledger_projection_seq " + std::to_string(st.projected_seq) + "\n";
-  out += "# HELP ledger_projection_lag_events Events committed but not yet projected.\n# TYPE ledger_projection_lag_events gauge\n";
-  out += "ledger_projection_lag_events " + std::to_string(lag) + "\n";
-  out += "# HELP ledger_projection_lag_seconds Log time between the journal head and the last projected event.\n";
-  out += "# TYPE ledger_projection_lag_seconds gauge\n";
-  out += "ledger_projection_lag_seconds " + std::to_string(lag_s < 0 ? 0 : lag_s) + "\n";
-  out += "# HELP ledger_projection_failures_total Failed projection batches (retried).\n# TYPE ledger_projection_failures_total counter\n";
-  out += "ledger_projection_failures_total " + std::to_string(st.failures) + "\n";
-  return out;
+  return projections::projection_metrics(p.stats(), head);
 }
 
 int run_tool(const config& cfg) {
@@ -427,9 +414,12 @@ int run_tool(const config& cfg) {
     for (const auto& d : r.drifts)
       std::printf("drift wallet=%llu asset=%s %s: read model %s, engine %s\n", static_cast<unsigned long long>(d.wallet_id),
                   d.asset.c_str(), d.what.c_str(), d.read_model.c_str(), d.engine.c_str());
-    std::printf("verified %zu balances at seq %llu: %zu drift(s)\n", r.balances_compared,
-                static_cast<unsigned long long>(r.checkpoint_seq), r.drifts.size());
-    return r.drifts.empty() ? 0 : 1;
+    for (const auto& d : r.dead_letters)
+      std::printf("dead letter seq=%llu command=%s: %s\n", static_cast<unsigned long long>(d.seq), d.command.c_str(),
+                  d.error.c_str());
+    std::printf("verified %zu balances at seq %llu: %zu drift(s), %zu dead letter(s)\n", r.balances_compared,
+                static_cast<unsigned long long>(r.checkpoint_seq), r.drifts.size(), r.dead_letters.size());
+    return r.clean() ? 0 : 1;
   }
   if (cfg.command == "rebuild-read-models") {
     projections::rebuild_report r;
@@ -454,8 +444,7 @@ int run_tool(const config& cfg) {
   if (cfg.listen_set) {
     ops = std::make_unique<api::ops_handler>(api::ops_probes{
         [&p] {
-          auto st = p.stats();
-          return st.healthy ? status::ok() : status::unavailable("projection failing: " + st.last_error);
+          return projections::projection_health(p.stats());
         },
         [] { return std::string("projector"); },
         [&p] {
