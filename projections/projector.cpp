@@ -125,6 +125,30 @@ struct status_update {
   std::int64_t at;
 };
 
+// COPY with lines this file escaped itself. libpqxx 6.4 keeps raw lines
+// private in stream_to; tablewriter still offers them (deprecated there).
+void copy_lines(pqxx::work& tx, const char* table, const std::vector<std::string>& cols,
+                const std::vector<std::string>& lines) {
+  if (lines.empty()) return;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter w(tx, table, cols.begin(), cols.end());
+#pragma GCC diagnostic pop
+  for (const auto& l : lines) w.write_raw_line(l);
+  w.complete();
+}
+
+// Per-connection staging tables for the set-based merges of balances and
+// daily totals: COPY in, then one UPDATE and one INSERT each, instead of
+// wide VALUES lists that PostgreSQL must parse and plan per 1,000 rows.
+// Temporary, emptied at every commit or rollback: nothing outlives a batch.
+constexpr const char* staging_sql =
+    "CREATE TEMP TABLE IF NOT EXISTS stage_balances (wallet_id bigint, asset text, is_system boolean, "
+    "posted numeric, held numeric, incoming numeric, overdraft_limit numeric, daily_debit_limit numeric, "
+    "seq bigint, at timestamptz) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS stage_daily (day date, wallet_id bigint, asset text, debits numeric, "
+    "credits numeric, postings integer) ON COMMIT DELETE ROWS";
+
 // What building one event's rows shares between its effects.
 struct event_scope {
   const event& e;
@@ -222,6 +246,10 @@ status projector::impl::connect(const projector_options& o) {
   if (o.migrate_on_connect) {
     migrate_result mr;
     if (auto s = migrate(*conn, o.schema, mr); !s) return s;
+  }
+  {
+    pqxx::nontransaction n(*conn);
+    n.exec(staging_sql);
   }
   pqxx::read_transaction tx(*conn);
   auto r = tx.exec_params("SELECT last_seq, chain_hash, coalesce(extract(epoch from last_at) * 1000000, 0)::bigint "
@@ -460,13 +488,7 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
   // COPY with lines this file escaped itself. libpqxx 6.4 keeps raw lines
   // private in stream_to; tablewriter still offers them (deprecated there).
   auto copy = [&](const char* table, std::vector<std::string> cols, std::vector<std::string>& lines) {
-    if (lines.empty()) return;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    pqxx::tablewriter w(tx, table, cols.begin(), cols.end());
-#pragma GCC diagnostic pop
-    for (auto& l : lines) w.write_raw_line(l);
-    w.complete();
+    copy_lines(tx, table, cols, lines);
   };
   copy("assets", {"code", "scale", "min_amount", "max_amount", "registered_seq", "registered_at"}, rows.assets);
   copy("wallets", {"wallet_id", "kind", "owner", "status", "opened_seq", "opened_at", "updated_seq"}, rows.wallets);
@@ -517,18 +539,23 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
   }
 
   write_balances(tx, rows);
-  std::vector<std::string> values;
+  std::vector<std::string> lines;
   for (const auto& [k, d] : rows.daily)
-    values.push_back("(" + tx.quote(std::get<0>(k)) + "::date," + std::to_string(std::get<1>(k)) + "," +
-                     tx.quote(std::get<2>(k)) + "," + amount(d.debits, d.asset) + "," + amount(d.credits, d.asset) + "," +
-                     std::to_string(d.postings) + ")");
-  for (std::size_t i = 0; i < values.size(); i += values_per_statement_max) {
-    std::string sql = "INSERT INTO daily_wallet_totals (day, wallet_id, asset, debits, credits, postings) VALUES ";
-    for (std::size_t j = i; j < values.size() && j < i + values_per_statement_max; ++j) sql += (j > i ? "," : "") + values[j];
-    sql += " ON CONFLICT (day, wallet_id, asset) DO UPDATE SET debits = daily_wallet_totals.debits + EXCLUDED.debits, "
-           "credits = daily_wallet_totals.credits + EXCLUDED.credits, "
-           "postings = daily_wallet_totals.postings + EXCLUDED.postings";
-    tx.exec(sql);
+    lines.push_back(line()
+                        .text(std::get<0>(k))
+                        .num(std::get<1>(k))
+                        .text(std::get<2>(k))
+                        .text(amount(d.debits, d.asset))
+                        .text(amount(d.credits, d.asset))
+                        .num(static_cast<std::uint64_t>(d.postings))
+                        .take());
+  if (!lines.empty()) {
+    copy_lines(tx, "pg_temp.stage_daily", {"day", "wallet_id", "asset", "debits", "credits", "postings"}, lines);
+    tx.exec("INSERT INTO daily_wallet_totals (day, wallet_id, asset, debits, credits, postings) "
+            "SELECT day, wallet_id, asset, debits, credits, postings FROM pg_temp.stage_daily "
+            "ON CONFLICT (day, wallet_id, asset) DO UPDATE SET debits = daily_wallet_totals.debits + EXCLUDED.debits, "
+            "credits = daily_wallet_totals.credits + EXCLUDED.credits, "
+            "postings = daily_wallet_totals.postings + EXCLUDED.postings");
   }
   (void)o;
 }
@@ -540,25 +567,32 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
 // the conflict: with limits it does not know, a legitimate overdraft
 // failed the CHECK.)
 void projector::impl::write_balances(pqxx::work& tx, batch_rows& rows) {
-  std::vector<std::string> values;
+  if (rows.balances.empty()) return;
+  std::vector<std::string> lines;
+  lines.reserve(rows.balances.size());
   for (const auto& [k, b] : rows.balances)
-    values.push_back("(" + std::to_string(k.first) + "::bigint," + tx.quote(k.second) + "::text," +
-                     (b.is_system ? "true" : "false") + "," + b.posted + "::numeric," + b.held + "::numeric," +
-                     b.incoming + "::numeric," + b.overdraft + "::numeric," +
-                     (b.daily_limit.empty() ? "NULL" : b.daily_limit) + "::numeric," + std::to_string(b.seq) +
-                     "::bigint," + tx.quote(timestamp(b.at)) + "::timestamptz)");
-  const std::string v_cols = ") AS v(wallet_id, asset, is_system, posted, held, incoming, overdraft_limit, "
-                             "daily_debit_limit, seq, at)";
-  for (std::size_t i = 0; i < values.size(); i += values_per_statement_max) {
-    std::string list;
-    for (std::size_t j = i; j < values.size() && j < i + values_per_statement_max; ++j) list += (j > i ? "," : "") + values[j];
-    tx.exec("UPDATE balances b SET posted = v.posted, held = v.held, incoming = v.incoming, updated_seq = v.seq, "
-            "updated_at = v.at FROM (VALUES " + list + v_cols +
-            " WHERE b.wallet_id = v.wallet_id AND b.asset = v.asset");
-    tx.exec("INSERT INTO balances (wallet_id, asset, is_system, posted, held, incoming, overdraft_limit, "
-            "daily_debit_limit, updated_seq, updated_at) SELECT v.* FROM (VALUES " + list + v_cols +
-            " WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.wallet_id = v.wallet_id AND b.asset = v.asset)");
-  }
+    lines.push_back(line()
+                        .num(k.first)
+                        .text(k.second)
+                        .boolean(b.is_system)
+                        .text(b.posted)
+                        .text(b.held)
+                        .text(b.incoming)
+                        .text(b.overdraft)
+                        .opt(b.daily_limit)
+                        .num(b.seq)
+                        .text(timestamp(b.at))
+                        .take());
+  copy_lines(tx, "pg_temp.stage_balances",
+             {"wallet_id", "asset", "is_system", "posted", "held", "incoming", "overdraft_limit", "daily_debit_limit",
+              "seq", "at"},
+             lines);
+  tx.exec("UPDATE balances b SET posted = v.posted, held = v.held, incoming = v.incoming, updated_seq = v.seq, "
+          "updated_at = v.at FROM pg_temp.stage_balances v WHERE b.wallet_id = v.wallet_id AND b.asset = v.asset");
+  tx.exec("INSERT INTO balances (wallet_id, asset, is_system, posted, held, incoming, overdraft_limit, "
+          "daily_debit_limit, updated_seq, updated_at) SELECT v.wallet_id, v.asset, v.is_system, v.posted, v.held, "
+          "v.incoming, v.overdraft_limit, v.daily_debit_limit, v.seq, v.at FROM pg_temp.stage_balances v "
+          "WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.wallet_id = v.wallet_id AND b.asset = v.asset)");
 }
 
 projector::projector(journal_source source, projector_options options)
@@ -741,6 +775,7 @@ status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnec
     reconnect = true;
     return status::ok();
   }
+  auto start_ns = steady_now_ns();
   std::size_t batch_max = impl_->last_seq < impl_->isolate_until ? 1 : options_.batch_events_max;
   std::vector<journal_entry> entries;
   if (auto s = source_.read(impl_->last_seq + 1, batch_max, entries); !s) return s;
@@ -784,9 +819,12 @@ status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnec
     ts = e.log_ts_us;
   }
 
+  auto built_ns = steady_now_ns();
   impl_->write(tx, rows, options_);
   write_checkpoint(tx, seq, chain, ts);
+  auto written_ns = steady_now_ns();
   tx.commit();
+  auto committed_ns = steady_now_ns();
 
   impl_->last_seq = seq;
   impl_->last_chain = chain;
@@ -799,6 +837,9 @@ status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnec
     stats_.projected_log_ts_us = ts;
     stats_.batches++;
     stats_.events += entries.size();
+    stats_.build_ns += static_cast<std::uint64_t>(built_ns - start_ns);
+    stats_.write_ns += static_cast<std::uint64_t>(written_ns - built_ns);
+    stats_.commit_ns += static_cast<std::uint64_t>(committed_ns - written_ns);
     stats_.healthy = true;
     stats_.last_error.clear();
     stats_.stuck_seq = 0;

@@ -81,6 +81,9 @@ struct projector_stats {
   std::uint64_t stuck_seq = 0;
   std::uint64_t consecutive_failures = 0;
   std::uint64_t dead_letters = 0;  // events this projector parked
+  // Where committed batches spent their time (ns): reading and checking the
+  // journal and building rows; sending rows and statements; the commit.
+  std::uint64_t build_ns = 0, write_ns = 0, commit_ns = 0;
   // steady_clock time (ns) of the last commit or of the last look that
   // found nothing to do: how long the projection has not advanced.
   std::int64_t progress_steady_ns = 0;
