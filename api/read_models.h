@@ -32,6 +32,9 @@ class read_models {
   // Runs off the I/O threads; calls done exactly once, from any thread.
   // Returns false at once when the read side is saturated (answer 503).
   virtual bool run(read_query q, read_done done) = 0;
+  // ok, or why the read models are not keeping up (e.g. a projection stuck
+  // on one seq); reported by /readyz. Thread-safe.
+  virtual status health() const { return status::ok(); }
 };
 
 }  // namespace ledger::api

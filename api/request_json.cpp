@@ -23,6 +23,34 @@ std::optional<std::string> first_duplicate_key(simdjson::dom::element e, const s
   }
   return std::nullopt;
 }
+
+// The first key or string holding a NUL character (\u0000), which
+// PostgreSQL's text and jsonb cannot store: the string's path, or for a key
+// the path of its object (a field name holding NUL would be no help to a
+// client). Depth is bounded like first_duplicate_key's.
+struct nul_at {
+  std::string path;
+  bool in_key = false;
+};
+std::optional<nul_at> first_nul(simdjson::dom::element e, const std::string& path) {
+  simdjson::dom::object obj;
+  simdjson::dom::array arr;
+  std::string_view str;
+  if (!e.get_object().get(obj)) {
+    for (auto [k, v] : obj) {
+      std::string p = path + "." + std::string(k);
+      if (k.find('\0') != std::string_view::npos) return nul_at{path, true};
+      if (auto d = first_nul(v, p)) return d;
+    }
+  } else if (!e.get_array().get(arr)) {
+    std::size_t i = 0;
+    for (auto v : arr)
+      if (auto d = first_nul(v, path + "[" + std::to_string(i++) + "]")) return d;
+  } else if (!e.get_string().get(str) && str.find('\0') != std::string_view::npos) {
+    return nul_at{path, false};
+  }
+  return std::nullopt;
+}
 }  // namespace
 
 std::optional<field_problem> parse_object(std::string_view body, simdjson::dom::object& out) {
@@ -142,6 +170,14 @@ std::string field_reader::object_text(std::string_view name, std::size_t max_byt
   if (!v) return {};
   if (!v->is_object()) {
     fail(name, "must be a JSON object");
+    return {};
+  }
+  // The read models must be able to hold every accepted command's strings.
+  if (auto nul = first_nul(*v, path(name))) {
+    if (!error_)
+      error_ = field_problem{400, "invalid-field", nul->path,
+                             nul->in_key ? "a key must not contain the NUL character (\\u0000)"
+                                         : "must not contain the NUL character (\\u0000)"};
     return {};
   }
   std::string s = simdjson::minify(*v);

@@ -20,7 +20,12 @@ void on_ready(const exchange_ptr& x, std::uint64_t) {
   json_out j;
   j.begin_object().field("status", ready ? "ready" : "not_ready").field("engine", health.is_ok() ? "ok" : "failed");
   if (!health.is_ok()) j.field("reason", health.message());
-  j.field("draining", draining).field("seq", x->svc.ledger.head().seq).end_object();
+  j.field("draining", draining).field("seq", x->svc.ledger.head().seq);
+  // The read models' state is reported, but does not make the ledger
+  // unready: commands do not depend on them.
+  if (auto* reads = x->svc.config.reads)
+    if (auto rm = reads->health(); !rm.is_ok()) j.field("read_models", rm.message());
+  j.end_object();
   http_response r;
   r.status = ready ? 200 : 503;
   r.body = j.take();

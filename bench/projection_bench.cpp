@@ -115,6 +115,9 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(head.seq), static_cast<unsigned long long>(wallets));
   std::printf("throughput events=%llu seconds=%.2f events_per_s=%.0f batches=%llu\n", static_cast<unsigned long long>(head.seq),
               secs, double(head.seq) / secs, static_cast<unsigned long long>(p.stats().batches));
+  auto phases = p.stats();
+  std::printf("phases build_s=%.2f write_s=%.2f commit_s=%.2f\n", double(phases.build_ns) / 1e9,
+              double(phases.write_ns) / 1e9, double(phases.commit_ns) / 1e9);
   std::fflush(stdout);
 
   // Lag under steady load.

@@ -25,6 +25,11 @@ status verify_read_models(const journal_source& journal, const std::string& conn
     std::map<std::pair<std::uint64_t, std::string>, std::array<std::string, 3>> pg;
     for (const auto& row : tx.exec("SELECT wallet_id, asset, posted::text, held::text, incoming::text FROM " + q + ".balances"))
       pg[{row[0].as<std::uint64_t>(), row[1].c_str()}] = {row[2].c_str(), row[3].c_str(), row[4].c_str()};
+    if (!tx.exec1("SELECT to_regclass(" + tx.quote(schema + ".projection_dead_letters") + ") IS NULL")[0].as<bool>())
+      for (const auto& row : tx.exec_params("SELECT seq, command, error FROM " + q +
+                                                ".projection_dead_letters WHERE projection = $1 ORDER BY seq",
+                                            projection))
+        out.dead_letters.push_back({row[0].as<std::uint64_t>(), row[1].c_str(), row[2].c_str()});
     std::map<std::string, int> scales;
     for (const auto& row : tx.exec("SELECT code, scale FROM " + q + ".assets")) scales[row[0].c_str()] = row[1].as<int>();
 

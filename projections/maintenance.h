@@ -26,10 +26,20 @@ struct drift {
   std::string engine;
 };
 
+struct dead_letter {
+  std::uint64_t seq = 0;
+  std::string command;
+  std::string error;
+};
+
 struct verify_report {
   std::uint64_t checkpoint_seq = 0;
   std::size_t balances_compared = 0;
   std::vector<drift> drifts;
+  // Events the projector parked instead of projecting: the read models
+  // lack their effects, so verification fails while any is listed.
+  std::vector<dead_letter> dead_letters;
+  bool clean() const { return drifts.empty() && dead_letters.empty(); }
 };
 
 status verify_read_models(const journal_source& journal, const std::string& conninfo, const std::string& schema,

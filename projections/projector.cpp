@@ -5,18 +5,25 @@
 #include <simdjson.h>
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <set>
 
 #include "engine/chain.h"
 #include "projections/migrations.h"
+#include "projections/pg_text.h"
 
 namespace ledger::projections {
 
 namespace {
 
 constexpr std::size_t values_per_statement_max = 1000;
+
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 
 // COPY text format: backslash, tab, newline and carriage return escaped.
 void copy_escape(std::string& out, std::string_view s) {
@@ -72,25 +79,32 @@ std::string day_of(std::int64_t us) { return timestamp(us).substr(0, 10); }
 
 std::string hex_bytea(const hash256& h) { return "\\x" + to_hex(h); }
 
-// Metadata is JSON when it came through the API; a programmatic caller could
-// have sent anything, and one bad value must not stop the projection.
-std::string json_or_wrapped(const std::string& metadata) {
-  if (metadata.empty()) return {};
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (!parser.parse(metadata).get(doc)) return metadata;
-  std::string wrapped = "{\"unparsed\":\"";
-  for (char c : metadata) {
-    if (c == '"' || c == '\\') wrapped += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    wrapped += c;
+// bytea input ("\x0a1b...") for any bytes.
+std::string hex_bytes(std::string_view s) {
+  static const char* digits = "0123456789abcdef";
+  std::string out = "\\x";
+  for (unsigned char c : s) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
   }
-  return wrapped + "\"}";
+  return out;
 }
 
+// An event the projector cannot turn into rows (an unknown asset, a body it
+// cannot decode): the batch fails, and the event is parked if it keeps failing.
+struct unprojectable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct raw_field {
+  std::uint64_t seq;
+  std::string field;
+  std::string bytes;
+};
 
 struct balance_row {
   bool is_system = false;
+  bool opened = false;  // opened in this batch: the row carries its limits
   std::string posted = "0", held = "0", incoming = "0";
   std::string overdraft = "0", daily_limit;
   std::uint64_t seq = 0;
@@ -111,9 +125,48 @@ struct status_update {
   std::int64_t at;
 };
 
+// COPY with lines this file escaped itself. libpqxx 6.4 keeps raw lines
+// private in stream_to; tablewriter still offers them (deprecated there).
+void copy_lines(pqxx::work& tx, const char* table, const std::vector<std::string>& cols,
+                const std::vector<std::string>& lines) {
+  if (lines.empty()) return;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter w(tx, table, cols.begin(), cols.end());
+#pragma GCC diagnostic pop
+  for (const auto& l : lines) w.write_raw_line(l);
+  w.complete();
+}
+
+// Per-connection staging tables for the set-based merges of balances and
+// daily totals: COPY in, then one UPDATE and one INSERT each, instead of
+// wide VALUES lists that PostgreSQL must parse and plan per 1,000 rows.
+// Temporary, emptied at every commit or rollback: nothing outlives a batch.
+constexpr const char* staging_sql =
+    "CREATE TEMP TABLE IF NOT EXISTS stage_balances (wallet_id bigint, asset text, is_system boolean, "
+    "posted numeric, held numeric, incoming numeric, overdraft_limit numeric, daily_debit_limit numeric, "
+    "seq bigint, at timestamptz) ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS stage_daily (day date, wallet_id bigint, asset text, debits numeric, "
+    "credits numeric, postings integer) ON COMMIT DELETE ROWS";
+
+// What building one event's rows shares between its effects.
+struct event_scope {
+  const event& e;
+  std::string at;
+  command_body body;
+  bool have_body = false;
+  std::uint64_t tx_id = 0;
+  const pending_closed* closed = nullptr;
+  int leg = 0;
+  // Of the posted legs, for captures and settlements.
+  std::uint64_t debit_account = 0, credit_account = 0;
+  std::string leg_asset;
+};
+
 // Everything one batch writes, built in memory before the transaction opens.
 struct batch_rows {
-  std::vector<std::string> assets, wallets, holds, transactions, postings, audit;
+  std::vector<std::string> assets, wallets, holds, transactions, postings, audit, raw;
+  std::set<std::pair<std::uint64_t, std::string>> raw_keys;
   std::vector<std::pair<std::uint64_t, std::pair<std::string, std::uint64_t>>> wallet_status;  // id -> (status, seq)
   std::vector<status_update> hold_updates, tx_updates;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> reversals;  // reversal id -> original id
@@ -131,15 +184,46 @@ struct projector::impl {
   std::unordered_map<std::string, int> scales;
   std::set<std::uint64_t> system_accounts;
 
+  // Failure isolation: while last_seq < isolate_until, batches hold one
+  // event, so a failing event is found; failing_seq failed failing_attempts
+  // times in a row.
+  std::uint64_t isolate_until = 0;
+  std::uint64_t failing_seq = 0;
+  int failing_attempts = 0;
+  std::uint64_t batch_end = 0;  // last seq of the batch being written
+
   std::string amount(amount_t v, const std::string& asset) {
     auto it = scales.find(asset);
-    LEDGER_ASSERT(it != scales.end(), "an event uses an asset no earlier event registered");
+    // Possible only if the event registering the asset was parked.
+    if (it == scales.end()) throw unprojectable("asset " + asset + " is not in the read models");
     return format_amount(v, it->second);
+  }
+  // `s` as a column can hold it; the exact bytes to event_raw_fields otherwise.
+  std::string safe_text(std::string_view s, std::uint64_t seq, const char* field, batch_rows& rows) {
+    bool exact = true;
+    std::string out = pg_text(s, exact);
+    if (!exact) keep_raw(s, seq, field, rows);
+    return out;
+  }
+  std::string safe_json(std::string_view s, std::uint64_t seq, const char* field, batch_rows& rows) {
+    bool exact = true;
+    std::string out = pg_json(s, exact);
+    if (!exact) keep_raw(s, seq, field, rows);
+    return out;
+  }
+  void keep_raw(std::string_view s, std::uint64_t seq, const char* field, batch_rows& rows) {
+    if (!rows.raw_keys.insert({seq, field}).second) return;
+    rows.raw.push_back(line().num(seq).text(field).text(hex_bytes(s)).take());
   }
 
   status connect(const projector_options& o);
   status build(const event& e, const journal_entry& je, batch_rows& rows);
+  void build_effect(event_scope& x, const effect& fx, batch_rows& rows);
+  void build_balance(event_scope& x, const balance_changed& b, batch_rows& rows);
+  void build_pending(event_scope& x, const pending_opened& p, batch_rows& rows);
+  void build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows);
   void write(pqxx::work& tx, batch_rows& rows, const projector_options& o);
+  void write_balances(pqxx::work& tx, batch_rows& rows);
 };
 
 long long projection_lock_key(const std::string& schema) {
@@ -162,6 +246,10 @@ status projector::impl::connect(const projector_options& o) {
   if (o.migrate_on_connect) {
     migrate_result mr;
     if (auto s = migrate(*conn, o.schema, mr); !s) return s;
+  }
+  {
+    pqxx::nontransaction n(*conn);
+    n.exec(staging_sql);
   }
   pqxx::read_transaction tx(*conn);
   auto r = tx.exec_params("SELECT last_seq, chain_hash, coalesce(extract(epoch from last_at) * 1000000, 0)::bigint "
@@ -186,193 +274,221 @@ status projector::impl::connect(const projector_options& o) {
 }
 
 status projector::impl::build(const event& e, const journal_entry& je, batch_rows& rows) {
-  std::string at = timestamp(e.log_ts_us);
+  event_scope x{e, timestamp(e.log_ts_us)};
   rows.audit.push_back(line()
                            .num(e.seq)
-                           .text(at)
+                           .text(x.at)
                            .text(to_string(event_command_type(e)))
                            .text(e.status == event_status::accepted ? "accepted" : "rejected")
                            .opt(e.reason == reason::none ? std::string_view{} : to_string(e.reason))
-                           .opt(e.detail)
-                           .text(e.principal)
-                           .text(e.idempotency_key)
-                           .text(e.request_id)
+                           .opt(safe_text(e.detail, e.seq, "audit_log.detail", rows))
+                           .text(safe_text(e.principal, e.seq, "audit_log.principal", rows))
+                           .text(safe_text(e.idempotency_key, e.seq, "audit_log.idempotency_key", rows))
+                           .text(safe_text(e.request_id, e.seq, "audit_log.request_id", rows))
                            .text(hex_bytea(je.chain))
                            .take());
   if (e.status != event_status::accepted) return status::ok();
-
-  command_body body;
-  bool have_body = !e.body.empty() && decode_body(e.body, body).is_ok();
-
+  x.have_body = !e.body.empty() && decode_body(e.body, x.body).is_ok();
   // The transaction (or hold) the event's legs belong to.
-  std::uint64_t tx_id = 0;
-  const pending_closed* closed = nullptr;
   for (const auto& fx : e.effects) {
-    if (auto* t = std::get_if<transaction_recorded>(&fx)) tx_id = t->id;
-    if (auto* p = std::get_if<pending_opened>(&fx); p && !tx_id) tx_id = p->id;
-    if (auto* c = std::get_if<pending_closed>(&fx)) closed = c;
+    if (auto* t = std::get_if<transaction_recorded>(&fx)) x.tx_id = t->id;
+    if (auto* p = std::get_if<pending_opened>(&fx); p && !x.tx_id) x.tx_id = p->id;
+    if (auto* c = std::get_if<pending_closed>(&fx)) x.closed = c;
   }
-  if (!tx_id && closed) tx_id = closed->id;
-
-  int leg = 0;
-  std::uint64_t debit_account = 0, credit_account = 0;  // of the posted legs, for captures and settlements
-  std::string leg_asset;
-  for (const auto& fx : e.effects) {
-    if (auto* a = std::get_if<asset_registered>(&fx)) {
-      scales[a->code] = a->scale;
-      rows.assets.push_back(line()
-                                .text(a->code)
-                                .num(a->scale)
-                                .text(format_amount(a->min_amount, a->scale))
-                                .text(format_amount(a->max_amount, a->scale))
-                                .num(e.seq)
-                                .text(at)
-                                .take());
-    } else if (auto* o = std::get_if<account_opened>(&fx)) {
-      bool sys = o->kind == account_kind::system;
-      if (sys) system_accounts.insert(o->id);
-      rows.wallets.push_back(
-          line().num(o->id).text(sys ? "system" : "user").text(o->owner).text("active").num(e.seq).text(at).num(e.seq).take());
-      for (const auto& wa : o->assets) {
-        auto& b = rows.balances[{o->id, wa.asset}];
-        b.overdraft = amount(wa.overdraft_limit, wa.asset);
-        if (wa.daily_debit_limit > 0) b.daily_limit = amount(wa.daily_debit_limit, wa.asset);
-        b.seq = e.seq;
-        b.at = e.log_ts_us;
-      }
-    } else if (auto* s = std::get_if<account_status_changed>(&fx)) {
-      rows.wallet_status.push_back({s->id, {std::string(to_string(s->to)), e.seq}});
-    } else if (auto* b = std::get_if<balance_changed>(&fx)) {
-      amount_t posted = b->d_credits_posted - b->d_debits_posted;
-      amount_t pending = b->d_credits_pending - b->d_debits_pending;
-      auto after = [&](line& l) {
-        l.text(amount(b->posted_after, b->asset))
-            .text(amount(b->debits_pending_after, b->asset))
-            .text(amount(b->credits_pending_after, b->asset))
-            .text(at);
-      };
-      for (auto [kind, amt] : {std::pair{"posted", posted}, std::pair{"pending", pending}}) {
-        if (amt == 0) continue;
-        line l;
-        l.num(e.seq).num(static_cast<std::uint64_t>(leg++)).opt_num(tx_id).num(b->account).text(b->asset).text(kind).text(
-            amount(amt, b->asset));
-        after(l);
-        rows.postings.push_back(l.take());
-      }
-      auto& bal = rows.balances[{b->account, b->asset}];
-      bal.is_system = system_accounts.count(b->account) > 0;
-      bal.posted = amount(b->posted_after, b->asset);
-      bal.held = amount(b->debits_pending_after, b->asset);
-      bal.incoming = amount(b->credits_pending_after, b->asset);
-      bal.seq = e.seq;
-      bal.at = e.log_ts_us;
-      if (b->d_debits_posted != 0 || b->d_credits_posted != 0) {
-        auto& d = rows.daily[{day_of(e.log_ts_us), b->account, b->asset}];
-        d.asset = b->asset;
-        d.debits += b->d_debits_posted;
-        d.credits += b->d_credits_posted;
-        d.postings++;
-        if (b->d_debits_posted > 0) debit_account = b->account;
-        if (b->d_credits_posted > 0 && !credit_account) credit_account = b->account;
-        leg_asset = b->asset;
-      }
-    } else if (auto* p = std::get_if<pending_opened>(&fx)) {
-      bool hold = p->kind == pending_kind::hold;
-      line h;
-      h.num(p->id).text(hold ? "hold" : "withdrawal").num(p->debit_account).num(p->credit_account).text(p->asset).text(
-          amount(p->amount, p->asset));
-      if (p->expires_at_us > 0) h.text(timestamp(p->expires_at_us)); else h.null();
-      h.text("open").text("0").text(at).null().null();
-      rows.holds.push_back(h.take());
-      std::string reference, metadata;
-      if (auto* c = have_body ? std::get_if<hold_cmd>(&body) : nullptr) reference = c->reference, metadata = c->metadata;
-      if (auto* c = have_body ? std::get_if<withdraw_cmd>(&body) : nullptr) reference = c->reference, metadata = c->metadata;
-      rows.transactions.push_back(line()
-                                      .num(p->id)
-                                      .text(hold ? "hold" : "withdrawal")
-                                      .text("pending")
-                                      .text(p->asset)
-                                      .text(amount(p->amount, p->asset))
-                                      .text("0")
-                                      .num(p->debit_account)
-                                      .num(p->credit_account)
-                                      .null()
-                                      .opt(reference)
-                                      .opt(json_or_wrapped(metadata))
-                                      .null()
-                                      .null()
-                                      .text(e.principal)
-                                      .opt(e.request_id)
-                                      .text(at)
-                                      .num(e.seq)
-                                      .text(at)
-                                      .take());
-    } else if (auto* c = std::get_if<pending_closed>(&fx)) {
-      std::string st(to_string(c->resolution));
-      rows.hold_updates.push_back({c->id, st, {}, e.seq, e.log_ts_us});
-      rows.tx_updates.push_back({c->id, st, {}, e.seq, e.log_ts_us});
-    }
-  }
-
-  for (const auto& fx : e.effects) {
-    auto* t = std::get_if<transaction_recorded>(&fx);
-    if (!t) continue;
-    line l;
-    l.num(t->id);
-    auto common_tail = [&](line& x, std::uint64_t related, const std::string& reference, const std::string& metadata,
-                           const std::string& provider) {
-      (void)provider;
-      x.opt(reference).opt(json_or_wrapped(metadata)).opt_num(related).null().text(e.principal).opt(e.request_id).text(at).num(e.seq).text(at);
-    };
-    switch (t->kind) {
-      case tx_kind::deposit: {
-        const auto& c = std::get<deposit_cmd>(body);
-        l.text("deposit").text("completed").text(c.asset).text(amount(c.amount, c.asset)).text("0").num(debit_account).num(c.wallet).text(c.provider);
-        common_tail(l, 0, c.reference, c.metadata, c.provider);
-        break;
-      }
-      case tx_kind::transfer: {
-        const auto& c = std::get<transfer_cmd>(body);
-        l.text("transfer").text("completed").text(c.asset).text(amount(c.amount, c.asset)).text(amount(c.fee, c.asset)).num(c.from).num(c.to).null();
-        common_tail(l, 0, c.reference, c.metadata, {});
-        break;
-      }
-      case tx_kind::capture:
-      case tx_kind::withdrawal: {
-        LEDGER_ASSERT(closed != nullptr, "a capture or settlement without its pending");
-        bool cap = t->kind == tx_kind::capture;
-        l.text(cap ? "capture" : "settlement").text("completed").text(leg_asset).text(amount(closed->posted_amount, leg_asset)).text("0")
-            .num(debit_account).num(credit_account).null();
-        common_tail(l, closed->id, {}, {}, {});
-        break;
-      }
-      case tx_kind::reversal: {
-        // Asset, amount and parties are copied from the original after the
-        // COPY (it may be in this very batch).
-        std::string reason_text;
-        if (auto* c = have_body ? std::get_if<reverse_cmd>(&body) : nullptr) reason_text = c->reason;
-        l.text("reversal").text("completed").text(leg_asset).text("0").text("0").null().null().null();
-        common_tail(l, t->reverses, reason_text, {}, {});
-        rows.reversals.push_back({t->id, t->reverses});
-        break;
-      }
-    }
-    rows.transactions.push_back(l.take());
-  }
+  if (!x.tx_id && x.closed) x.tx_id = x.closed->id;
+  for (const auto& fx : e.effects) build_effect(x, fx, rows);
+  for (const auto& fx : e.effects)
+    if (auto* t = std::get_if<transaction_recorded>(&fx)) build_transaction(x, *t, rows);
   return status::ok();
+}
+
+void projector::impl::build_effect(event_scope& x, const effect& fx, batch_rows& rows) {
+  const event& e = x.e;
+  if (auto* a = std::get_if<asset_registered>(&fx)) {
+    scales[a->code] = a->scale;
+    rows.assets.push_back(line()
+                              .text(a->code)
+                              .num(a->scale)
+                              .text(format_amount(a->min_amount, a->scale))
+                              .text(format_amount(a->max_amount, a->scale))
+                              .num(e.seq)
+                              .text(x.at)
+                              .take());
+  } else if (auto* o = std::get_if<account_opened>(&fx)) {
+    bool sys = o->kind == account_kind::system;
+    if (sys) system_accounts.insert(o->id);
+    rows.wallets.push_back(line()
+                               .num(o->id)
+                               .text(sys ? "system" : "user")
+                               .text(safe_text(o->owner, e.seq, "wallets.owner", rows))
+                               .text("active")
+                               .num(e.seq)
+                               .text(x.at)
+                               .num(e.seq)
+                               .take());
+    for (const auto& wa : o->assets) {
+      auto& b = rows.balances[{o->id, wa.asset}];
+      b.opened = true;
+      b.posted = b.held = b.incoming = amount(0, wa.asset);
+      b.overdraft = amount(wa.overdraft_limit, wa.asset);
+      if (wa.daily_debit_limit > 0) b.daily_limit = amount(wa.daily_debit_limit, wa.asset);
+      b.seq = e.seq;
+      b.at = e.log_ts_us;
+    }
+  } else if (auto* s = std::get_if<account_status_changed>(&fx)) {
+    rows.wallet_status.push_back({s->id, {std::string(to_string(s->to)), e.seq}});
+  } else if (auto* b = std::get_if<balance_changed>(&fx)) {
+    build_balance(x, *b, rows);
+  } else if (auto* p = std::get_if<pending_opened>(&fx)) {
+    build_pending(x, *p, rows);
+  } else if (auto* c = std::get_if<pending_closed>(&fx)) {
+    std::string st(to_string(c->resolution));
+    rows.hold_updates.push_back({c->id, st, {}, e.seq, e.log_ts_us});
+    rows.tx_updates.push_back({c->id, st, {}, e.seq, e.log_ts_us});
+  }
+}
+
+void projector::impl::build_balance(event_scope& x, const balance_changed& b, batch_rows& rows) {
+  const event& e = x.e;
+  amount_t posted = b.d_credits_posted - b.d_debits_posted;
+  amount_t pending = b.d_credits_pending - b.d_debits_pending;
+  std::string posted_after = amount(b.posted_after, b.asset);
+  std::string held_after = amount(b.debits_pending_after, b.asset);
+  std::string incoming_after = amount(b.credits_pending_after, b.asset);
+  for (auto [kind, amt] : {std::pair{"posted", posted}, std::pair{"pending", pending}}) {
+    if (amt == 0) continue;
+    rows.postings.push_back(line()
+                                .num(e.seq)
+                                .num(static_cast<std::uint64_t>(x.leg++))
+                                .opt_num(x.tx_id)
+                                .num(b.account)
+                                .text(b.asset)
+                                .text(kind)
+                                .text(amount(amt, b.asset))
+                                .text(posted_after)
+                                .text(held_after)
+                                .text(incoming_after)
+                                .text(x.at)
+                                .take());
+  }
+  auto& bal = rows.balances[{b.account, b.asset}];
+  bal.is_system = system_accounts.count(b.account) > 0;
+  bal.posted = std::move(posted_after);
+  bal.held = std::move(held_after);
+  bal.incoming = std::move(incoming_after);
+  bal.seq = e.seq;
+  bal.at = e.log_ts_us;
+  if (b.d_debits_posted != 0 || b.d_credits_posted != 0) {
+    auto& d = rows.daily[{day_of(e.log_ts_us), b.account, b.asset}];
+    d.asset = b.asset;
+    d.debits += b.d_debits_posted;
+    d.credits += b.d_credits_posted;
+    d.postings++;
+    if (b.d_debits_posted > 0) x.debit_account = b.account;
+    if (b.d_credits_posted > 0 && !x.credit_account) x.credit_account = b.account;
+    x.leg_asset = b.asset;
+  }
+}
+
+void projector::impl::build_pending(event_scope& x, const pending_opened& p, batch_rows& rows) {
+  const event& e = x.e;
+  bool hold = p.kind == pending_kind::hold;
+  std::string zero = amount(0, p.asset);
+  line h;
+  h.num(p.id).text(hold ? "hold" : "withdrawal").num(p.debit_account).num(p.credit_account).text(p.asset).text(
+      amount(p.amount, p.asset));
+  if (p.expires_at_us > 0) h.text(timestamp(p.expires_at_us)); else h.null();
+  h.text("open").text(zero).text(x.at).null().null();
+  rows.holds.push_back(h.take());
+  std::string reference, metadata;
+  if (auto* c = x.have_body ? std::get_if<hold_cmd>(&x.body) : nullptr) reference = c->reference, metadata = c->metadata;
+  if (auto* c = x.have_body ? std::get_if<withdraw_cmd>(&x.body) : nullptr) reference = c->reference, metadata = c->metadata;
+  rows.transactions.push_back(line()
+                                  .num(p.id)
+                                  .text(hold ? "hold" : "withdrawal")
+                                  .text("pending")
+                                  .text(p.asset)
+                                  .text(amount(p.amount, p.asset))
+                                  .text(zero)
+                                  .num(p.debit_account)
+                                  .num(p.credit_account)
+                                  .null()
+                                  .opt(safe_text(reference, e.seq, "transactions.reference", rows))
+                                  .opt(safe_json(metadata, e.seq, "transactions.metadata", rows))
+                                  .null()
+                                  .null()
+                                  .text(safe_text(e.principal, e.seq, "transactions.principal", rows))
+                                  .opt(safe_text(e.request_id, e.seq, "transactions.request_id", rows))
+                                  .text(x.at)
+                                  .num(e.seq)
+                                  .text(x.at)
+                                  .take());
+}
+
+void projector::impl::build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows) {
+  const event& e = x.e;
+  line l;
+  l.num(t.id);
+  auto tail = [&](std::uint64_t related, const std::string& reference, const std::string& metadata) {
+    l.opt(safe_text(reference, e.seq, "transactions.reference", rows))
+        .opt(safe_json(metadata, e.seq, "transactions.metadata", rows))
+        .opt_num(related)
+        .null()
+        .text(safe_text(e.principal, e.seq, "transactions.principal", rows))
+        .opt(safe_text(e.request_id, e.seq, "transactions.request_id", rows))
+        .text(x.at)
+        .num(e.seq)
+        .text(x.at);
+  };
+  auto body = [&]<class C>() -> const C& {
+    auto* c = x.have_body ? std::get_if<C>(&x.body) : nullptr;
+    if (!c) throw unprojectable("a transaction event without its command body");
+    return *c;
+  };
+  switch (t.kind) {
+    case tx_kind::deposit: {
+      const auto& c = body.operator()<deposit_cmd>();
+      l.text("deposit").text("completed").text(c.asset).text(amount(c.amount, c.asset)).text(amount(0, c.asset));
+      l.num(x.debit_account).num(c.wallet).text(safe_text(c.provider, e.seq, "transactions.provider", rows));
+      tail(0, c.reference, c.metadata);
+      break;
+    }
+    case tx_kind::transfer: {
+      const auto& c = body.operator()<transfer_cmd>();
+      l.text("transfer").text("completed").text(c.asset).text(amount(c.amount, c.asset)).text(amount(c.fee, c.asset));
+      l.num(c.from).num(c.to).null();
+      tail(0, c.reference, c.metadata);
+      break;
+    }
+    case tx_kind::capture:
+    case tx_kind::withdrawal: {
+      if (!x.closed) throw unprojectable("a capture or settlement without its pending");
+      bool cap = t.kind == tx_kind::capture;
+      l.text(cap ? "capture" : "settlement").text("completed").text(x.leg_asset);
+      l.text(amount(x.closed->posted_amount, x.leg_asset)).text(amount(0, x.leg_asset));
+      l.num(x.debit_account).num(x.credit_account).null();
+      tail(x.closed->id, {}, {});
+      break;
+    }
+    case tx_kind::reversal: {
+      // Asset, amount, fee and parties are copied from the original after
+      // the COPY (it may be in this very batch).
+      std::string reason_text;
+      if (auto* c = x.have_body ? std::get_if<reverse_cmd>(&x.body) : nullptr) reason_text = c->reason;
+      l.text("reversal").text("completed").text(x.leg_asset).text("0").text("0").null().null().null();
+      tail(t.reverses, reason_text, {});
+      rows.reversals.push_back({t.id, t.reverses});
+      break;
+    }
+  }
+  rows.transactions.push_back(l.take());
 }
 
 void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_options& o) {
   // COPY with lines this file escaped itself. libpqxx 6.4 keeps raw lines
   // private in stream_to; tablewriter still offers them (deprecated there).
   auto copy = [&](const char* table, std::vector<std::string> cols, std::vector<std::string>& lines) {
-    if (lines.empty()) return;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    pqxx::tablewriter w(tx, table, cols.begin(), cols.end());
-#pragma GCC diagnostic pop
-    for (auto& l : lines) w.write_raw_line(l);
-    w.complete();
+    copy_lines(tx, table, cols, lines);
   };
   copy("assets", {"code", "scale", "min_amount", "max_amount", "registered_seq", "registered_at"}, rows.assets);
   copy("wallets", {"wallet_id", "kind", "owner", "status", "opened_seq", "opened_at", "updated_seq"}, rows.wallets);
@@ -389,6 +505,7 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
   copy("audit_log", {"seq", "at", "command", "outcome", "reason", "detail", "principal", "idempotency_key", "request_id",
                      "chain_hash"},
        rows.audit);
+  copy("event_raw_fields", {"seq", "field", "raw"}, rows.raw);
 
   for (const auto& [id, st] : rows.wallet_status)
     tx.exec("UPDATE wallets SET status = " + tx.quote(st.first) + ", updated_seq = " + std::to_string(st.second) +
@@ -421,40 +538,67 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
             ", updated_seq = " + std::to_string(rev) + " WHERE transaction_id = " + std::to_string(orig));
   }
 
-  // Balances: the last value of each (wallet, asset) in the batch.
-  std::vector<std::string> values;
-  for (const auto& [k, b] : rows.balances)
-    values.push_back("(" + std::to_string(k.first) + "," + tx.quote(k.second) + "," + (b.is_system ? "true" : "false") +
-                     "," + b.posted + "," + b.held + "," + b.incoming + "," + b.overdraft + "," +
-                     (b.daily_limit.empty() ? "NULL" : b.daily_limit) + "," + std::to_string(b.seq) + "," +
-                     tx.quote(timestamp(b.at)) + ")");
-  for (std::size_t i = 0; i < values.size(); i += values_per_statement_max) {
-    std::string sql =
-        "INSERT INTO balances (wallet_id, asset, is_system, posted, held, incoming, overdraft_limit, daily_debit_limit, "
-        "updated_seq, updated_at) VALUES ";
-    for (std::size_t j = i; j < values.size() && j < i + values_per_statement_max; ++j) sql += (j > i ? "," : "") + values[j];
-    sql += " ON CONFLICT (wallet_id, asset) DO UPDATE SET posted = EXCLUDED.posted, held = EXCLUDED.held, "
-           "incoming = EXCLUDED.incoming, updated_seq = EXCLUDED.updated_seq, updated_at = EXCLUDED.updated_at";
-    tx.exec(sql);
-  }
-  values.clear();
+  write_balances(tx, rows);
+  std::vector<std::string> lines;
   for (const auto& [k, d] : rows.daily)
-    values.push_back("(" + tx.quote(std::get<0>(k)) + "::date," + std::to_string(std::get<1>(k)) + "," +
-                     tx.quote(std::get<2>(k)) + "," + amount(d.debits, d.asset) + "," + amount(d.credits, d.asset) + "," +
-                     std::to_string(d.postings) + ")");
-  for (std::size_t i = 0; i < values.size(); i += values_per_statement_max) {
-    std::string sql = "INSERT INTO daily_wallet_totals (day, wallet_id, asset, debits, credits, postings) VALUES ";
-    for (std::size_t j = i; j < values.size() && j < i + values_per_statement_max; ++j) sql += (j > i ? "," : "") + values[j];
-    sql += " ON CONFLICT (day, wallet_id, asset) DO UPDATE SET debits = daily_wallet_totals.debits + EXCLUDED.debits, "
-           "credits = daily_wallet_totals.credits + EXCLUDED.credits, "
-           "postings = daily_wallet_totals.postings + EXCLUDED.postings";
-    tx.exec(sql);
+    lines.push_back(line()
+                        .text(std::get<0>(k))
+                        .num(std::get<1>(k))
+                        .text(std::get<2>(k))
+                        .text(amount(d.debits, d.asset))
+                        .text(amount(d.credits, d.asset))
+                        .num(static_cast<std::uint64_t>(d.postings))
+                        .take());
+  if (!lines.empty()) {
+    copy_lines(tx, "pg_temp.stage_daily", {"day", "wallet_id", "asset", "debits", "credits", "postings"}, lines);
+    tx.exec("INSERT INTO daily_wallet_totals (day, wallet_id, asset, debits, credits, postings) "
+            "SELECT day, wallet_id, asset, debits, credits, postings FROM pg_temp.stage_daily "
+            "ON CONFLICT (day, wallet_id, asset) DO UPDATE SET debits = daily_wallet_totals.debits + EXCLUDED.debits, "
+            "credits = daily_wallet_totals.credits + EXCLUDED.credits, "
+            "postings = daily_wallet_totals.postings + EXCLUDED.postings");
   }
   (void)o;
 }
 
+// Balances: the last value of each (wallet, asset) in the batch. Rows that
+// exist are updated in place and keep their limits; only rows new to the
+// read models are inserted, with the limits their opening carried. (An
+// upsert would check the row it proposes, limits and all, before finding
+// the conflict: with limits it does not know, a legitimate overdraft
+// failed the CHECK.)
+void projector::impl::write_balances(pqxx::work& tx, batch_rows& rows) {
+  if (rows.balances.empty()) return;
+  std::vector<std::string> lines;
+  lines.reserve(rows.balances.size());
+  for (const auto& [k, b] : rows.balances)
+    lines.push_back(line()
+                        .num(k.first)
+                        .text(k.second)
+                        .boolean(b.is_system)
+                        .text(b.posted)
+                        .text(b.held)
+                        .text(b.incoming)
+                        .text(b.overdraft)
+                        .opt(b.daily_limit)
+                        .num(b.seq)
+                        .text(timestamp(b.at))
+                        .take());
+  copy_lines(tx, "pg_temp.stage_balances",
+             {"wallet_id", "asset", "is_system", "posted", "held", "incoming", "overdraft_limit", "daily_debit_limit",
+              "seq", "at"},
+             lines);
+  tx.exec("UPDATE balances b SET posted = v.posted, held = v.held, incoming = v.incoming, updated_seq = v.seq, "
+          "updated_at = v.at FROM pg_temp.stage_balances v WHERE b.wallet_id = v.wallet_id AND b.asset = v.asset");
+  tx.exec("INSERT INTO balances (wallet_id, asset, is_system, posted, held, incoming, overdraft_limit, "
+          "daily_debit_limit, updated_seq, updated_at) SELECT v.wallet_id, v.asset, v.is_system, v.posted, v.held, "
+          "v.incoming, v.overdraft_limit, v.daily_debit_limit, v.seq, v.at FROM pg_temp.stage_balances v "
+          "WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.wallet_id = v.wallet_id AND b.asset = v.asset)");
+}
+
 projector::projector(journal_source source, projector_options options)
-    : source_(std::move(source)), options_(std::move(options)), impl_(std::make_unique<impl>()) {}
+    : source_(std::move(source)), options_(std::move(options)), impl_(std::make_unique<impl>()) {
+  stats_.progress_steady_ns = steady_now_ns();
+}
 
 projector::~projector() { stop(); }
 
@@ -468,14 +612,26 @@ void projector::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+namespace {
+
+// Errors tied to the rows written (data exceptions, constraint
+// violations): retrying the same event gives the same answer.
+bool data_sqlstate(const std::string& state) {
+  return state.size() == 5 && (state.compare(0, 2, "22") == 0 || state.compare(0, 2, "23") == 0);
+}
+
+}  // namespace
+
 status projector::step(std::size_t& projected) {
   projected = 0;
   bool reconnect = false;
+  bool data_error = false;
   status result;
   try {
     if (!impl_->conn) {
       if (auto s = impl_->connect(options_); !s) {
         impl_->conn.reset();
+        after_failure(s, false);
         return s;
       }
       std::lock_guard lock(mu_);
@@ -487,10 +643,16 @@ status projector::step(std::size_t& projected) {
       // before the connection may be dropped below.
       pqxx::work tx(*impl_->conn);
       result = step_in(tx, projected, reconnect);
+      data_error = result.error_code() == status::code::invalid_argument;
     }
   } catch (const pqxx::broken_connection& e) {
     reconnect = true;
     result = status::unavailable(std::string("read models: database unreachable: ") + e.what());
+  } catch (const pqxx::sql_error& e) {
+    reconnect = true;
+    data_error = data_sqlstate(e.sqlstate());
+    std::string what = "read models: batch failed (SQLSTATE " + e.sqlstate() + "): " + e.what();
+    result = data_error ? status::invalid_argument(what) : status::io_error(what);
   } catch (const std::exception& e) {
     // The transaction rolled back; reconnect and re-read the checkpoint so
     // in-memory state (asset scales) matches what is committed.
@@ -498,7 +660,107 @@ status projector::step(std::size_t& projected) {
     result = status::io_error(std::string("read models: batch failed: ") + e.what());
   }
   if (reconnect) impl_->conn.reset();
+  if (!result) after_failure(result, data_error);
   return result;
+}
+
+void projector::after_failure(const status& s, bool data_error) {
+  std::uint64_t seq = impl_->last_seq + 1;
+  std::uint64_t failures = 0;
+  {
+    std::lock_guard lock(mu_);
+    stats_.failures++;
+    stats_.healthy = false;
+    stats_.last_error = s.to_string();
+    if (stats_.stuck_seq != seq) stats_.consecutive_failures = 0;
+    stats_.stuck_seq = seq;
+    failures = ++stats_.consecutive_failures;
+  }
+  // One line on the first failure at a seq, then at powers of two: the log
+  // stays bounded however long the failure lasts.
+  if ((failures & (failures - 1)) == 0)
+    log("projection failing at seq " + std::to_string(seq) + " (the first of its batch; " + std::to_string(failures) +
+        " attempt(s) in a row): " + s.to_string());
+  if (!data_error) return;
+  if (impl_->batch_end > seq) {
+    // Somewhere in this batch: one event per batch until past it.
+    impl_->isolate_until = impl_->batch_end;
+    return;
+  }
+  impl_->failing_attempts = impl_->failing_seq == seq ? impl_->failing_attempts + 1 : 1;
+  impl_->failing_seq = seq;
+  if (impl_->failing_attempts < options_.event_attempts_max) return;
+  if (auto p = park(seq, s.to_string()); !p) {
+    log("parking seq " + std::to_string(seq) + " failed, will retry: " + p.to_string());
+    return;
+  }
+  log("parked seq " + std::to_string(seq) + " in projection_dead_letters after " +
+      std::to_string(impl_->failing_attempts) + " attempts: " + s.to_string());
+}
+
+// Records the event as parked and moves the checkpoint past it, in one
+// transaction: the read models stay at an event boundary.
+status projector::park(std::uint64_t seq, const std::string& why) {
+  std::vector<journal_entry> one;
+  if (auto s = source_.read(seq, 1, one); !s) return s;
+  if (one.empty() || one[0].seq != seq) return status::unavailable("seq " + std::to_string(seq) + " is not in the journal");
+  const auto& je = one[0];
+  if (chain_next(impl_->last_chain, je.event_bytes) != je.chain)
+    return status::corruption("chain hash mismatch at seq " + std::to_string(seq) + ": the journal was altered");
+  event e;
+  std::string command = decode_event(je.event_bytes, e).is_ok() ? std::string(to_string(event_command_type(e))) : "undecodable";
+  try {
+    if (!impl_->conn) {
+      if (auto s = impl_->connect(options_); !s) return s;
+    }
+    pqxx::work tx(*impl_->conn);
+    tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(projection_lock_key(options_.schema)) + ")");
+    auto cp = tx.exec_params("SELECT last_seq FROM projection_checkpoints WHERE projection = $1", options_.name);
+    if ((cp.empty() ? 0 : cp[0][0].as<std::uint64_t>()) != impl_->last_seq) {
+      impl_->conn.reset();
+      return status::unavailable("the checkpoint moved; not parking");
+    }
+    bool ignored = false;
+    tx.exec_params("INSERT INTO projection_dead_letters (projection, seq, command, error, attempts, chain_hash) "
+                   "VALUES ($1, $2, $3, $4, $5, $6)",
+                   options_.name, static_cast<long long>(seq), command, pg_text(why, ignored), impl_->failing_attempts,
+                   pqxx::binarystring(je.chain.data(), je.chain.size()));
+    std::int64_t ts = e.log_ts_us > 0 ? e.log_ts_us : impl_->last_ts;
+    write_checkpoint(tx, seq, je.chain, ts);
+    tx.commit();
+    impl_->last_seq = seq;
+    impl_->last_chain = je.chain;
+    impl_->last_ts = ts;
+  } catch (const std::exception& x) {
+    impl_->conn.reset();
+    return status::io_error(std::string("parking failed: ") + x.what());
+  }
+  impl_->failing_seq = 0;
+  impl_->failing_attempts = 0;
+  {
+    std::lock_guard lock(mu_);
+    stats_.dead_letters++;
+    stats_.projected_seq = seq;
+    stats_.projected_log_ts_us = impl_->last_ts;
+    stats_.stuck_seq = 0;
+    stats_.consecutive_failures = 0;
+    stats_.progress_steady_ns = steady_now_ns();
+  }
+  progressed_.notify_all();
+  return status::ok();
+}
+
+void projector::log(const std::string& line) const {
+  if (options_.log) return options_.log(line);
+  std::fprintf(stderr, "ledgerd projector [%s.%s]: %s\n", options_.schema.c_str(), options_.name.c_str(), line.c_str());
+}
+
+void projector::write_checkpoint(pqxx::work& tx, std::uint64_t seq, const hash256& chain, std::int64_t ts) {
+  tx.exec_params(
+      "INSERT INTO projection_checkpoints (projection, last_seq, chain_hash, last_at, updated_at) "
+      "VALUES ($1, $2, $3, $4::timestamptz, now()) ON CONFLICT (projection) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
+      "chain_hash = EXCLUDED.chain_hash, last_at = EXCLUDED.last_at, updated_at = now()",
+      options_.name, static_cast<long long>(seq), pqxx::binarystring(chain.data(), chain.size()), timestamp(ts));
 }
 
 status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnect) {
@@ -513,14 +775,20 @@ status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnec
     reconnect = true;
     return status::ok();
   }
+  auto start_ns = steady_now_ns();
+  std::size_t batch_max = impl_->last_seq < impl_->isolate_until ? 1 : options_.batch_events_max;
   std::vector<journal_entry> entries;
-  if (auto s = source_.read(impl_->last_seq + 1, options_.batch_events_max, entries); !s) return s;
+  if (auto s = source_.read(impl_->last_seq + 1, batch_max, entries); !s) return s;
   if (entries.empty()) {
     std::lock_guard lock(mu_);
     stats_.healthy = true;
     stats_.last_error.clear();
+    stats_.stuck_seq = 0;
+    stats_.consecutive_failures = 0;
+    stats_.progress_steady_ns = steady_now_ns();
     return status::ok();
   }
+  impl_->batch_end = entries.back().seq;
   batch_rows rows;
   hash256 chain = impl_->last_chain;
   std::uint64_t seq = impl_->last_seq;
@@ -538,24 +806,30 @@ status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnec
     if (chain_next(chain, je.event_bytes) != je.chain)
       return fail(status::corruption("chain hash mismatch at seq " + std::to_string(je.seq) + ": the journal was altered"));
     event e;
-    if (auto s = decode_event(je.event_bytes, e); !s) return fail(s);
-    if (auto s = impl_->build(e, je, rows); !s) return fail(s);
+    if (auto s = decode_event(je.event_bytes, e); !s)
+      return fail(status::invalid_argument("seq " + std::to_string(je.seq) + ": cannot decode: " + s.to_string()));
+    try {
+      if (auto s = impl_->build(e, je, rows); !s) return fail(status::invalid_argument(s.to_string()));
+    } catch (const std::exception& x) {
+      // Data this projector cannot turn into rows (see unprojectable).
+      return fail(status::invalid_argument("seq " + std::to_string(je.seq) + ": " + x.what()));
+    }
     chain = je.chain;
     seq = je.seq;
     ts = e.log_ts_us;
   }
 
+  auto built_ns = steady_now_ns();
   impl_->write(tx, rows, options_);
-  tx.exec_params(
-      "INSERT INTO projection_checkpoints (projection, last_seq, chain_hash, last_at, updated_at) "
-      "VALUES ($1, $2, $3, $4::timestamptz, now()) ON CONFLICT (projection) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
-      "chain_hash = EXCLUDED.chain_hash, last_at = EXCLUDED.last_at, updated_at = now()",
-      options_.name, static_cast<long long>(seq), pqxx::binarystring(chain.data(), chain.size()), timestamp(ts));
+  write_checkpoint(tx, seq, chain, ts);
+  auto written_ns = steady_now_ns();
   tx.commit();
+  auto committed_ns = steady_now_ns();
 
   impl_->last_seq = seq;
   impl_->last_chain = chain;
   impl_->last_ts = ts;
+  if (impl_->failing_seq != 0 && impl_->failing_seq <= seq) impl_->failing_seq = impl_->failing_attempts = 0;
   projected = entries.size();
   {
     std::lock_guard lock(mu_);
@@ -563,8 +837,14 @@ status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnec
     stats_.projected_log_ts_us = ts;
     stats_.batches++;
     stats_.events += entries.size();
+    stats_.build_ns += static_cast<std::uint64_t>(built_ns - start_ns);
+    stats_.write_ns += static_cast<std::uint64_t>(written_ns - built_ns);
+    stats_.commit_ns += static_cast<std::uint64_t>(committed_ns - written_ns);
     stats_.healthy = true;
     stats_.last_error.clear();
+    stats_.stuck_seq = 0;
+    stats_.consecutive_failures = 0;
+    stats_.progress_steady_ns = steady_now_ns();
   }
   progressed_.notify_all();
   return status::ok();
@@ -573,7 +853,12 @@ status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnec
 status projector::catch_up() {
   for (;;) {
     std::size_t n = 0;
-    if (auto s = step(n); !s) return s;
+    if (auto s = step(n); !s) {
+      // A data error is retried here too (and the event parked after
+      // event_attempts_max attempts): a rebuild must not stop at one event.
+      if (s.error_code() == status::code::invalid_argument) continue;
+      return s;
+    }
     if (n == 0 && impl_->last_seq >= source_.head().seq) return status::ok();
   }
 }
@@ -584,12 +869,6 @@ void projector::run() {
     std::size_t n = 0;
     auto s = step(n);
     if (!s) {
-      {
-        std::lock_guard lock(mu_);
-        stats_.failures++;
-        stats_.healthy = false;
-        stats_.last_error = s.to_string();
-      }
       // Wait out the backoff in short slices so stop() stays prompt.
       for (int waited = 0; waited < backoff_ms && !stopping_; waited += 20)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -609,6 +888,50 @@ projector_stats projector::stats() const {
 bool projector::wait_for(std::uint64_t seq, int timeout_ms) const {
   std::unique_lock lock(mu_);
   return progressed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return stats_.projected_seq >= seq; });
+}
+
+}  // namespace ledger::projections
+
+namespace ledger::projections {
+
+status projection_health(const projector_stats& st) {
+  if (st.healthy || (st.consecutive_failures == 0 && st.last_error.empty())) return status::ok();
+  return status::unavailable("projection stuck at seq " + std::to_string(st.stuck_seq) + " after " +
+                             std::to_string(st.consecutive_failures) + " failed attempt(s): " + st.last_error);
+}
+
+std::string projection_metrics(const projector_stats& st, const ledger_head& head) {
+  std::uint64_t lag = head.seq > st.projected_seq ? head.seq - st.projected_seq : 0;
+  // Behind: at least the log time between the head and the last projected
+  // event, and at least the time since the projection last advanced (or last
+  // found nothing to do), so a stuck projection's lag keeps growing.
+  double lag_s = 0;
+  if (lag > 0) {
+    lag_s = double(head.log_ts_us - st.projected_log_ts_us) / 1e6;
+    if (st.progress_steady_ns > 0) {
+      auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch()).count();
+      lag_s = std::max(lag_s, double(now_ns - st.progress_steady_ns) / 1e9);
+    }
+  }
+  std::string out;
+  auto gauge = [&](const char* name, const char* help, const char* type, const std::string& value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + value + "\n";
+  };
+  gauge("ledger_projection_seq", "Last event projected into PostgreSQL.", "gauge", std::to_string(st.projected_seq));
+  gauge("ledger_projection_lag_events", "Events committed but not yet projected.", "gauge", std::to_string(lag));
+  gauge("ledger_projection_lag_seconds",
+        "How far the projection is behind: the log time between the journal head and the last projected event, or the "
+        "time since the projection last advanced, whichever is larger (0 when caught up).",
+        "gauge", std::to_string(lag_s < 0 ? 0 : lag_s));
+  gauge("ledger_projection_failures_total", "Failed projection batches (retried).", "counter", std::to_string(st.failures));
+  gauge("ledger_projection_stuck_seq", "The seq the projection is failing on (0 when the last attempt succeeded).", "gauge",
+        std::to_string(st.stuck_seq));
+  gauge("ledger_projection_consecutive_failures", "Failed attempts in a row at ledger_projection_stuck_seq.", "gauge",
+        std::to_string(st.consecutive_failures));
+  gauge("ledger_projection_dead_letters_total", "Events parked in projection_dead_letters by this process.", "counter",
+        std::to_string(st.dead_letters));
+  return out;
 }
 
 }  // namespace ledger::projections

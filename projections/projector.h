@@ -15,11 +15,22 @@
 // retries with exponential backoff (bounded), reports the error and its lag,
 // and catches up when the database is back. Commands keep being accepted
 // meanwhile: the engine does not depend on the read models.
+//
+// One bad event never stops the projection for good. A batch that fails
+// for a reason tied to its data (the projector cannot build the event's
+// rows, or PostgreSQL refuses them: SQLSTATE classes 22 and 23) is retried
+// one event per batch until the failing event is found; an event failing
+// `event_attempts_max` times in a row is parked in projection_dead_letters
+// (seq, command, error) and the checkpoint moves past it, in one
+// transaction. Failures of any other kind (database away, schema missing,
+// a journal gap or altered chain) are never parked: they are retried, and
+// reported by stats() (stuck_seq, consecutive_failures) and the log.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <string>
 #include <mutex>
 #include <thread>
 
@@ -46,6 +57,10 @@ struct projector_options {
   int retry_min_ms = 100;
   int retry_max_ms = 5'000;
   bool migrate_on_connect = true;
+  // Attempts at one event, alone in its batch, before it is parked.
+  int event_attempts_max = 3;
+  // Failure lines (seq and reason); default: stderr.
+  std::function<void(const std::string&)> log;
 };
 
 // The advisory lock a projector holds for each batch transaction on
@@ -61,7 +76,27 @@ struct projector_stats {
   std::uint64_t failures = 0;
   bool healthy = false;
   std::string last_error;
+  // While failing: the first unprojected seq, and how many attempts in a
+  // row failed there (0 and 0 when the last attempt succeeded).
+  std::uint64_t stuck_seq = 0;
+  std::uint64_t consecutive_failures = 0;
+  std::uint64_t dead_letters = 0;  // events this projector parked
+  // Where committed batches spent their time (ns): reading and checking the
+  // journal and building rows; sending rows and statements; the commit.
+  std::uint64_t build_ns = 0, write_ns = 0, commit_ns = 0;
+  // steady_clock time (ns) of the last commit or of the last look that
+  // found nothing to do: how long the projection has not advanced.
+  std::int64_t progress_steady_ns = 0;
 };
+
+// The projector's lines for /metrics: position, lag (events and seconds),
+// failures, the seq it is stuck on and parked events. `head` is the
+// journal's head; lag in seconds grows with wall time while the projection
+// is behind and not advancing.
+std::string projection_metrics(const projector_stats& st, const ledger_head& head);
+// ok, or unavailable naming the seq the projection is stuck on, how many
+// attempts failed there, and the last error (for /readyz).
+status projection_health(const projector_stats& st);
 
 class projector {
  public:
@@ -89,6 +124,12 @@ class projector {
   // One batch inside `tx`; sets `reconnect` when the connection must be
   // dropped after the transaction ends.
   status step_in(pqxx::work& tx, std::size_t& projected, bool& reconnect);
+  // After a failed batch: isolates the failing event, parks it after
+  // event_attempts_max attempts; updates stats and logs.
+  void after_failure(const status& s, bool data_error);
+  status park(std::uint64_t seq, const std::string& why);
+  void write_checkpoint(pqxx::work& tx, std::uint64_t seq, const hash256& chain, std::int64_t ts);
+  void log(const std::string& line) const;
 
   journal_source source_;
   projector_options options_;

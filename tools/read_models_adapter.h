@@ -34,6 +34,8 @@ class read_models_adapter final : public api::read_models {
         [done, this](const status& s) { done(s, {}, proj_ ? proj_->stats().projected_seq : 0); });
   }
 
+  status health() const override { return proj_ ? projections::projection_health(proj_->stats()) : status::ok(); }
+
  private:
   std::uint64_t projected(pqxx::connection& c) const {
     if (proj_) return proj_->stats().projected_seq;

@@ -100,9 +100,12 @@ int run_verify(const config& cfg, journal_input& in) {
   for (const auto& d : r.drifts)
     std::printf("drift wallet=%llu asset=%s %s: read model %s, engine %s\n", static_cast<unsigned long long>(d.wallet_id),
                 d.asset.c_str(), d.what.c_str(), d.read_model.c_str(), d.engine.c_str());
-  std::printf("verified %zu balances at seq %llu: %zu drift(s)\n", r.balances_compared,
-              static_cast<unsigned long long>(r.checkpoint_seq), r.drifts.size());
-  return r.drifts.empty() ? 0 : 1;
+  for (const auto& d : r.dead_letters)
+    std::printf("dead letter seq=%llu command=%s: %s\n", static_cast<unsigned long long>(d.seq), d.command.c_str(),
+                d.error.c_str());
+  std::printf("verified %zu balances at seq %llu: %zu drift(s), %zu dead letter(s)\n", r.balances_compared,
+              static_cast<unsigned long long>(r.checkpoint_seq), r.drifts.size(), r.dead_letters.size());
+  return r.clean() ? 0 : 1;
 }
 
 int run_rebuild(const config& cfg, journal_input& in) {
@@ -116,10 +119,7 @@ int run_rebuild(const config& cfg, journal_input& in) {
 
 api::ops_probes projector_probes(const projections::projector& p) {
   return api::ops_probes{
-      [&p] {
-        auto st = p.stats();
-        return st.healthy ? status::ok() : status::unavailable("projection failing: " + st.last_error);
-      },
+      [&p] { return projections::projection_health(p.stats()); },
       [] { return std::string("projector"); },
       [&p] {
         auto st = p.stats();

@@ -932,8 +932,8 @@ TEST_CASE("failures: verify reports a corrupted balance, a missing row, an extra
     CHECK(r.balances_compared == compared - 1);
   }
   SUBCASE("a balance row the engine does not have") {
-    REQUIRE(exec("INSERT INTO ledger.balances (wallet_id, asset, is_system, posted, held, incoming, updated_seq, updated_at) "
-                 "VALUES (" + std::to_string(bob) + ", 'EUR', false, 5, 0, 0, 1, now())") == 1);
+    REQUIRE(exec("INSERT INTO ledger.balances (wallet_id, asset, is_system, posted, held, incoming, overdraft_limit, "
+                 "updated_seq, updated_at) VALUES (" + std::to_string(bob) + ", 'EUR', false, 5, 0, 0, 0, 1, now())") == 1);
     auto r = verify_ok(src, conninfo);
     REQUIRE_MESSAGE(r.drifts.size() == 1, drifts_text(r));
     CHECK(r.drifts[0].wallet_id == bob);
