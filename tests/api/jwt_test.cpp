@@ -21,6 +21,10 @@
 #include <vector>
 
 #include "api/jwt.h"
+#include "api/jwt_files.h"
+#include "tests/support/temp_dir.h"
+
+#include <fstream>
 
 namespace {
 
@@ -1000,6 +1004,43 @@ TEST_CASE("service binding claims: providers and accounts, bounded and typed") {
   CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"accounts":[0])"))) == "invalid accounts claim");
   CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"accounts":["7"])"))) == "invalid accounts claim");
   CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"accounts":[-1])"))) == "invalid accounts claim");
+}
+
+TEST_CASE("load_jwt_files: key file, secret file and denied ids, re-read for a reload") {
+  ledger::testing::temp_dir dir("jwt-files");
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir.path() / name) << text;
+    return (dir.path() / name).string();
+  };
+  jwt_files files;
+  files.hs256_secret_file = write("hs256", secret + "\n");
+  files.keys_file = write("keys.json", R"({"keys":[{"kty":"oct","kid":"k1","k":")" + b64url(secret_k1) + R"("}]})");
+  files.denied_jti_file = write("denied", "# revoked\nstolen-1\n\n");
+  jwt_config config = base_config();
+  REQUIRE_FALSE(load_jwt_files(files, config).has_value());
+  CHECK(config.hs256_secret == secret);  // the newline is not part of the key
+  CHECK(config.denied_jti == std::vector<std::string>{"stolen-1"});
+  const auto verifier = make_verifier(config);
+  CHECK(outcome(*verifier, sign_hs256(secret_k1, claims(), "k1")) == "accepted:alice:user");
+  CHECK(outcome(*verifier, sign_hs256(secret, claims())) == "accepted:alice:user");
+  CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"jti":"stolen-1")"))) == "token revoked");
+
+  // Rotation: the file changes, a reload picks it up.
+  write("keys.json", R"({"keys":[{"kty":"oct","kid":"k2","k":")" + b64url(secret_k2) + R"("}]})");
+  REQUIRE_FALSE(load_jwt_files(files, config).has_value());
+  REQUIRE_FALSE(verifier->reload(config).has_value());
+  CHECK(outcome(*verifier, sign_hs256(secret_k1, claims(), "k1")) == "unknown key id");
+  CHECK(outcome(*verifier, sign_hs256(secret_k2, claims(), "k2")) == "accepted:alice:user");
+
+  // A broken file names itself and leaves the config alone.
+  write("keys.json", "{not json");
+  auto error = load_jwt_files(files, config);
+  REQUIRE(error.has_value());
+  CHECK(error->find("keys.json") != std::string::npos);
+  CHECK(config.keys.at(0).kid == "k2");
+  files.keys_file.clear();
+  files.denied_jti_file = (dir.path() / "missing").string();
+  CHECK(load_jwt_files(files, config).value().find("cannot read") != std::string::npos);
 }
 
 }  // TEST_SUITE
