@@ -55,6 +55,9 @@ end
 return out
 )lua";
 
+// Requests one thread sends to Redis in one pipeline.
+constexpr std::size_t pipeline_max = 64;
+
 std::int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -163,16 +166,6 @@ struct redis_limiter::impl {
     return true;
   }
 
-  reply_ptr evalsha(connection& c, const limit_request& r) {
-    std::vector<std::string> args{"EVALSHA", c.sha, std::to_string(r.keys.size())};
-    for (const auto& k : r.keys) args.push_back(s.key_prefix + k.name);
-    for (const auto& k : r.keys) {
-      args.push_back(std::to_string(k.quota));
-      args.push_back(std::to_string(std::int64_t(k.window_s) * 1000));
-    }
-    return command(c.ctx.get(), args);
-  }
-
   // Decodes {taken, now_ms, level...}; nullopt for anything else.
   std::optional<limit_decision> decode(const limit_request& r, const reply_ptr& rep) {
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != r.keys.size() + 2) return std::nullopt;
@@ -192,48 +185,100 @@ struct redis_limiter::impl {
     return d;
   }
 
-  // One EVALSHA (reloading the script once if Redis lost it). Null with
-  // `why` set on failure; after an I/O error or timeout c.ctx is reset.
-  std::optional<limit_decision> call(connection& c, const limit_request& r, std::string& why) {
-    auto rep = evalsha(c, r);
-    if (rep && rep->type == REDIS_REPLY_ERROR && std::string_view(rep->str, rep->len).substr(0, 8) == "NOSCRIPT") {
-      if (!load_script(c, why)) return std::nullopt;
-      rep = evalsha(c, r);
+  // Sends every job's EVALSHA at once (pipelined), then reads the replies
+  // in order. Null where a job got no usable reply; after an I/O error or
+  // timeout c.ctx is reset and `why` says what happened.
+  std::vector<reply_ptr> pipeline(connection& c, const std::vector<job*>& jobs, std::string& why) {
+    std::vector<reply_ptr> replies(jobs.size());
+    for (const job* j : jobs) {
+      auto args = evalsha_args(c, j->r);
+      std::vector<const char*> argv;
+      std::vector<std::size_t> lens;
+      for (const auto& a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+      }
+      redisAppendCommandArgv(c.ctx.get(), int(argv.size()), argv.data(), lens.data());
     }
-    auto d = decode(r, rep);
-    if (d) return d;
-    if (!rep) {
-      why = c.ctx->errstr;
-      c.ctx.reset();  // the connection is unusable after an I/O error or timeout
-    } else {
-      why = rep->type == REDIS_REPLY_ERROR ? std::string(rep->str, rep->len) : "unexpected reply";
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(c.ctx.get(), &raw) != REDIS_OK) {
+        why = c.ctx->errstr;
+        c.ctx.reset();  // unusable after an I/O error or timeout
+        break;
+      }
+      replies[i].reset(static_cast<redisReply*>(raw));
     }
-    return std::nullopt;
+    return replies;
   }
 
-  void serve(connection& c, job& j) {
-    if (j.r.keys.empty()) {
-      limit_decision d;
-      d.cls = j.r.cls;
-      return finish(j, std::move(d));
+  std::vector<std::string> evalsha_args(const connection& c, const limit_request& r) const {
+    std::vector<std::string> args{"EVALSHA", c.sha, std::to_string(r.keys.size())};
+    for (const auto& k : r.keys) args.push_back(s.key_prefix + k.name);
+    for (const auto& k : r.keys) {
+      args.push_back(std::to_string(k.quota));
+      args.push_back(std::to_string(std::int64_t(k.window_s) * 1000));
     }
-    if (steady_ms() - j.enqueued_ms > s.timeout_ms) return unavailable(j);  // waited too long already
+    return args;
+  }
+
+  static bool noscript(const reply_ptr& r) {
+    return r && r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).substr(0, 8) == "NOSCRIPT";
+  }
+
+  // Serves a batch of jobs on one connection: the ones that need no call at
+  // once, the rest in one pipeline. A connection made before a Redis restart
+  // fails once; only a fresh connection's failure means Redis is away.
+  void serve(connection& c, std::vector<job>& batch) {
+    std::vector<job*> calls;
+    for (auto& j : batch) {
+      if (j.r.keys.empty()) {
+        limit_decision d;
+        d.cls = j.r.cls;
+        finish(j, std::move(d));
+      } else if (steady_ms() - j.enqueued_ms > s.timeout_ms) {
+        unavailable(j);  // waited too long already
+      } else {
+        calls.push_back(&j);
+      }
+    }
+    if (calls.empty()) return;
     std::string why;
-    // A connection made before a Redis restart fails once; only a fresh
-    // connection's failure means Redis is away.
+    std::vector<reply_ptr> replies;
     for (bool fresh = false; !fresh;) {
       if (!c.ctx) {
-        if (steady_ms() < retry_at_ms.load()) return unavailable(j);
-        if (!connect(c, why)) return fail(j, why);
+        if (steady_ms() < retry_at_ms.load()) return fail_all(calls, {}, false);
+        if (!connect(c, why)) return fail_all(calls, why, true);
         fresh = true;
       }
-      if (auto d = call(c, j.r, why)) {
-        set_up(true, {});
-        return finish(j, std::move(*d));
-      }
-      if (c.ctx) break;  // Redis answered with an error: no point reconnecting
+      replies = pipeline(c, calls, why);
+      if (c.ctx) break;
     }
-    fail(j, why);
+    if (!c.ctx) return fail_all(calls, why, true);
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      if (noscript(replies[i])) {  // Redis lost its scripts (SCRIPT FLUSH): load it again, once
+        if (!load_script(c, why)) return fail_all({calls.begin() + long(i), calls.end()}, why, true);
+        replies[i] = command(c.ctx.get(), evalsha_args(c, calls[i]->r));
+      }
+      auto d = decode(calls[i]->r, replies[i]);
+      if (!d) {
+        why = !replies[i] ? "no reply"
+              : replies[i]->type == REDIS_REPLY_ERROR ? std::string(replies[i]->str, replies[i]->len)
+                                                       : "unexpected reply";
+        fail(*calls[i], why);
+        continue;
+      }
+      set_up(true, {});
+      finish(*calls[i], std::move(*d));
+    }
+  }
+
+  void fail_all(const std::vector<job*>& jobs, const std::string& why, bool tried) {
+    if (tried) {
+      retry_at_ms = steady_ms() + s.reconnect_backoff_ms;
+      set_up(false, why);
+    }
+    for (job* j : jobs) unavailable(*j);
   }
 
   void fail(job& j, const std::string& why) {
@@ -244,21 +289,24 @@ struct redis_limiter::impl {
 
   void run() {
     connection c;
+    std::vector<job> batch;
     for (;;) {
-      job j;
+      batch.clear();
       {
         std::unique_lock lock(mu);
         cv.wait(lock, [&] { return stopping || !queue.empty(); });
         if (queue.empty()) return;  // stopping, and nothing left
-        j = std::move(queue.front());
-        queue.pop_front();
+        while (!queue.empty() && batch.size() < pipeline_max) {
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
         if (stopping) {
           lock.unlock();
-          unavailable(j);
+          for (auto& j : batch) unavailable(j);
           continue;
         }
       }
-      serve(c, j);
+      serve(c, batch);
     }
   }
 };
