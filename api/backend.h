@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/metrics.h"
 
 namespace ledger::api {
 
@@ -27,9 +28,6 @@ class backend {
   // Prometheus lines about the backend (engine or Kafka path).
   virtual std::string metrics() const = 0;
 };
-
-// Prometheus lines for an engine: commit latency, batch sizes, queue, head.
-std::string engine_metrics(const engine& e);
 
 class engine_backend final : public backend {
  public:

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <ctime>
 
-#include "api/json_out.h"
+#include "base/json_out.h"
 
 namespace ledger::api {
 

@@ -1,19 +1,30 @@
 #include "api/ops.h"
 
-#include "api/json_out.h"
+#include "api/problem.h"
+#include "api/request_parse.h"
+#include "base/json_out.h"
 
 namespace ledger::api {
 
+namespace {
+
+void answer_problem(const http_request& req, problem p, const responder& done) {
+  std::string id = request_id_of(req);
+  auto r = problem_response(p, {req.target, id});
+  r.headers.emplace_back("X-Request-ID", id);
+  done(std::move(r));
+}
+
+}  // namespace
+
 void ops_handler::handle(http_request&& req, responder done) {
-  http_response r;
   auto path = std::string_view(req.target).substr(0, req.target.find('?'));
+  if (req.method != "GET" && req.method != "HEAD")
+    return answer_problem(req, {405, "method-not-allowed", req.method + " is not allowed here", "", {{"Allow", "GET, HEAD"}}},
+                          done);
+  http_response r;
   json_out j;
-  if (req.method != "GET" && req.method != "HEAD") {
-    r.status = 405;
-    r.content_type = "application/problem+json";
-    r.headers.emplace_back("Allow", "GET, HEAD");
-    j.begin_object().field("type", "about:blank").field("title", "Method Not Allowed").field("status", 405).end_object();
-  } else if (path == "/healthz") {
+  if (path == "/healthz") {
     j.begin_object().field("status", "ok").end_object();
   } else if (path == "/readyz") {
     status s = p_.ready ? p_.ready() : status::ok();
@@ -27,14 +38,8 @@ void ops_handler::handle(http_request&& req, responder done) {
     r.body = p_.metrics ? p_.metrics() : std::string();
     return done(std::move(r));
   } else {
-    r.status = 404;
-    r.content_type = "application/problem+json";
-    j.begin_object()
-        .field("type", "about:blank")
-        .field("title", "Not Found")
-        .field("status", 404)
-        .field("detail", "this process serves /healthz, /readyz and /metrics only")
-        .end_object();
+    return answer_problem(
+        req, {404, "not-found", "this process serves /healthz, /readyz and /metrics only", "", {}}, done);
   }
   r.body = j.take();
   done(std::move(r));

@@ -52,14 +52,22 @@ class session : public std::enable_shared_from_this<session> {
   void on_read(beast::error_code ec, std::size_t) {
     reading_ = false;
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout) return close_when_idle();
-    if (ec == http::error::body_limit) return reject(413, "body-too-large", "the request body exceeds the limit");
-    if (ec == http::error::header_limit) return reject(431, "headers-too-large", "the request headers exceed the limit");
+    if (ec == http::error::body_limit) return reject({413, "body-too-large", "the request body exceeds the limit"});
+    if (ec == http::error::header_limit) return reject({431, "headers-too-large", "the request headers exceed the limit"});
     if (ec) {
-      if (ec.category() == http::make_error_code(http::error::bad_target).category()) return reject(400, "malformed-request", "malformed HTTP request");
+      if (ec.category() == http::make_error_code(http::error::bad_target).category()) return reject({});
       return close_when_idle();
     }
     auto msg = parser_->release();
     bool keep_alive = msg.keep_alive();
+    http_request req = to_request(msg);
+    req.body = std::move(msg.body());
+    std::size_t slot = open_slot(keep_alive);
+    svc_.handle(std::move(req), responder_for(slot));
+    if (keep_alive) do_read();
+  }
+
+  http_request to_request(const http::request<http::string_body>& msg) const {
     http_request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -69,31 +77,36 @@ class session : public std::enable_shared_from_this<session> {
         if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
       req.headers.emplace_back(std::move(name), std::string(f.value()));
     }
-    req.body = std::move(msg.body());
     req.remote = remote_;
+    return req;
+  }
+
+  // A place in the response order for the request just read.
+  std::size_t open_slot(bool keep_alive) {
     std::size_t slot = next_slot_++;
     slots_[slot] = std::nullopt;
     keep_alive_[slot] = keep_alive;
     ++pending_;
-    auto self = shared_from_this();
-    svc_.handle(std::move(req), [self, slot](http_response&& r) {
-      net::post(self->stream_.get_executor(), [self, slot, r = std::move(r)]() mutable { self->on_response(slot, std::move(r)); });
-    });
-    if (keep_alive) do_read();
+    return slot;
   }
 
-  // A request the parser refused: answer, then close.
-  void reject(unsigned status, const char* slug, const char* detail) {
-    http_response r;
-    r.status = status;
-    r.content_type = "application/problem+json";
-    r.body = std::string("{\"type\":\"/problems/") + slug + "\",\"status\":" + std::to_string(status) + ",\"detail\":\"" +
-             detail + "\"}";
-    std::size_t slot = next_slot_++;
-    keep_alive_[slot] = false;
-    ++pending_;
+  // Responses come from any thread; they are written on the strand, in order.
+  responder responder_for(std::size_t slot) {
+    return [self = shared_from_this(), slot](http_response&& r) {
+      net::post(self->stream_.get_executor(),
+                [self, slot, r = std::move(r)]() mutable { self->on_response(slot, std::move(r)); });
+    };
+  }
+
+  // A request the parser refused: the handler answers it (with what was read
+  // of it, for the request id and CORS), then the connection closes.
+  void reject(const transport_error& e) {
+    http_request partial;
+    if (parser_ && parser_->is_header_done()) partial = to_request(parser_->get());
+    partial.remote = remote_;
     closing_ = true;
-    on_response(slot, std::move(r));
+    std::size_t slot = open_slot(false);
+    svc_.reject(std::move(partial), e, responder_for(slot));
   }
 
   void on_response(std::size_t slot, http_response&& r) {
@@ -163,68 +176,108 @@ class session : public std::enable_shared_from_this<session> {
   bool reading_ = false, writing_ = false, closing_ = false;
 };
 
+// Accepts connections (Beast's advanced server: one listener, a session per
+// connection on its own strand). Runs on the I/O threads; stop() may be
+// called from any thread (it is posted to the acceptor's executor).
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  listener(net::io_context& ioc, http_handler& svc, const server_config& cfg,
+           std::shared_ptr<std::atomic<std::size_t>> count)
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), svc_(svc), cfg_(cfg), count_(std::move(count)) {}
+
+  // Binds and listens; the bound port in `port`.
+  status open(unsigned short& port) {
+    beast::error_code ec;
+    auto addr = net::ip::make_address(cfg_.address, ec);
+    if (ec) return status::invalid_argument("listen address " + cfg_.address + ": " + ec.message());
+    tcp::endpoint ep(addr, cfg_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return status::io_error("listening on " + cfg_.address + ":" + std::to_string(cfg_.port) + ": " + ec.message());
+    port = acceptor_.local_endpoint().port();
+    return status::ok();
+  }
+
+  void run() { do_accept(); }
+
+  void stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+  // The sessions still open, for a graceful drain; forgets them.
+  std::vector<std::shared_ptr<session>> take_sessions() {
+    std::vector<std::shared_ptr<session>> live;
+    std::lock_guard lock(mu_);
+    for (auto& w : sessions_)
+      if (auto sp = w.lock()) live.push_back(std::move(sp));
+    sessions_.clear();
+    return live;
+  }
+
+ private:
+  void do_accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) start_session(std::move(socket));
+    do_accept();
+  }
+
+  void start_session(tcp::socket&& socket) {
+    if (count_->load() >= cfg_.connections_max) {
+      beast::error_code ignored;
+      socket.close(ignored);  // over the limit: refuse rather than queue
+      return;
+    }
+    (*count_)++;
+    auto sess = std::make_shared<session>(std::move(socket), svc_, cfg_, count_);
+    {
+      std::lock_guard lock(mu_);
+      // Forget sessions that have ended, so the list stays as long as the connection cap.
+      std::erase_if(sessions_, [](const std::weak_ptr<session>& w) { return w.expired(); });
+      sessions_.push_back(sess);
+    }
+    sess->start();
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  http_handler& svc_;
+  const server_config& cfg_;
+  std::shared_ptr<std::atomic<std::size_t>> count_;
+  std::mutex mu_;
+  std::vector<std::weak_ptr<session>> sessions_;  // protected by mu_
+};
+
 }  // namespace
 
 struct server::impl {
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  std::shared_ptr<listener> accept;
   std::vector<std::thread> threads;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
-  // Live sessions, for drain(). Protected by mu.
-  std::mutex mu;
-  std::vector<std::weak_ptr<session>> sessions;
 };
 
 server::server(http_handler& svc, server_config config)
     : impl_(std::make_unique<impl>()), svc_(svc), config_(std::move(config)),
-      connections_(std::make_shared<std::atomic<std::size_t>>(0)) {}
+      connections_(std::make_shared<std::atomic<std::size_t>>(0)) {
+  impl_->accept = std::make_shared<listener>(impl_->ioc, svc_, config_, connections_);
+}
 
 server::~server() { stop(); }
 
-status server::listen() {
-  beast::error_code ec;
-  auto addr = net::ip::make_address(config_.address, ec);
-  if (ec) return status::invalid_argument("listen address " + config_.address + ": " + ec.message());
-  tcp::endpoint ep(addr, config_.port);
-  auto& a = impl_->acceptor;
-  a.open(ep.protocol(), ec);
-  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) a.bind(ep, ec);
-  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return status::io_error("listening on " + config_.address + ":" + std::to_string(config_.port) + ": " + ec.message());
-  port_ = a.local_endpoint().port();
-  return status::ok();
-}
-
-namespace {
-void do_accept(server::impl& im, tcp::acceptor& a, net::io_context& ioc, http_handler& svc, const server_config& cfg,
-               std::shared_ptr<std::atomic<std::size_t>> count) {
-  a.async_accept(net::make_strand(ioc), [&im, &a, &ioc, &svc, &cfg, count](beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !a.is_open()) return;
-    if (!ec) {
-      if (count->load() >= cfg.connections_max) {
-        beast::error_code ignored;
-        socket.close(ignored);  // over the limit: refuse rather than queue
-      } else {
-        (*count)++;
-        auto sess = std::make_shared<session>(std::move(socket), svc, cfg, count);
-        {
-          std::lock_guard lock(im.mu);
-          // Forget sessions that have ended, so the list stays as long as the connection cap.
-          std::erase_if(im.sessions, [](const std::weak_ptr<session>& w) { return w.expired(); });
-          im.sessions.push_back(sess);
-        }
-        sess->start();
-      }
-    }
-    do_accept(im, a, ioc, svc, cfg, count);
-  });
-}
-}  // namespace
+status server::listen() { return impl_->accept->open(port_); }
 
 void server::run() {
   impl_->work.emplace(net::make_work_guard(impl_->ioc));
-  do_accept(*impl_, impl_->acceptor, impl_->ioc, svc_, config_, connections_);
+  impl_->accept->run();
   for (int i = 1; i < config_.io_threads; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
   for (auto& t : impl_->threads)
@@ -232,23 +285,11 @@ void server::run() {
   impl_->threads.clear();
 }
 
-void server::stop_accepting() {
-  net::post(impl_->ioc, [this] {
-    beast::error_code ec;
-    impl_->acceptor.close(ec);
-  });
-}
+void server::stop_accepting() { impl_->accept->stop(); }
 
 void server::drain() {
   stop_accepting();
-  std::vector<std::shared_ptr<session>> live;
-  {
-    std::lock_guard lock(impl_->mu);
-    for (auto& w : impl_->sessions)
-      if (auto s = w.lock()) live.push_back(std::move(s));
-    impl_->sessions.clear();
-  }
-  for (auto& s : live) s->begin_close();
+  for (auto& s : impl_->accept->take_sessions()) s->begin_close();
   // With no work guard, run() returns once the last connection is done.
   net::post(impl_->ioc, [this] { impl_->work.reset(); });
 }

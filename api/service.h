@@ -3,6 +3,12 @@
 // or RFC 9457 problem details. Transport-neutral (see http.h); server.cpp
 // feeds it from Beast.
 //
+// Layout: router.h (the route table), routes_*.cpp (one module per resource
+// family, listed in service.cpp), commands.h (the command pipeline),
+// exchange.h (one request), request_parse.h and request_json.h (reading
+// requests), problem.h (every error response), state_reads.h (committed
+// state). docs/api-internals.md says how to add a resource module.
+//
 // Concurrency: handle() is called from any I/O thread. Command responses
 // are delivered from the engine's writer thread through the responder, which
 // must only hand the response over (the server posts it to its connection).
@@ -12,11 +18,10 @@
 // command log (a full log answers 503 with Retry-After).
 #pragma once
 
-#include <atomic>
+#include <functional>
 #include <memory>
-#include <shared_mutex>
-#include <unordered_map>
-#include <unordered_set>
+#include <string>
+#include <vector>
 
 #include "api/backend.h"
 #include "api/http.h"
@@ -24,6 +29,7 @@
 #include "api/log.h"
 #include "api/metrics.h"
 #include "api/read_models.h"
+#include "api/router.h"
 
 namespace ledger::api {
 
@@ -39,13 +45,10 @@ struct service_config {
   read_models* reads = nullptr;
 };
 
-// One route the service answers, for documentation checks.
-struct route_info {
-  std::string method;
-  std::string path;  // "/v1/wallets/{id}"
-  std::string name;
-};
+// Every route the service answers, for documentation checks.
 std::vector<route_info> route_table();
+
+struct service_state;
 
 class service final : public http_handler {
  public:
@@ -53,32 +56,16 @@ class service final : public http_handler {
   ~service();
 
   void handle(http_request&& req, responder done) override;
+  // Transport errors get the same problem details as any other error: a
+  // title, instance, request id, X-Request-ID, CORS headers, and metrics.
+  void reject(http_request&& partial, const transport_error& e, responder done) override;
 
   // After this, command requests are refused with 503 (shutdown).
-  void begin_drain() { draining_ = true; }
-  std::size_t in_flight() const { return in_flight_.load(); }
-
-  struct context;  // per-request state (defined in service.cpp)
-  struct operation;
+  void begin_drain();
+  std::size_t in_flight() const;
 
  private:
-  friend struct service_access;
-  backend& engine_;
-  const jwt_verifier& jwt_;
-  service_config config_;
-  metrics& metrics_;
-  logger& log_;
-  clock& clock_;
-  std::atomic<bool> draining_{false};
-  std::atomic<std::size_t> in_flight_{0};
-
-  // Registered assets never change, so their scales are cached forever.
-  mutable std::shared_mutex assets_mu_;
-  std::unordered_map<std::string, int> asset_scales_;
-
-  // Idempotency keys of commands not yet answered (principal NUL key).
-  std::mutex keys_mu_;
-  std::unordered_set<std::string> keys_in_flight_;
+  std::unique_ptr<service_state> state_;
 };
 
 }  // namespace ledger::api

@@ -45,7 +45,7 @@ hash256 digest_builder::finish() {
   hash256 h;
   unsigned int n = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), h.data(), &n);
-  LEDGER_ASSERT(n == h.size(), "sha256 length");
+  LEDGER_ASSERT_EQ(n, h.size(), "sha256 length");
   return h;
 }
 

@@ -23,6 +23,7 @@
 #include <memory>
 #include <thread>
 
+#include "base/histogram.h"
 #include "engine/command_log.h"
 #include "engine/store.h"
 
@@ -39,22 +40,6 @@ struct engine_options {
   clock* clk = nullptr;  // required
   // Use this log instead of an embedded one (the Kafka adapter); not owned.
   command_log* log = nullptr;
-};
-
-// Cumulative histogram with fixed upper bounds (Prometheus style).
-struct histogram {
-  std::vector<double> bounds;          // upper bounds, ascending; +Inf implied
-  std::vector<std::uint64_t> counts;   // per bucket, bounds.size() + 1
-  double sum = 0;
-  std::uint64_t count = 0;
-  explicit histogram(std::vector<double> b = {}) : bounds(std::move(b)), counts(bounds.size() + 1, 0) {}
-  void observe(double v) {
-    std::size_t i = 0;
-    while (i < bounds.size() && v > bounds[i]) ++i;
-    counts[i]++;
-    sum += v;
-    count++;
-  }
 };
 
 struct engine_stats {

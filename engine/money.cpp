@@ -52,8 +52,8 @@ class legs {
       pending_sum[d.asset] += d.credits_pending - d.debits_pending;
       out.emplace_back(std::move(fx));
     }
-    for (const auto& [asset, sum] : posted_sum) LEDGER_ASSERT(sum == 0, "posted legs do not balance");
-    for (const auto& [asset, sum] : pending_sum) LEDGER_ASSERT(sum == 0, "pending legs do not balance");
+    for (const auto& [asset, sum] : posted_sum) LEDGER_ASSERT(sum == 0, "posted legs of %s do not balance: they sum to %s", asset.c_str(), assert_detail::text(sum).c_str());
+    for (const auto& [asset, sum] : pending_sum) LEDGER_ASSERT(sum == 0, "pending legs of %s do not balance: they sum to %s", asset.c_str(), assert_detail::text(sum).c_str());
     return true;
   }
 

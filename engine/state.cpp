@@ -46,7 +46,8 @@ status decode_record(std::string_view bytes, T& r, const char* what) {
 }  // namespace
 
 namespace keys {
-std::string asset(std::string_view code) { return "a" + std::string(code); }
+std::string asset(std::string_view code) { return asset_prefix() + std::string(code); }
+std::string asset_prefix() { return "a"; }
 std::string account(std::uint64_t id) {
   std::string k = "w";
   put_key_u64(k, id);
@@ -77,6 +78,10 @@ std::string owner_index(std::string_view owner, std::uint64_t id) {
   std::string k = owner_prefix(owner);
   put_key_u64(k, id);
   return k;
+}
+std::uint64_t owner_index_account(std::string_view key) {
+  LEDGER_ASSERT_GT(key.size(), 8u, "an owner index key ends with an 8-byte account id");
+  return get_key_u64(key.substr(key.size() - 8));
 }
 std::string idempotency(std::string_view principal, std::string_view key) {
   std::string k;
@@ -192,7 +197,7 @@ const account_record* ledger_state::account(std::uint64_t id) const {
 }
 
 account_record& ledger_state::mutable_account(std::uint64_t id) {
-  LEDGER_ASSERT(id >= 1 && id <= accounts_.size(), "event refers to an unknown account");
+  LEDGER_ASSERT(id >= 1 && id <= accounts_.size(), "event refers to account %llu; %zu exist", static_cast<unsigned long long>(id), accounts_.size());
   if (dirty_set_.insert(id).second) dirty_.push_back(id);
   return accounts_[id - 1];
 }
@@ -268,7 +273,7 @@ void ledger_state::apply_effect(const effect& fx) {
     kv_.put(keys::asset(r.code), encode(r));
     assets_.emplace(r.code, std::move(r));
   } else if (auto* o = std::get_if<account_opened>(&fx)) {
-    LEDGER_ASSERT(o->id == accounts_.size() + 1, "account ids must be dense");
+    LEDGER_ASSERT_EQ(o->id, accounts_.size() + 1, "account ids must be dense");
     account_record r;
     r.id = o->id;
     r.kind = o->kind;
@@ -290,7 +295,7 @@ void ledger_state::apply_effect(const effect& fx) {
     mutable_account(o->id);
   } else if (auto* s = std::get_if<account_status_changed>(&fx)) {
     auto& acc = mutable_account(s->id);
-    LEDGER_ASSERT(acc.status == s->from, "status change from a status the account is not in");
+    LEDGER_ASSERT_EQ(acc.status, s->from, "status change from a status the account is not in");
     acc.status = s->to;
   } else if (auto* b = std::get_if<balance_changed>(&fx)) {
     auto& acc = mutable_account(b->account);
@@ -317,7 +322,7 @@ void ledger_state::apply_effect(const effect& fx) {
   } else if (auto* p = std::get_if<pending_opened>(&fx)) {
     pending_record r{p->id, p->kind, p->debit_account, p->credit_account, p->asset, p->amount, p->expires_at_us,
                      pending_resolution::open, 0};
-    LEDGER_ASSERT(!pending_.count(r.id), "pending opened twice");
+    LEDGER_ASSERT(!pending_.count(r.id), "pending %llu opened twice", static_cast<unsigned long long>(r.id));
     if (r.kind == pending_kind::hold && r.expires_at_us > 0) expiry_.insert({r.expires_at_us, r.id});
     kv_.put(keys::open_pending(r.id), encode(r));
     pending_.emplace(r.id, std::move(r));

@@ -42,6 +42,10 @@ std::string closed_pending(std::uint64_t id);
 std::string reversal(std::uint64_t id);
 std::string owner_index(std::string_view owner, std::uint64_t id);
 std::string owner_prefix(std::string_view owner);
+// Every asset key starts with this; scan it to list the assets.
+std::string asset_prefix();
+// The account id inside an owner_index key.
+std::uint64_t owner_index_account(std::string_view key);
 std::string idempotency(std::string_view principal, std::string_view key);
 }  // namespace keys
 

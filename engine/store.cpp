@@ -54,7 +54,7 @@ std::string encode_journal_batch(std::uint64_t first_seq, const std::vector<jour
   w.u64(first_seq);
   w.u32(static_cast<std::uint32_t>(entries.size()));
   for (const auto& e : entries) {
-    LEDGER_ASSERT(e.seq == first_seq + static_cast<std::uint64_t>(&e - entries.data()), "journal batch must be contiguous");
+    LEDGER_ASSERT_EQ(e.seq, first_seq + static_cast<std::uint64_t>(&e - entries.data()), "journal batch must be contiguous");
     w.u32(static_cast<std::uint32_t>(e.event_bytes.size() + e.chain.size()));
     w.raw(e.event_bytes);
     w.raw(std::string_view(reinterpret_cast<const char*>(e.chain.data()), e.chain.size()));

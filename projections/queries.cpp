@@ -10,7 +10,7 @@
 
 #include <pqxx/pqxx>
 
-#include "api/json_out.h"
+#include "base/json_out.h"
 #include "projections/query_pool.h"
 #include "schemas/commands.h"
 
@@ -18,7 +18,6 @@ namespace ledger::projections {
 
 namespace {
 
-using api::json_out;
 
 // Read-only, and REPEATABLE READ so that the several statements behind one
 // answer (a statement's balances and entries) see one snapshot.

@@ -115,7 +115,7 @@ struct query_pool::worker {
 query_pool::query_pool(query_pool_options options)
     : options_(std::move(options)), conninfo_(with_connect_timeout(options_.conninfo, options_.connect_timeout_s)) {
   const status s = validate(options_);
-  LEDGER_ASSERT(s.is_ok(), s.message().c_str());
+  LEDGER_ASSERT(s.is_ok(), "%s", s.message().c_str());
   threads_.reserve(static_cast<std::size_t>(options_.workers));
   for (int i = 0; i < options_.workers; ++i)
     threads_.emplace_back([this] { worker_loop(); });

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/ops.h"
+#include "base/prometheus.h"
 #include "engine/replica.h"
 #include "kafka/engine_log.h"
 #include "kafka/event_reader.h"
@@ -40,15 +41,8 @@ void create_topics_or_die(const config& cfg) {
   }
 }
 
-std::string gauge(const std::string& name, const std::string& help, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " + buf + "\n";
-}
-
-std::string counter(const std::string& name, const std::string& help, std::uint64_t v) {
-  return "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " + std::to_string(v) + "\n";
-}
+using prometheus::counter;
+using prometheus::gauge;
 
 // Reads ahead of a waiting request: the API instance's reads wait (bounded)
 // until the replica holds what this instance has acknowledged.
@@ -230,7 +224,7 @@ int run_kafka_engine(config& cfg) {
       [&] {
         auto ls = log->stats();
         auto rs = relay.stats();
-        std::string out = api::engine_metrics(*eng);
+        std::string out = engine_metrics(*eng);
         out += gauge("ledger_engine_active", "1 while this engine holds the ledger's partition.",
                      ls.role == kafka::engine_role::active ? 1 : 0);
         out += counter("ledger_kafka_records_total", "Records consumed from the commands topic.", ls.records);

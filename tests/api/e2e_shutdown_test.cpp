@@ -200,10 +200,10 @@ class load_fixture {
     MESSAGE("round " << r << ": " << committed_unanswered.load() << " of " << unanswered
                      << " unanswered requests had been committed before the exit");
     if (sig == SIGTERM) {
-      // ledgerd.cpp: "let the engine apply and commit everything already
+      // tools/serve.cpp: "let the engine apply and commit everything already
       // accepted, answer those requests, then exit".
       CHECK_MESSAGE(committed_unanswered.load() == 0,
-                   "committed but unanswered at SIGTERM: tools/ledgerd.cpp stops the I/O threads once "
+                   "committed but unanswered at SIGTERM: tools/serve.cpp stops the I/O threads once "
                    "svc.in_flight() is 0, but in_flight drops in finish() before the response is written");
     }
     check_balances();

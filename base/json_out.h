@@ -1,12 +1,15 @@
-// A small JSON writer for responses: objects, arrays, escaped strings. It
-// writes into one string with no intermediate tree.
+// A small JSON writer: objects, arrays, escaped strings, written into one
+// string with no intermediate tree. Used for HTTP responses (api/) and for
+// query results (projections/). Part of base/: depends on nothing but the
+// standard library.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
-namespace ledger::api {
+namespace ledger {
 
 class json_out {
  public:
@@ -77,4 +80,4 @@ class json_out {
   bool first_ = true;
 };
 
-}  // namespace ledger::api
+}  // namespace ledger

@@ -1,0 +1,27 @@
+// The command pipeline every command route and the batch share: the
+// Idempotency-Key, reading the body through the route's operation,
+// object-level authorization, reserving the key while in flight, the round
+// trip through the engine, and the outcome as a response.
+//
+// Limits: commands per batch (service_config::batch_commands_max); the
+// engine's bounded command log (full: 503 overloaded with Retry-After).
+#pragma once
+
+#include <string_view>
+
+#include "api/exchange.h"
+#include "api/router.h"
+
+namespace ledger::api {
+
+// Adds a POST route answered by the pipeline with `op` (its name is op.type).
+void add_command(router& r, std::string_view path, operation op);
+// POST /v1/batch.
+void add_batch_routes(router& r);
+
+// Reads an id from the path, or from the body when routed without one (batch).
+std::uint64_t id_or_path(field_reader& r, std::string_view name, std::uint64_t path_id);
+// Operations without object-level checks.
+std::optional<problem> no_check(state_reads&, const principal&, const command_body&);
+
+}  // namespace ledger::api

@@ -1,0 +1,107 @@
+#include "api/exchange.h"
+
+#include "api/request_parse.h"
+
+namespace ledger::api {
+
+namespace {
+
+const char* cors_exposed_headers = "Ledger-Seq, Idempotent-Replayed, X-Request-ID, Retry-After";
+const char* cors_allowed_headers = "Authorization, Content-Type, Idempotency-Key, X-Request-ID";
+
+}  // namespace
+
+exchange::exchange(service_state& s, http_request&& r, responder done)
+    : svc(s), req(std::move(r)), request_id(request_id_of(req)), done_(std::move(done)),
+      start_ns_(s.clk.monotonic_ns()) {
+  svc.in_flight++;
+  if (auto origin = req.header("origin"); !origin.empty()) {
+    for (const auto& allowed : svc.config.cors_origins)
+      if (allowed == origin) {
+        cors_headers = {{"Access-Control-Allow-Origin", std::string(origin)},
+                        {"Vary", "Origin"},
+                        {"Access-Control-Expose-Headers", cors_exposed_headers}};
+        break;
+      }
+  }
+}
+
+void exchange::run(const exchange_ptr& x) { x->route_request(x); }
+
+void exchange::route_request(const exchange_ptr& self) {
+  if (!split_target(req.target, segments, query)) return fail({404, "not-found", "no resource at this path", "", {}});
+  auto m = svc.routes.match(req.method, segments);
+  if (req.method == "OPTIONS" && !m.allow.empty()) return preflight(m.allow);
+  if (!m.found) {
+    if (m.allow.empty()) return fail({404, "not-found", "no resource at this path", "", {}});
+    return fail({405, "method-not-allowed", req.method + " is not allowed here", "", {{"Allow", m.allow}}});
+  }
+  route_name = m.found->name;
+  matched = m.found;
+  m.found->handler(self, m.id);
+}
+
+void exchange::preflight(const std::string& allow) {
+  route_name = "preflight";
+  if (cors_headers.empty()) return fail({403, "forbidden", "origin not allowed", "", {}});
+  http_response r;
+  r.status = 204;
+  r.content_type.clear();
+  r.headers = {{"Access-Control-Allow-Methods", allow + ", OPTIONS"},
+               {"Access-Control-Allow-Headers", cors_allowed_headers},
+               {"Access-Control-Max-Age", "600"}};
+  finish(std::move(r));
+}
+
+void exchange::finish(http_response&& r) {
+  r.headers.emplace_back("X-Request-ID", request_id);
+  for (auto& h : cors_headers) r.headers.push_back(h);
+  if (!keys_held.empty()) {
+    std::lock_guard lock(svc.keys_mu);
+    for (const auto& k : keys_held) svc.keys_in_flight.erase(k);
+    keys_held.clear();
+  }
+  double secs = double(svc.clk.monotonic_ns() - start_ns_) / 1e9;
+  svc.stats.record(route_name, r.status, secs);
+  svc.log.write("info", "request",
+                {{"request_id", request_id},
+                 {"method", req.method},
+                 {"route", route_name},
+                 {"status", std::to_string(r.status)},
+                 {"duration_ms", std::to_string(secs * 1000.0)},
+                 {"principal", who ? who->subject : ""},
+                 {"remote", req.remote}});
+  auto done = std::move(done_);
+  svc.in_flight--;
+  done(std::move(r));
+}
+
+void exchange::fail(const problem& p) { finish(problem_response(p, origin())); }
+
+bool exchange::authenticate(unsigned roles) {
+  auto h = req.header("authorization");
+  if (h.size() < 7 || lower(h.substr(0, 7)) != "bearer ") {
+    fail({401, "unauthorized", "a bearer token is required", "", {{"WWW-Authenticate", "Bearer"}}});
+    return false;
+  }
+  auto v = svc.jwt.verify(h.substr(7), svc.clk.now_us() / 1'000'000);
+  if (auto* e = std::get_if<jwt_error>(&v)) {
+    fail({401, "unauthorized", "invalid token: " + e->reason, "", {{"WWW-Authenticate", "Bearer error=\"invalid_token\""}}});
+    return false;
+  }
+  who = std::get<principal>(v);
+  if (!(role_bit(who->role_) & roles)) {
+    fail({403, "forbidden", "role " + std::string(to_string(who->role_)) + " may not do this", "", {}});
+    return false;
+  }
+  return true;
+}
+
+bool exchange::require_json(bool body_required) {
+  if (!body_required && req.body.empty()) return true;
+  if (is_json_content_type(req)) return true;
+  fail({415, "unsupported-media-type", "Content-Type must be application/json", "", {}});
+  return false;
+}
+
+}  // namespace ledger::api

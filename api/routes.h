@@ -1,0 +1,19 @@
+// The route modules, one per resource family. Each appends its routes (and
+// the commands they accept) to the router; service.cpp lists them. To add a
+// family: write api/routes_<family>.cpp with one add_<family>_routes
+// function, declare it here, list it in service.cpp, add the file to
+// api/CMakeLists.txt, and document its routes in schemas/openapi.json.
+#pragma once
+
+#include "api/router.h"
+
+namespace ledger::api {
+
+void add_ops_routes(router& r);      // healthz, readyz, metrics
+void add_wallet_routes(router& r);   // assets, wallets, system accounts
+void add_money_routes(router& r);    // deposits, withdrawals, transfers, reversals
+void add_hold_routes(router& r);     // holds: place, capture, void
+void add_batch_routes(router& r);    // several commands at once (commands.cpp)
+void add_history_routes(router& r);  // read-model queries: history, statements, transactions
+
+}  // namespace ledger::api

@@ -1,0 +1,61 @@
+// Holds: placing one on a wallet's funds (with an expiry), capturing it in
+// whole or in part, and voiding it.
+#include "api/commands.h"
+#include "api/routes.h"
+#include "schemas/time.h"
+
+namespace ledger::api {
+
+namespace {
+
+void parse_hold(state_reads& s, field_reader& r, const principal&, std::uint64_t, command_body& out) {
+  hold_cmd c;
+  c.wallet = r.id("wallet_id");
+  c.to = r.id("to_account_id");
+  int scale = r.asset("asset", [&](std::string_view code) { return s.asset_scale(code); }, c.asset);
+  c.amount = r.amount("amount", true, scale);
+  std::string at = r.text("expires_at", true, 64);
+  if (r.ok()) {
+    if (auto us = parse_rfc3339_us(at))
+      c.expires_at_us = *us;
+    else
+      r.fail("expires_at", "must be an RFC 3339 date-time such as 2026-11-22T10:00:00Z");
+  }
+  c.reference = r.text("reference", false, reference_bytes_max);
+  c.metadata = r.object_text("metadata", metadata_bytes_max);
+  out = std::move(c);
+}
+
+std::optional<problem> own_hold(state_reads& s, const principal& p, const command_body& b) {
+  return s.owned(p, std::get<hold_cmd>(b).wallet, "wallet_id");
+}
+
+void parse_capture(state_reads& s, field_reader& r, const principal&, std::uint64_t path_id, command_body& out) {
+  capture_cmd c;
+  c.hold_id = id_or_path(r, "hold_id", path_id);
+  // The amount is in the hold's asset; an unknown hold is left for the
+  // engine to reject (and record).
+  auto p = r.ok() ? s.pending(c.hold_id) : std::nullopt;
+  int scale = p ? s.asset_scale(p->asset).value_or(-1) : -1;
+  if (!p) {
+    // Still refuse an amount we cannot interpret.
+    if (r.text("amount", false, 64).size() > 0 && r.ok()) r.fail("amount", "the hold does not exist", "not-found", 404);
+  } else {
+    c.amount = r.amount("amount", false, scale, true);  // "0" or absent: the whole hold
+  }
+  out = std::move(c);
+}
+
+void parse_void(state_reads&, field_reader& r, const principal&, std::uint64_t path_id, command_body& out) {
+  out = void_hold_cmd{id_or_path(r, "hold_id", path_id)};
+}
+
+}  // namespace
+
+void add_hold_routes(router& r) {
+  add_command(r, "/v1/holds", {"hold", 201, role_user | role_service | role_admin, parse_hold, own_hold});
+  add_command(r, "/v1/holds/{id}/capture", {"capture", 200, role_service | role_admin, parse_capture, no_check});
+  add_command(r, "/v1/holds/{id}/void", {"void_hold", 200, role_service | role_admin, parse_void, no_check});
+}
+
+}  // namespace ledger::api

@@ -1,0 +1,360 @@
+#include "tools/config.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace ledger::tools {
+
+namespace {
+
+const char* usage_text = R"(usage: ledgerd [command] [options]
+
+Commands:
+  serve                 (default) serve the ledger over HTTP: API, engine and
+                        command log in one process, state in RocksDB under the
+                        data directory, read models projected to PostgreSQL
+                        when one is configured
+  migrate               apply the read models' schema migrations and exit
+  project               run only the projector, following a running ledger's
+                        journal (for a separate projector process)
+  verify-read-models    compare every balance in PostgreSQL with the engine's
+                        state at the projection's checkpoint; exit 1 on drift
+  rebuild-read-models   project the journal from seq 1 into new tables while
+                        the current ones serve, then swap them in
+  engine                (--log=kafka) the single writer: consumes the commands
+                        topic as a member of the engines' consumer group
+                        (active, or standby until the group assigns it the
+                        ledger's partition), publishes the journal to the
+                        events topic; serves /healthz, /readyz, /metrics on
+                        --listen. Exits 75 when fenced (restart it).
+  probe URL             GET URL (http://host:port/path); exit 0 on 200 within
+                        2 seconds, else 1 (container health checks)
+
+With --log=kafka: serve runs a stateless API instance (commands through the
+commands topic, outcomes from the replies topic, reads from a local replica
+of the events topic under --data-dir); project, verify-read-models and
+rebuild-read-models read the events topic instead of a local journal.
+
+Options (each also read from the environment variable shown; flags win):
+  --data-dir DIR            LEDGER_DATA_DIR        state directory [data]
+  --listen HOST:PORT        LEDGER_LISTEN          [127.0.0.1:8080]; port 0 picks a free one
+  --port-file FILE          LEDGER_PORT_FILE       write the bound port here once listening
+  --io-threads N            LEDGER_IO_THREADS      HTTP threads [2]
+  --batch-max N             LEDGER_BATCH_MAX       commands per engine batch [8190]
+  --queue-max N             LEDGER_QUEUE_MAX       commands waiting for the engine [65536]
+  --connections-max N       LEDGER_CONNECTIONS_MAX open connections [1024]
+  --body-max-bytes N        LEDGER_BODY_MAX_BYTES  request body limit [1048576]
+  --read-timeout-ms N       LEDGER_READ_TIMEOUT_MS a whole request or an idle connection [15000]
+  --write-timeout-ms N      LEDGER_WRITE_TIMEOUT_MS [15000]
+  --shutdown-timeout-ms N   LEDGER_SHUTDOWN_TIMEOUT_MS wait for in-flight requests [10000]
+  --cors-origins A,B        LEDGER_CORS_ORIGINS    allowed browser origins [none]
+  --jwt-issuer S            LEDGER_JWT_ISSUER      required "iss" [ledger]
+  --jwt-audience S          LEDGER_JWT_AUDIENCE    required "aud" [ledger-api]
+  --dev                     LEDGER_DEV=1           development: without keys, make a random
+                                                   HS256 secret and print an admin token;
+                                                   register USD and a "demo" provider
+  --quiet                   LEDGER_QUIET=1         no request logs
+  --pg-schema S             LEDGER_PG_SCHEMA       PostgreSQL schema of the read models [ledger]
+  --min-seq-wait-ms N       LEDGER_MIN_SEQ_WAIT_MS how long a read with min_seq waits for the
+                                                   projection before answering 503 [2000]
+  --log embedded|kafka      LEDGER_LOG             the command log [embedded]
+  --check-config                                   parse and validate flags, environment and
+                                                   secrets, print a summary, exit (0 or 2)
+
+Kafka (with --log=kafka):
+  --kafka-brokers LIST            LEDGER_KAFKA_BROKERS             bootstrap servers (required)
+  --kafka-commands-topic NAME     LEDGER_KAFKA_COMMANDS_TOPIC      [ledger.commands]
+  --kafka-events-topic NAME       LEDGER_KAFKA_EVENTS_TOPIC        [ledger.events]
+  --kafka-replies-topic NAME      LEDGER_KAFKA_REPLIES_TOPIC       [ledger.replies]
+  --kafka-ledger-partition N      LEDGER_KAFKA_LEDGER_PARTITION    the ledger's commands partition [0]
+  --kafka-commands-partitions N   LEDGER_KAFKA_COMMANDS_PARTITIONS created with [1]
+  --kafka-replies-partitions N    LEDGER_KAFKA_REPLIES_PARTITIONS  created with [4]
+  --kafka-replication-factor N    LEDGER_KAFKA_REPLICATION_FACTOR  created with [3]
+  --kafka-min-insync-replicas N   LEDGER_KAFKA_MIN_INSYNC_REPLICAS created with [2]
+  --kafka-retention-ms N          LEDGER_KAFKA_RETENTION_MS        commands and events; -1 forever [-1]
+  --kafka-replies-retention-ms N  LEDGER_KAFKA_REPLIES_RETENTION_MS [3600000]
+  --kafka-group NAME              LEDGER_KAFKA_GROUP               the engines' consumer group [ledger-engine]
+  --kafka-instance-id ID          LEDGER_KAFKA_INSTANCE_ID         this process [host name]
+  --kafka-session-timeout-ms N    LEDGER_KAFKA_SESSION_TIMEOUT_MS  engine failover time [6000]
+  --kafka-request-timeout-ms N    LEDGER_KAFKA_REQUEST_TIMEOUT_MS  longest wait for an outcome [10000]
+  --kafka-create-topics           LEDGER_KAFKA_CREATE_TOPICS=1     create missing topics at start
+  --kafka-option KEY=VALUE        LEDGER_KAFKA_OPTIONS (k=v,k=v)   raw librdkafka setting (repeatable)
+  --help
+
+Secrets (environment or files only, never flags):
+  LEDGER_JWT_HS256_SECRET or LEDGER_JWT_HS256_SECRET_FILE   HS256 key (32+ bytes)
+  LEDGER_JWT_ES256_PUBLIC_KEY_FILE                          ES256 public key (PEM)
+  LEDGER_PG_CONNINFO or LEDGER_PG_CONNINFO_FILE             PostgreSQL for the read models
+                                                            (libpq conninfo); none: no read models
+  LEDGER_KAFKA_OPTIONS_FILE                                 librdkafka settings with secrets
+                                                            (sasl.password=...), KEY=VALUE per line
+Without --dev, ledgerd refuses to start unless a JWT key is configured.
+)";
+
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) die("cannot read " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+std::uint64_t to_number(const std::string& name, const std::string& v, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t n = 0;
+  try {
+    std::size_t used = 0;
+    n = std::stoull(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+  } catch (...) {
+    die(name + ": not a number: " + v);
+  }
+  if (n < min || n > max) die(name + ": must be between " + std::to_string(min) + " and " + std::to_string(max));
+  return n;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// Kafka topic, group and instance names: Kafka's legal characters.
+std::string topic_name(const std::string& name, const std::string& v) {
+  if (v.empty() || v.size() > 249) die(name + ": 1 to 249 characters");
+  for (char ch : v)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-')
+      die(name + ": only letters, digits, '.', '_' and '-' are allowed: " + v);
+  return v;
+}
+
+std::int64_t retention(const std::string& name, const std::string& v) {
+  if (v == "-1") return -1;
+  return static_cast<std::int64_t>(to_number(name, v, 60'000, std::uint64_t(1) << 50));
+}
+
+std::pair<std::string, std::string> key_value(const std::string& name, const std::string& v) {
+  auto eq = v.find('=');
+  if (eq == std::string::npos || eq == 0) die(name + ": expected KEY=VALUE, got " + v);
+  return {v.substr(0, eq), v.substr(eq + 1)};
+}
+
+struct option_def {
+  const char* flag;
+  const char* env;
+  std::function<void(const std::string&)> set;
+};
+
+// Every option with a value: its flag, its environment variable, its setter.
+std::vector<option_def> option_defs(config& c) {
+  return {
+      {"--data-dir", "LEDGER_DATA_DIR", [&](const std::string& v) { c.data_dir = v; }},
+      {"--listen", "LEDGER_LISTEN", [&](const std::string& v) { c.listen = v; c.listen_set = true; }},
+      {"--port-file", "LEDGER_PORT_FILE", [&](const std::string& v) { c.port_file = v; }},
+      {"--io-threads", "LEDGER_IO_THREADS", [&](const std::string& v) { c.io_threads = int(to_number("--io-threads", v, 1, 64)); }},
+      {"--batch-max", "LEDGER_BATCH_MAX", [&](const std::string& v) { c.batch_max = to_number("--batch-max", v, 1, 1u << 16); }},
+      {"--queue-max", "LEDGER_QUEUE_MAX", [&](const std::string& v) { c.queue_max = to_number("--queue-max", v, 1, 1u << 24); }},
+      {"--connections-max", "LEDGER_CONNECTIONS_MAX", [&](const std::string& v) { c.connections_max = to_number("--connections-max", v, 1, 1u << 20); }},
+      {"--body-max-bytes", "LEDGER_BODY_MAX_BYTES", [&](const std::string& v) { c.body_max_bytes = to_number("--body-max-bytes", v, 1024, 64u << 20); }},
+      {"--read-timeout-ms", "LEDGER_READ_TIMEOUT_MS", [&](const std::string& v) { c.read_timeout_ms = int(to_number("--read-timeout-ms", v, 10, 3'600'000)); }},
+      {"--write-timeout-ms", "LEDGER_WRITE_TIMEOUT_MS", [&](const std::string& v) { c.write_timeout_ms = int(to_number("--write-timeout-ms", v, 10, 3'600'000)); }},
+      {"--shutdown-timeout-ms", "LEDGER_SHUTDOWN_TIMEOUT_MS", [&](const std::string& v) { c.shutdown_timeout_ms = int(to_number("--shutdown-timeout-ms", v, 0, 3'600'000)); }},
+      {"--cors-origins", "LEDGER_CORS_ORIGINS", [&](const std::string& v) { c.cors_origins = split_list(v); }},
+      {"--jwt-issuer", "LEDGER_JWT_ISSUER", [&](const std::string& v) { c.jwt_issuer = v; }},
+      {"--jwt-audience", "LEDGER_JWT_AUDIENCE", [&](const std::string& v) { c.jwt_audience = v; }},
+      {"--pg-schema", "LEDGER_PG_SCHEMA", [&](const std::string& v) { c.pg_schema = v; }},
+      {"--min-seq-wait-ms", "LEDGER_MIN_SEQ_WAIT_MS", [&](const std::string& v) { c.min_seq_wait_ms = int(to_number("--min-seq-wait-ms", v, 0, 60'000)); }},
+      {"--log", "LEDGER_LOG", [&](const std::string& v) {
+         if (v != "embedded" && v != "kafka") die("--log: must be embedded or kafka, not " + v);
+         c.log = v;
+       }},
+      {"--kafka-brokers", "LEDGER_KAFKA_BROKERS", [&](const std::string& v) { c.kafka.brokers = v; }},
+      {"--kafka-commands-topic", "LEDGER_KAFKA_COMMANDS_TOPIC", [&](const std::string& v) { c.kafka.commands_topic = topic_name("--kafka-commands-topic", v); }},
+      {"--kafka-events-topic", "LEDGER_KAFKA_EVENTS_TOPIC", [&](const std::string& v) { c.kafka.events_topic = topic_name("--kafka-events-topic", v); }},
+      {"--kafka-replies-topic", "LEDGER_KAFKA_REPLIES_TOPIC", [&](const std::string& v) { c.kafka.replies_topic = topic_name("--kafka-replies-topic", v); }},
+      {"--kafka-ledger-partition", "LEDGER_KAFKA_LEDGER_PARTITION", [&](const std::string& v) { c.kafka.ledger_partition = int(to_number("--kafka-ledger-partition", v, 0, 100'000)); }},
+      {"--kafka-commands-partitions", "LEDGER_KAFKA_COMMANDS_PARTITIONS", [&](const std::string& v) { c.kafka.commands_partitions = int(to_number("--kafka-commands-partitions", v, 1, 100'000)); }},
+      {"--kafka-replies-partitions", "LEDGER_KAFKA_REPLIES_PARTITIONS", [&](const std::string& v) { c.kafka.replies_partitions = int(to_number("--kafka-replies-partitions", v, 1, 100'000)); }},
+      {"--kafka-replication-factor", "LEDGER_KAFKA_REPLICATION_FACTOR", [&](const std::string& v) { c.kafka.replication_factor = int(to_number("--kafka-replication-factor", v, 1, 100)); }},
+      {"--kafka-min-insync-replicas", "LEDGER_KAFKA_MIN_INSYNC_REPLICAS", [&](const std::string& v) { c.kafka.min_insync_replicas = int(to_number("--kafka-min-insync-replicas", v, 1, 100)); }},
+      {"--kafka-retention-ms", "LEDGER_KAFKA_RETENTION_MS", [&](const std::string& v) { c.kafka.retention_ms = retention("--kafka-retention-ms", v); }},
+      {"--kafka-replies-retention-ms", "LEDGER_KAFKA_REPLIES_RETENTION_MS", [&](const std::string& v) { c.kafka.replies_retention_ms = retention("--kafka-replies-retention-ms", v); }},
+      {"--kafka-group", "LEDGER_KAFKA_GROUP", [&](const std::string& v) { c.kafka.group = topic_name("--kafka-group", v); }},
+      {"--kafka-instance-id", "LEDGER_KAFKA_INSTANCE_ID", [&](const std::string& v) { c.kafka.instance_id = topic_name("--kafka-instance-id", v); }},
+      {"--kafka-session-timeout-ms", "LEDGER_KAFKA_SESSION_TIMEOUT_MS", [&](const std::string& v) { c.kafka.session_timeout_ms = int(to_number("--kafka-session-timeout-ms", v, 1000, 3'600'000)); }},
+      {"--kafka-request-timeout-ms", "LEDGER_KAFKA_REQUEST_TIMEOUT_MS", [&](const std::string& v) { c.kafka.request_timeout_ms = int(to_number("--kafka-request-timeout-ms", v, 100, 300'000)); }},
+      {"--kafka-option", "", [&](const std::string& v) { c.kafka.extra.push_back(key_value("--kafka-option", v)); }},
+  };
+}
+
+void check_kafka(config& c) {
+  if (c.kafka.brokers.empty()) die("--log=kafka needs --kafka-brokers (or LEDGER_KAFKA_BROKERS)");
+  if (c.kafka.instance_id.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    c.kafka.instance_id = topic_name("the host name (set --kafka-instance-id)", host);
+  }
+  if (c.kafka.min_insync_replicas > c.kafka.replication_factor)
+    die("--kafka-min-insync-replicas cannot exceed --kafka-replication-factor");
+  if (c.kafka.ledger_partition >= c.kafka.commands_partitions)
+    die("--kafka-ledger-partition must be below --kafka-commands-partitions");
+  if (c.kafka.events_topic == c.kafka.commands_topic || c.kafka.events_topic == c.kafka.replies_topic ||
+      c.kafka.commands_topic == c.kafka.replies_topic)
+    die("the commands, events and replies topics must be three different topics");
+  rd_kafka_conf_t* conf = nullptr;
+  if (auto s = kafka::make_conf(c.kafka, {}, conf); !s) die(s.message());
+  rd_kafka_conf_destroy(conf);
+}
+
+void print_summary(const config& c) {
+  std::printf("ledgerd: configuration ok: %s log=%s listen=%s data-dir=%s", c.command.c_str(), c.log.c_str(),
+              c.listen.c_str(), c.data_dir.c_str());
+  if (c.log == "kafka")
+    std::printf(" brokers=%s instance=%s group=%s topics=%s,%s,%s", c.kafka.brokers.c_str(), c.kafka.instance_id.c_str(),
+                c.kafka.group.c_str(), c.kafka.commands_topic.c_str(), c.kafka.events_topic.c_str(),
+                c.kafka.replies_topic.c_str());
+  std::printf(" read-models=%s\n", c.pg_conninfo.empty() ? "off" : "on");
+}
+
+// Everything a start would refuse, checked before anything is opened (and
+// all that --check-config checks).
+void validate(config& c) {
+  bool kafka = c.log == "kafka";
+  if (c.command == "engine" && !kafka) die("the engine command runs the Kafka engine: add --log=kafka");
+  if (kafka) check_kafka(c);
+  if (c.command == "serve" && c.hs256_secret.empty() && c.es256_public_key.empty() && !c.dev)
+    die("no JWT key configured: set LEDGER_JWT_HS256_SECRET(_FILE) or LEDGER_JWT_ES256_PUBLIC_KEY_FILE (or use --dev)");
+  if (c.command == "serve" && !c.hs256_secret.empty() && c.hs256_secret.size() < 32)
+    die("the HS256 secret must be at least 32 bytes");
+  bool needs_pg = c.command == "migrate" || c.command == "project" || c.command == "verify-read-models" ||
+                  c.command == "rebuild-read-models";
+  if (needs_pg && c.pg_conninfo.empty())
+    die("no PostgreSQL configured: set LEDGER_PG_CONNINFO or LEDGER_PG_CONNINFO_FILE");
+  (void)server_config_of(c);  // --listen must be HOST:PORT
+  if (c.check_config) {
+    print_summary(c);
+    std::exit(0);
+  }
+}
+
+void read_environment(config& c, std::vector<option_def>& defs) {
+  for (auto& d : defs)
+    if (const char* v = *d.env ? std::getenv(d.env) : nullptr; v && *v) d.set(v);
+  if (const char* v = std::getenv("LEDGER_KAFKA_OPTIONS"); v && *v)
+    for (const auto& kv : split_list(v)) c.kafka.extra.push_back(key_value("LEDGER_KAFKA_OPTIONS", kv));
+  if (const char* v = std::getenv("LEDGER_KAFKA_CREATE_TOPICS"); v && std::string(v) == "1") c.kafka_create_topics = true;
+  if (const char* v = std::getenv("LEDGER_DEV"); v && std::string(v) == "1") c.dev = true;
+  if (const char* v = std::getenv("LEDGER_QUIET"); v && std::string(v) == "1") c.quiet = true;
+}
+
+// The command (and probe's URL); returns the index of the first option.
+int read_command(config& c, int argc, char** argv) {
+  if (argc <= 1 || argv[1][0] == '-') return 1;
+  c.command = argv[1];
+  static const char* commands[] = {"serve",  "migrate", "project", "verify-read-models", "rebuild-read-models",
+                                   "engine", "probe"};
+  if (std::find(std::begin(commands), std::end(commands), c.command) == std::end(commands))
+    die("unknown command " + c.command + " (see --help)");
+  if (c.command != "probe") return 2;
+  if (argc < 3 || argv[2][0] == '-') die("probe needs a URL: ledgerd probe http://127.0.0.1:8080/readyz");
+  c.probe_url = argv[2];
+  return 3;
+}
+
+// A flag without a value; false if `a` is not one.
+bool read_switch(config& c, const std::string& a) {
+  if (a == "--help" || a == "-h") {
+    std::fputs(usage_text, stdout);
+    std::exit(0);
+  }
+  if (a == "--dev") c.dev = true;
+  else if (a == "--check-config") c.check_config = true;
+  else if (a == "--kafka-create-topics") c.kafka_create_topics = true;
+  else if (a == "--quiet") c.quiet = true;
+  else if (a == "--unsafe-no-sync") c.sync = false;  // benchmarks of the API alone; never in production
+  else return false;
+  return true;
+}
+
+void read_arguments(config& c, int argc, char** argv, std::vector<option_def>& defs) {
+  for (int i = read_command(c, argc, argv); i < argc; ++i) {
+    std::string a = argv[i];
+    if (read_switch(c, a)) continue;
+    auto eq = a.find('=');
+    std::string flag = a.substr(0, eq);
+    auto d = std::find_if(defs.begin(), defs.end(), [&](const option_def& o) { return flag == o.flag; });
+    if (d == defs.end()) die("unknown option " + a + " (see --help)");
+    if (eq != std::string::npos) {
+      d->set(a.substr(eq + 1));
+    } else {
+      if (i + 1 >= argc) die(flag + " needs a value");
+      d->set(argv[++i]);
+    }
+  }
+}
+
+void read_secrets(config& c) {
+  if (const char* v = std::getenv("LEDGER_JWT_HS256_SECRET"); v && *v) c.hs256_secret = v;
+  if (const char* v = std::getenv("LEDGER_JWT_HS256_SECRET_FILE"); v && *v) c.hs256_secret = read_file(v);
+  if (const char* v = std::getenv("LEDGER_JWT_ES256_PUBLIC_KEY_FILE"); v && *v) c.es256_public_key = read_file(v);
+  if (const char* v = std::getenv("LEDGER_PG_CONNINFO"); v && *v) c.pg_conninfo = v;
+  if (const char* v = std::getenv("LEDGER_PG_CONNINFO_FILE"); v && *v) c.pg_conninfo = read_file(v);
+  // librdkafka settings that hold secrets (sasl.password, ssl.key.password):
+  // one KEY=VALUE per line; blank lines and # comments ignored.
+  if (const char* v = std::getenv("LEDGER_KAFKA_OPTIONS_FILE"); v && *v) {
+    std::stringstream lines(read_file(v));
+    std::string line;
+    while (std::getline(lines, line)) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
+      c.kafka.extra.push_back(key_value("LEDGER_KAFKA_OPTIONS_FILE", line));
+    }
+  }
+}
+
+}  // namespace
+
+config parse(int argc, char** argv) {
+  config c;
+  auto defs = option_defs(c);
+  read_environment(c, defs);
+  read_arguments(c, argc, argv, defs);
+  read_secrets(c);
+  validate(c);
+  return c;
+}
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "ledgerd: %s\n", msg.c_str());
+  std::exit(2);
+}
+
+std::string store_path(const config& cfg) { return (std::filesystem::path(cfg.data_dir) / "ledger").string(); }
+
+api::server_config server_config_of(const config& cfg) {
+  auto colon = cfg.listen.rfind(':');
+  if (colon == std::string::npos) die("--listen must be HOST:PORT");
+  api::server_config sc;
+  sc.address = cfg.listen.substr(0, colon);
+  sc.port = static_cast<unsigned short>(to_number("--listen port", cfg.listen.substr(colon + 1), 0, 65535));
+  sc.io_threads = cfg.io_threads;
+  sc.connections_max = cfg.connections_max;
+  sc.body_bytes_max = cfg.body_max_bytes;
+  sc.read_timeout_ms = cfg.read_timeout_ms;
+  sc.write_timeout_ms = cfg.write_timeout_ms;
+  return sc;
+}
+
+}  // namespace ledger::tools

@@ -1,0 +1,59 @@
+// ledgerd's configuration: every flag, environment variable and secret
+// file, parsed and validated before anything is opened. A value out of range
+// or a combination that cannot work ends the process with exit status 2 and
+// a message naming the setting (die()).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "api/server.h"
+#include "kafka/client.h"
+
+namespace ledger::tools {
+
+struct config {
+  std::string data_dir = "data";
+  std::string listen = "127.0.0.1:8080";
+  bool listen_set = false;  // --listen or LEDGER_LISTEN given
+  std::string port_file;
+  int io_threads = 2;
+  std::size_t batch_max = 8190;
+  std::size_t queue_max = 1u << 16;
+  std::size_t connections_max = 1024;
+  std::size_t body_max_bytes = 1u << 20;
+  int read_timeout_ms = 15'000;
+  int write_timeout_ms = 15'000;
+  int shutdown_timeout_ms = 10'000;
+  int min_seq_wait_ms = 2'000;
+  std::vector<std::string> cors_origins;
+  std::string jwt_issuer = "ledger";
+  std::string jwt_audience = "ledger-api";
+  std::string hs256_secret;
+  std::string es256_public_key;
+  bool dev = false;
+  bool quiet = false;
+  bool sync = true;
+  bool check_config = false;
+  std::string command = "serve";
+  std::string probe_url;  // probe's argument
+  std::string pg_conninfo;  // secret: environment or file only
+  std::string pg_schema = "ledger";
+  // The command log: "embedded" (in this process) or "kafka".
+  std::string log = "embedded";
+  kafka::options kafka;
+  bool kafka_create_topics = false;
+};
+
+// Flags win over the environment; secrets come from the environment or
+// files only. Prints --help and exits 0; with --check-config prints a
+// summary and exits 0 once valid.
+config parse(int argc, char** argv);
+
+// Prints "ledgerd: <msg>" and exits with status 2 (a configuration error).
+[[noreturn]] void die(const std::string& msg);
+std::string store_path(const config& cfg);
+api::server_config server_config_of(const config& cfg);
+
+}  // namespace ledger::tools

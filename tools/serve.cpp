@@ -1,0 +1,231 @@
+// ledgerd serve in embedded mode (API, engine, embedded command log and
+// projector in one process), and the HTTP API serving and draining that
+// the Kafka API instance shares.
+//
+// Shutdown (SIGTERM or SIGINT): stop accepting connections, refuse new
+// commands, let the engine apply and commit everything already accepted,
+// answer those requests, then exit. No acknowledged command is lost: an
+// acknowledgement is only sent after its batch is durable anyway.
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "api/server.h"
+#include "projections/metrics.h"
+#include "projections/migrations.h"
+#include "tools/ledgerd.h"
+#include "tools/read_models_adapter.h"
+#include "tools/system_clock.h"
+
+namespace ledger::tools {
+
+namespace {
+
+std::string random_secret() {
+  std::random_device rd;
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 64; ++i) s += hex[rd() & 15];
+  return s;
+}
+
+std::unique_ptr<api::jwt_verifier> make_jwt(config& cfg) {
+  if (cfg.hs256_secret.empty() && cfg.es256_public_key.empty()) cfg.hs256_secret = random_secret();  // --dev
+  api::jwt_config jc;
+  jc.hs256_secret = cfg.hs256_secret;
+  jc.es256_public_key_pem = cfg.es256_public_key;
+  jc.issuer = cfg.jwt_issuer;
+  jc.audience = cfg.jwt_audience;
+  std::unique_ptr<api::jwt_verifier> jwt;
+  if (auto err = api::jwt_verifier::create(jc, jwt)) die("JWT configuration: " + *err);
+  return jwt;
+}
+
+void print_dev_banner(const config& cfg, const std::string& address, unsigned short port, std::int64_t now_s) {
+  std::string claims = "{\"sub\":\"dev-admin\",\"role\":\"admin\",\"iss\":\"" + cfg.jwt_issuer + "\",\"aud\":\"" +
+                       cfg.jwt_audience + "\",\"iat\":" + std::to_string(now_s) +
+                       ",\"exp\":" + std::to_string(now_s + 86'400) + "}";
+  std::string dev_token = api::sign_hs256(cfg.hs256_secret, claims);
+  std::fprintf(stderr,
+               "ledgerd: development mode; an admin token valid for 24 hours:\n\n"
+               "  export TOKEN=%s\n\n"
+               "  curl -s -X POST http://%s:%u/v1/wallets -H \"Authorization: Bearer $TOKEN\" \\\n"
+               "       -H 'Content-Type: application/json' -H 'Idempotency-Key: open-alice' \\\n"
+               "       -d '{\"owner\":\"alice\",\"assets\":[{\"asset\":\"USD\"}]}'\n\n"
+               "  curl -s -X POST http://%s:%u/v1/deposits -H \"Authorization: Bearer $TOKEN\" \\\n"
+               "       -H 'Content-Type: application/json' -H 'Idempotency-Key: dep-1' \\\n"
+               "       -d '{\"wallet_id\":WALLET_ID,\"asset\":\"USD\",\"amount\":\"25.00\",\"provider\":\"demo\"}'\n\n",
+               dev_token.c_str(), address.c_str(), port, address.c_str(), port);
+}
+
+// History reads from PostgreSQL, when configured.
+struct read_side {
+  std::unique_ptr<projections::query_pool> pool;
+  std::unique_ptr<read_models_adapter> reads;
+
+  read_side(const config& cfg, const projections::projector* proj) {
+    if (cfg.pg_conninfo.empty()) return;
+    projections::query_pool_options qo;
+    qo.conninfo = cfg.pg_conninfo;
+    qo.schema = cfg.pg_schema;
+    pool = std::make_unique<projections::query_pool>(qo);
+    reads = std::make_unique<read_models_adapter>(*pool, proj, cfg.min_seq_wait_ms);
+  }
+  ~read_side() {
+    if (pool) pool->stop();
+  }
+};
+
+// On SIGTERM/SIGINT: stop accepting, refuse new commands, answer those
+// accepted, let the connections write their responses, then end run().
+void drain_on_signal(const config& cfg, api::server& srv, api::service& svc, const serve_hooks& hooks,
+                     const std::atomic<bool>& run_returned) {
+  int sig = wait_for_signal();
+  std::fprintf(stderr, "ledgerd: %s: draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  srv.stop_accepting();
+  svc.begin_drain();
+  // Answers every command already accepted (embedded: applies and commits
+  // them; Kafka: waits for their outcomes, bounded by the request timeout).
+  if (hooks.drain_backend) hooks.drain_backend();
+  for (int waited = 0; svc.in_flight() > 0 && waited < cfg.shutdown_timeout_ms; waited += 10)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // Every response is built; let the connections write them, then end.
+  srv.drain();
+  for (int waited = 0; !run_returned.load() && waited < cfg.shutdown_timeout_ms; waited += 10)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!run_returned.load()) srv.stop();  // a client that will not read: give up on it
+}
+
+}  // namespace
+
+void write_port_file(const config& cfg, unsigned short port) {
+  if (cfg.port_file.empty()) return;
+  std::error_code ec;
+  std::string tmp = cfg.port_file + ".tmp";
+  std::ofstream(tmp) << port << "\n";
+  std::filesystem::rename(tmp, cfg.port_file, ec);
+}
+
+void block_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int wait_for_signal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return sig;
+}
+
+status ensure_defaults(const std::function<append_result(std::vector<command>&&, completion)>& submit, bool dev) {
+  std::vector<command> cmds = {
+      {"ledgerd", "setup:payouts", "", open_account_cmd{account_kind::system, "payouts", {}}},
+      {"ledgerd", "setup:fee_revenue", "", open_account_cmd{account_kind::system, "fee_revenue", {}}},
+  };
+  if (dev) {
+    cmds.push_back({"ledgerd", "setup:asset:USD", "", register_asset_cmd{"USD", 2, 1, amount_limit}});
+    cmds.push_back({"ledgerd", "setup:clearing:demo", "", open_account_cmd{account_kind::system, "clearing:demo", {}}});
+  }
+  auto p = std::make_shared<std::promise<std::vector<outcome>>>();
+  auto f = p->get_future();
+  if (submit(std::move(cmds), [p](std::vector<outcome>&& o) { p->set_value(std::move(o)); }) != append_result::ok)
+    return status::unavailable("could not submit the default accounts");
+  for (const auto& o : f.get()) {
+    if (!o.error.is_ok()) return o.error;
+    if (o.result == event_status::rejected && o.reason != reason::asset_exists && o.reason != reason::account_exists)
+      return status::invalid_argument("setting up default accounts failed: " + std::string(to_string(o.reason)));
+  }
+  return status::ok();
+}
+
+int serve_api(config& cfg, api::backend& backend, const serve_hooks& hooks) {
+  auto jwt = make_jwt(cfg);
+  auto sc = server_config_of(cfg);
+  system_clock_source clk;
+  read_side reads(cfg, hooks.projector);
+
+  api::metrics m;
+  for (const auto& source : hooks.metrics) m.add_source(source);
+  api::logger log;
+  log.set_enabled(!cfg.quiet);
+  api::service_config svc_cfg;
+  svc_cfg.cors_origins = cfg.cors_origins;
+  svc_cfg.reads = reads.reads.get();
+  std::unique_ptr<api::server> srv;
+  svc_cfg.dispatch = [&srv](std::function<void()> f) { srv->dispatcher()(std::move(f)); };
+  api::service svc(backend, *jwt, svc_cfg, m, log, clk);
+  srv = std::make_unique<api::server>(svc, sc);
+  if (auto s = srv->listen(); !s) die(s.to_string());
+
+  write_port_file(cfg, srv->port());
+  std::fprintf(stderr, "ledgerd: serving http://%s:%u (%s, journal at seq %llu)\n", sc.address.c_str(), srv->port(),
+               hooks.description.c_str(), static_cast<unsigned long long>(backend.head().seq));
+  if (cfg.dev) print_dev_banner(cfg, sc.address, srv->port(), clk.now_us() / 1'000'000);
+  std::fflush(stderr);
+
+  std::atomic<bool> run_returned{false};
+  std::thread signal_thread([&] { drain_on_signal(cfg, *srv, svc, hooks, run_returned); });
+  srv->run();
+  run_returned = true;
+  signal_thread.join();
+  return 0;
+}
+
+// The embedded ledger: API, engine, embedded log and projector in one process.
+int run_embedded_serve(config& cfg) {
+  system_clock_source clk;
+  engine_options eo;
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  eo.store.path = store_path(cfg);
+  eo.store.sync = cfg.sync;
+  eo.batch_commands_max = cfg.batch_max;
+  eo.queue_commands_max = cfg.queue_max;
+  eo.clk = &clk;
+  std::unique_ptr<engine> eng;
+  if (auto s = engine::open(eo, eng); !s) die("opening the ledger at " + eo.store.path + ": " + s.to_string());
+  auto submit = [&](std::vector<command>&& c, completion d) { return eng->submit(std::move(c), std::move(d)); };
+  if (auto s = ensure_defaults(submit, cfg.dev); !s) die(s.to_string());
+
+  // Read models: migrated at start when reachable; the projector retries on
+  // its own when PostgreSQL is not there yet.
+  std::unique_ptr<projections::projector> proj;
+  if (!cfg.pg_conninfo.empty()) {
+    projections::migrate_result mr;
+    if (auto s = projections::migrate(cfg.pg_conninfo, cfg.pg_schema, mr); !s)
+      std::fprintf(stderr, "ledgerd: read models not migrated yet (%s); the projector will retry\n", s.to_string().c_str());
+    projections::projector_options po;
+    po.conninfo = cfg.pg_conninfo;
+    po.schema = cfg.pg_schema;
+    proj = std::make_unique<projections::projector>(engine_journal(*eng), po);
+    proj->start();
+  }
+
+  api::engine_backend backend(*eng);
+  serve_hooks hooks;
+  hooks.description = "data in " + eo.store.path;
+  hooks.projector = proj.get();
+  if (proj) hooks.metrics.push_back([&proj, &eng] { return projections::projection_metrics(*proj, eng->head()); });
+  hooks.drain_backend = [&eng] { eng->stop(); };
+  serve_api(cfg, backend, hooks);
+  if (proj) proj->stop();
+  auto head = eng->head();
+  eng.reset();
+  std::fprintf(stderr, "ledgerd: stopped at seq %llu\n", static_cast<unsigned long long>(head.seq));
+  return 0;
+}
+
+}  // namespace ledger::tools

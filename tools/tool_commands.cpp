@@ -1,0 +1,174 @@
+// ledgerd's read-model commands: migrate, verify-read-models,
+// rebuild-read-models and project. They read the journal of a running (or
+// stopped) ledger through a RocksDB follower, or the events topic with
+// --log=kafka.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "api/ops.h"
+#include "api/server.h"
+#include "kafka/event_reader.h"
+#include "projections/maintenance.h"
+#include "projections/metrics.h"
+#include "projections/migrations.h"
+#include "tools/ledgerd.h"
+
+namespace ledger::tools {
+
+namespace {
+
+// The journal of a running (or stopped) ledger, read through a RocksDB
+// follower that catches up with the primary on demand.
+struct follower_journal {
+  std::unique_ptr<store> st;
+  std::string dir;
+  std::mutex mu;
+
+  explicit follower_journal(const config& cfg) {
+    dir = (std::filesystem::path(cfg.data_dir) / "followers" / ("f-" + std::to_string(::getpid()))).string();
+    std::filesystem::create_directories(dir);
+    if (auto s = store::open_follower(store_path(cfg), dir, st); !s) die("opening the journal: " + s.to_string());
+  }
+  ~follower_journal() {
+    st.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  bool wait_for(std::uint64_t seq, int timeout_ms) {
+    for (int waited = 0;; waited += 50) {
+      {
+        std::lock_guard lock(mu);
+        (void)st->catch_up();
+        if (st->head().seq >= seq) return true;
+      }
+      if (waited >= timeout_ms) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  journal_source source() {
+    return journal_source{
+        [this](std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) {
+          std::lock_guard lock(mu);
+          return st->read_journal(from, max, out);
+        },
+        [this](std::uint64_t seq, int timeout_ms) { return wait_for(seq, timeout_ms); },
+        [this] {
+          std::lock_guard lock(mu);
+          (void)st->catch_up();
+          return st->head();
+        }};
+  }
+};
+
+// Where the commands read the journal from: the local store's, or the events topic.
+struct journal_input {
+  std::unique_ptr<follower_journal> local;
+  std::unique_ptr<kafka::event_reader> topic;
+  journal_source source;
+  std::string description;
+
+  explicit journal_input(const config& cfg) {
+    if (cfg.log == "kafka") {
+      if (auto s = kafka::event_reader::open(cfg.kafka, topic); !s)
+        die("reading " + cfg.kafka.events_topic + ": " + s.to_string());
+      source = topic->source();
+      description = "topic " + cfg.kafka.events_topic;
+    } else {
+      local = std::make_unique<follower_journal>(cfg);
+      source = local->source();
+      description = store_path(cfg);
+    }
+  }
+};
+
+int run_migrate(const config& cfg) {
+  projections::migrate_result r;
+  if (auto s = projections::migrate(cfg.pg_conninfo, cfg.pg_schema, r); !s) die(s.to_string());
+  std::printf("schema %s: version %d -> %d\n", cfg.pg_schema.c_str(), r.version_before, r.version_after);
+  return 0;
+}
+
+int run_verify(const config& cfg, journal_input& in) {
+  projections::verify_report r;
+  if (auto s = projections::verify_read_models(in.source, cfg.pg_conninfo, cfg.pg_schema, "read_models", r); !s)
+    die(s.to_string());
+  for (const auto& d : r.drifts)
+    std::printf("drift wallet=%llu asset=%s %s: read model %s, engine %s\n", static_cast<unsigned long long>(d.wallet_id),
+                d.asset.c_str(), d.what.c_str(), d.read_model.c_str(), d.engine.c_str());
+  std::printf("verified %zu balances at seq %llu: %zu drift(s)\n", r.balances_compared,
+              static_cast<unsigned long long>(r.checkpoint_seq), r.drifts.size());
+  return r.drifts.empty() ? 0 : 1;
+}
+
+int run_rebuild(const config& cfg, journal_input& in) {
+  projections::rebuild_report r;
+  if (auto s = projections::rebuild_read_models(in.source, cfg.pg_conninfo, cfg.pg_schema, "read_models", r); !s)
+    die(s.to_string());
+  std::printf("rebuilt %s: %llu events, now at seq %llu\n", cfg.pg_schema.c_str(), static_cast<unsigned long long>(r.events),
+              static_cast<unsigned long long>(r.projected_seq));
+  return 0;
+}
+
+api::ops_probes projector_probes(const projections::projector& p) {
+  return api::ops_probes{
+      [&p] {
+        auto st = p.stats();
+        return st.healthy ? status::ok() : status::unavailable("projection failing: " + st.last_error);
+      },
+      [] { return std::string("projector"); },
+      [&p] {
+        auto st = p.stats();
+        ledger_head head;
+        head.seq = st.projected_seq;
+        head.log_ts_us = st.projected_log_ts_us;
+        return projections::projection_metrics(p, head);
+      }};
+}
+
+// project: follow the journal until SIGTERM/SIGINT.
+int run_project(const config& cfg, journal_input& in) {
+  block_signals();
+  projections::projector_options po;
+  po.conninfo = cfg.pg_conninfo;
+  po.schema = cfg.pg_schema;
+  projections::projector p(in.source, po);
+  p.start();
+  // Operations endpoints only when asked for (--listen): a projector beside
+  // a ledgerd on the same host would otherwise take its port.
+  std::unique_ptr<api::ops_handler> ops;
+  std::unique_ptr<api::server> srv;
+  std::thread io;
+  if (cfg.listen_set) {
+    ops = std::make_unique<api::ops_handler>(projector_probes(p));
+    srv = std::make_unique<api::server>(*ops, server_config_of(cfg));
+    if (auto s = srv->listen(); !s) die(s.to_string());
+    io = std::thread([&srv] { srv->run(); });
+    write_port_file(cfg, srv->port());
+  }
+  std::fprintf(stderr, "ledgerd project: following %s into schema %s\n", in.description.c_str(), cfg.pg_schema.c_str());
+  wait_for_signal();
+  p.stop();
+  if (srv) {
+    srv->stop();
+    io.join();
+  }
+  std::fprintf(stderr, "ledgerd project: stopped at seq %llu\n", static_cast<unsigned long long>(p.stats().projected_seq));
+  return 0;
+}
+
+}  // namespace
+
+int run_tool(const config& cfg) {
+  if (cfg.command == "migrate") return run_migrate(cfg);
+  journal_input in(cfg);
+  if (cfg.command == "verify-read-models") return run_verify(cfg, in);
+  if (cfg.command == "rebuild-read-models") return run_rebuild(cfg, in);
+  return run_project(cfg, in);
+}
+
+}  // namespace ledger::tools
