@@ -20,6 +20,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <shared_mutex>
+#include <unordered_set>
 #include <vector>
 
 #include "schemas/base.h"
@@ -223,7 +225,21 @@ bool equals_ignore_ascii_case(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::optional<jwt_error> read_header(simdjson::dom::parser& parser, std::string_view part, algorithm& out) {
+constexpr std::size_t kid_bytes_max = 128;
+constexpr std::size_t keys_max = 64;
+constexpr std::size_t denied_jti_max = 100'000;
+constexpr std::int64_t max_token_age_s_min = 60;
+constexpr std::int64_t max_token_age_s_max = 31 * 86'400;
+
+bool acceptable_kid(std::string_view kid) {
+  if (kid.empty() || kid.size() > kid_bytes_max) return false;
+  for (unsigned char c : kid)
+    if (c < 0x21 || c > 0x7e || c == '"' || c == '\\') return false;
+  return true;
+}
+
+std::optional<jwt_error> read_header(simdjson::dom::parser& parser, std::string_view part, algorithm& out,
+                                     std::string& kid) {
   std::string bytes;
   simdjson::dom::object header;
   if (!parse_json_object(parser, part, bytes, header)) return refuse("malformed token header");
@@ -237,6 +253,11 @@ std::optional<jwt_error> read_header(simdjson::dom::parser& parser, std::string_
     out = algorithm::es256;
   } else {
     return refuse("unsupported algorithm");
+  }
+  if (auto k = header["kid"]; k.error() != simdjson::NO_SUCH_FIELD) {
+    std::string_view value;
+    if (k.get_string().get(value) != simdjson::SUCCESS || !acceptable_kid(value)) return refuse("invalid kid");
+    kid = std::string(value);
   }
   // RFC 7515 4.1.11: we understand no extensions, so any "crit" must fail.
   if (header["crit"].error() != simdjson::NO_SUCH_FIELD) return refuse("unsupported critical header");
@@ -320,12 +341,6 @@ std::optional<std::string> load_es256_public_key(std::string_view pem, pkey_ptr&
 }
 
 std::optional<std::string> check_config_bounds(const jwt_config& config) {
-  if (config.hs256_secret.empty() && config.es256_public_key_pem.empty()) {
-    return "jwt: no key configured (set an HS256 secret or an ES256 public key)";
-  }
-  if (!config.hs256_secret.empty() && config.hs256_secret.size() < hs256_secret_bytes_min) {
-    return "jwt: HS256 secret must be at least 32 bytes";
-  }
   if (config.issuer.empty()) return "jwt: issuer must be set";
   if (config.audience.empty()) return "jwt: audience must be set";
   if (config.leeway_s < 0 || config.leeway_s > leeway_s_max) return "jwt: leeway_s must be in [0, 3600]";
@@ -441,29 +456,100 @@ std::string_view to_string(role r) {
 
 // ---- jwt_verifier ----
 
-struct jwt_verifier::impl {
-  // Constant after create; OpenSSL allows concurrent read-only use of keys
-  // and fetched algorithms, which is what makes verify() thread-safe.
-  std::string hs256_secret;
-  mac_ptr hmac;        // set iff HS256 is accepted
-  pkey_ptr es256_key;  // set iff ES256 is accepted
-  md_ptr sha256;       // set iff ES256 is accepted
+namespace {
+
+struct verifying_key {
+  std::string kid;  // empty: for tokens without a kid
+  algorithm alg = algorithm::hs256;
+  std::string secret;  // HS256
+  pkey_ptr public_key;  // ES256
+};
+
+// Everything a verification reads; immutable once built, swapped whole by
+// reload(). OpenSSL allows concurrent read-only use of keys and fetched
+// algorithms, which is what makes verify() thread-safe.
+struct keyring {
+  std::vector<verifying_key> keys;
+  mac_ptr hmac;   // set iff some key is HS256
+  md_ptr sha256;  // set iff some key is ES256
   std::string issuer;
   std::string audience;
   std::int64_t leeway_s = 0;
   std::size_t token_bytes_max = 0;
+  std::int64_t max_token_age_s = 0;
+  std::unordered_set<std::string> denied_jti;
 
-  std::optional<jwt_error> check_signature(algorithm alg, const token_parts& parts) const;
-  std::variant<principal, jwt_error> read_claims(simdjson::dom::parser& parser, std::string_view part,
-                                                 std::int64_t now_s) const;
+  const verifying_key* find(std::string_view kid, algorithm alg) const {
+    for (const auto& k : keys)
+      if (k.kid == kid && k.alg == alg) return &k;
+    return nullptr;
+  }
+  bool has_kid(std::string_view kid) const {
+    for (const auto& k : keys)
+      if (k.kid == kid) return true;
+    return false;
+  }
 };
 
-std::optional<jwt_error> jwt_verifier::impl::check_signature(algorithm alg, const token_parts& parts) const {
-  // Accepting only configured algorithms is what defeats key confusion:
-  // an HS256 token "signed" with our public key never reaches a MAC.
-  if ((alg == algorithm::hs256 && !hmac) || (alg == algorithm::es256 && !es256_key)) {
-    return refuse("unsupported algorithm");
+std::optional<std::string> add_key(keyring& ring, const std::string& kid, const std::string& secret,
+                                   const std::string& pem) {
+  verifying_key k;
+  k.kid = kid;
+  std::string name = kid.empty() ? std::string("jwt") : "jwt key " + kid;
+  if (!secret.empty()) {
+    if (secret.size() < hs256_secret_bytes_min) return name + ": HS256 secret must be at least 32 bytes";
+    k.alg = algorithm::hs256;
+    k.secret = secret;
+    if (!ring.hmac) ring.hmac.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+    if (!ring.hmac) return "jwt: OpenSSL provides no HMAC";
+  } else {
+    k.alg = algorithm::es256;
+    if (auto error = load_es256_public_key(pem, k.public_key)) return kid.empty() ? *error : name + ": " + *error;
+    // Fetched once here rather than implicitly on every verification.
+    if (!ring.sha256) ring.sha256.reset(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+    if (!ring.sha256) return "jwt: OpenSSL provides no SHA-256";
   }
+  ring.keys.push_back(std::move(k));
+  return std::nullopt;
+}
+
+std::optional<std::string> build_keyring(const jwt_config& config, std::shared_ptr<const keyring>& out) {
+  if (config.hs256_secret.empty() && config.es256_public_key_pem.empty() && config.keys.empty())
+    return "jwt: no key configured (set an HS256 secret, an ES256 public key or a key file)";
+  if (auto error = check_config_bounds(config)) return error;
+  if (config.max_token_age_s < max_token_age_s_min || config.max_token_age_s > max_token_age_s_max)
+    return "jwt: max_token_age_s must be in [60, 2678400]";
+  if (config.keys.size() > keys_max) return "jwt: at most 64 keys";
+  if (config.denied_jti.size() > denied_jti_max) return "jwt: at most 100000 denied token ids";
+  auto ring = std::make_shared<keyring>();
+  if (!config.hs256_secret.empty())
+    if (auto e = add_key(*ring, "", config.hs256_secret, "")) return e;
+  if (!config.es256_public_key_pem.empty())
+    if (auto e = add_key(*ring, "", "", config.es256_public_key_pem)) return e;
+  for (const auto& k : config.keys) {
+    if (!acceptable_kid(k.kid)) return "jwt: a key id must be 1 to 128 printable characters without quotes";
+    if (ring->has_kid(k.kid)) return "jwt: key id " + k.kid + " appears twice";
+    if (k.hs256_secret.empty() == k.es256_public_key_pem.empty())
+      return "jwt key " + k.kid + ": needs exactly one of an HS256 secret and an ES256 public key";
+    if (auto e = add_key(*ring, k.kid, k.hs256_secret, k.es256_public_key_pem)) return e;
+  }
+  ring->issuer = config.issuer;
+  ring->audience = config.audience;
+  ring->leeway_s = config.leeway_s;
+  ring->token_bytes_max = config.token_bytes_max;
+  ring->max_token_age_s = config.max_token_age_s;
+  ring->denied_jti.insert(config.denied_jti.begin(), config.denied_jti.end());
+  out = std::move(ring);
+  return std::nullopt;
+}
+
+std::optional<jwt_error> check_signature(const keyring& ring, algorithm alg, std::string_view kid,
+                                         const token_parts& parts) {
+  // Accepting only configured algorithms is what defeats key confusion: an
+  // HS256 token "signed" with our public key never reaches a MAC, because
+  // a key has one algorithm and a kid names one key.
+  const verifying_key* key = ring.find(kid, alg);
+  if (!key) return refuse(!kid.empty() && !ring.has_kid(kid) ? "unknown key id" : "unsupported algorithm");
   std::string signature;
   if (!base64url_decode(parts.signature, signature)) return refuse("malformed token signature");
   const auto* signature_bytes = reinterpret_cast<const unsigned char*>(signature.data());
@@ -471,13 +557,13 @@ std::optional<jwt_error> jwt_verifier::impl::check_signature(algorithm alg, cons
   if (alg == algorithm::hs256) {
     std::array<unsigned char, hs256_signature_bytes> expected{};
     valid = signature.size() == hs256_signature_bytes &&
-            hmac_sha256(hmac.get(), hs256_secret, parts.signing_input, expected) &&
+            hmac_sha256(ring.hmac.get(), key->secret, parts.signing_input, expected) &&
             CRYPTO_memcmp(expected.data(), signature_bytes, expected.size()) == 0;
   } else if (signature.size() == es256_signature_bytes) {
     std::array<unsigned char, es256_der_bytes_max> der{};
     const std::size_t der_bytes = es256_raw_to_der(signature_bytes, der);
     md_ctx_ptr ctx(EVP_MD_CTX_new());
-    valid = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, sha256.get(), nullptr, es256_key.get()) == 1 &&
+    valid = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, ring.sha256.get(), nullptr, key->public_key.get()) == 1 &&
             EVP_DigestVerify(ctx.get(), der.data(), der_bytes,
                              reinterpret_cast<const unsigned char*>(parts.signing_input.data()),
                              parts.signing_input.size()) == 1;
@@ -489,9 +575,51 @@ std::optional<jwt_error> jwt_verifier::impl::check_signature(algorithm alg, cons
   return std::nullopt;
 }
 
-std::variant<principal, jwt_error> jwt_verifier::impl::read_claims(simdjson::dom::parser& parser,
-                                                                   std::string_view part,
-                                                                   std::int64_t now_s) const {
+// exp - iat (or exp - now without iat) beyond the maximum age is refused, so
+// a leaked long-lived token cannot be minted even by a holder of the key.
+std::optional<jwt_error> check_age(simdjson::dom::object claims, std::int64_t now_s, const keyring& ring) {
+  std::int64_t exp = 0, iat = 0;
+  if (read_int_claim(claims, "exp", exp) != int_claim::present) return refuse("token has no expiry");
+  std::int64_t from = read_int_claim(claims, "iat", iat) == int_claim::present ? iat : now_s;
+  std::int64_t life = 0;
+  if (__builtin_sub_overflow(exp, from, &life) || life > add_saturated(ring.max_token_age_s, ring.leeway_s))
+    return refuse("token lifetime exceeds the maximum");
+  return std::nullopt;
+}
+
+constexpr std::size_t providers_max = 32;
+constexpr std::size_t provider_bytes_max = 64;
+constexpr std::size_t accounts_max = 1024;
+
+// The service binding claims: "providers" (strings) and "accounts"
+// (positive integers), both optional and bounded.
+std::optional<jwt_error> read_bindings(simdjson::dom::object claims, principal& who) {
+  if (auto p = claims["providers"]; p.error() != simdjson::NO_SUCH_FIELD) {
+    simdjson::dom::array list;
+    if (p.get_array().get(list) != simdjson::SUCCESS || list.size() > providers_max)
+      return refuse("invalid providers claim");
+    for (const simdjson::dom::element item : list) {
+      std::string_view name;
+      if (item.get_string().get(name) != simdjson::SUCCESS || name.empty() || name.size() > provider_bytes_max)
+        return refuse("invalid providers claim");
+      who.providers.emplace_back(name);
+    }
+  }
+  if (auto a = claims["accounts"]; a.error() != simdjson::NO_SUCH_FIELD) {
+    simdjson::dom::array list;
+    if (a.get_array().get(list) != simdjson::SUCCESS || list.size() > accounts_max)
+      return refuse("invalid accounts claim");
+    for (const simdjson::dom::element item : list) {
+      std::uint64_t id = 0;
+      if (item.get_uint64().get(id) != simdjson::SUCCESS || id == 0) return refuse("invalid accounts claim");
+      who.accounts.push_back(id);
+    }
+  }
+  return std::nullopt;
+}
+
+std::variant<principal, jwt_error> read_claims(const keyring& ring, simdjson::dom::parser& parser,
+                                               std::string_view part, std::int64_t now_s) {
   std::string bytes;
   simdjson::dom::object claims;
   if (!parse_json_object(parser, part, bytes, claims)) return refuse("malformed token payload");
@@ -508,48 +636,62 @@ std::variant<principal, jwt_error> jwt_verifier::impl::read_claims(simdjson::dom
     who.role_ = *parsed;
   }
   std::string_view iss;
-  if (claims["iss"].get_string().get(iss) != simdjson::SUCCESS || iss != issuer) return refuse("wrong issuer");
-  if (!audience_matches(claims, audience)) return refuse("wrong audience");
-  if (auto error = check_times(claims, now_s, leeway_s)) return *error;
+  if (claims["iss"].get_string().get(iss) != simdjson::SUCCESS || iss != ring.issuer) return refuse("wrong issuer");
+  if (!audience_matches(claims, ring.audience)) return refuse("wrong audience");
+  if (auto error = check_times(claims, now_s, ring.leeway_s)) return *error;
+  if (auto error = check_age(claims, now_s, ring)) return *error;
+  if (auto jti = claims["jti"]; jti.error() != simdjson::NO_SUCH_FIELD) {
+    std::string_view id;
+    if (jti.get_string().get(id) != simdjson::SUCCESS) return refuse("invalid jti claim");
+    if (ring.denied_jti.count(std::string(id))) return refuse("token revoked");
+  }
+  if (auto error = read_bindings(claims, who)) return *error;
   who.subject = std::string(subject);
   return who;
 }
+
+}  // namespace
+
+struct jwt_verifier::impl {
+  mutable std::shared_mutex mu;
+  std::shared_ptr<const keyring> ring;  // protected by mu
+
+  std::shared_ptr<const keyring> current() const {
+    std::shared_lock lock(mu);
+    return ring;
+  }
+};
 
 jwt_verifier::jwt_verifier(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 
 jwt_verifier::~jwt_verifier() = default;
 
 std::optional<std::string> jwt_verifier::create(const jwt_config& config, std::unique_ptr<jwt_verifier>& out) {
-  if (auto error = check_config_bounds(config)) return error;
   auto state = std::make_unique<impl>();
-  if (!config.hs256_secret.empty()) {
-    state->hs256_secret = config.hs256_secret;
-    state->hmac.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-    if (!state->hmac) return "jwt: OpenSSL provides no HMAC";
-  }
-  if (!config.es256_public_key_pem.empty()) {
-    if (auto error = load_es256_public_key(config.es256_public_key_pem, state->es256_key)) return error;
-    // Fetched once here rather than implicitly on every verification.
-    state->sha256.reset(EVP_MD_fetch(nullptr, "SHA256", nullptr));
-    if (!state->sha256) return "jwt: OpenSSL provides no SHA-256";
-  }
-  state->issuer = config.issuer;
-  state->audience = config.audience;
-  state->leeway_s = config.leeway_s;
-  state->token_bytes_max = config.token_bytes_max;
+  if (auto error = build_keyring(config, state->ring)) return error;
   out.reset(new jwt_verifier(std::move(state)));
   return std::nullopt;
 }
 
+std::optional<std::string> jwt_verifier::reload(const jwt_config& config) {
+  std::shared_ptr<const keyring> next;
+  if (auto error = build_keyring(config, next)) return error;
+  std::unique_lock lock(impl_->mu);
+  impl_->ring = std::move(next);
+  return std::nullopt;
+}
+
 std::variant<principal, jwt_error> jwt_verifier::verify(std::string_view token, std::int64_t now_s) const {
-  if (token.size() > impl_->token_bytes_max) return refuse("token too large");
+  const auto ring = impl_->current();
+  if (token.size() > ring->token_bytes_max) return refuse("token too large");
   const auto parts = split_token(token);
   if (!parts) return refuse("malformed token");
   simdjson::dom::parser& parser = thread_parser();
   algorithm alg = algorithm::hs256;
-  if (auto error = read_header(parser, parts->header, alg)) return *error;
-  if (auto error = impl_->check_signature(alg, *parts)) return *error;
-  return impl_->read_claims(parser, parts->payload, now_s);
+  std::string kid;
+  if (auto error = read_header(parser, parts->header, alg, kid)) return *error;
+  if (auto error = check_signature(*ring, alg, kid, *parts)) return *error;
+  return read_claims(*ring, parser, parts->payload, now_s);
 }
 
 // ---- signing, for dev tokens and tests ----
@@ -584,8 +726,16 @@ std::string pem_from_bio(BIO* bio) {
 
 }  // namespace
 
-std::string sign_hs256(std::string_view secret, std::string_view payload_json) {
-  std::string token = signing_input(R"({"alg":"HS256","typ":"JWT"})", payload_json);
+namespace {
+
+std::string make_header(std::string_view alg, std::string_view kid) {
+  std::string h = R"({"alg":")" + std::string(alg) + R"(","typ":"JWT")";
+  if (!kid.empty()) h += R"(,"kid":")" + std::string(kid) + "\"";
+  return h + "}";
+}
+
+std::string hs256_sign(std::string_view secret, std::string_view header, std::string_view payload_json) {
+  std::string token = signing_input(header, payload_json);
   mac_ptr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   std::array<unsigned char, hs256_signature_bytes> tag{};
   if (!mac || !hmac_sha256(mac.get(), secret, token, tag)) {
@@ -597,15 +747,20 @@ std::string sign_hs256(std::string_view secret, std::string_view payload_json) {
   return token;
 }
 
-std::optional<std::string> sign_es256(std::string_view private_key_pem, std::string_view payload_json) {
-  if (private_key_pem.size() > pem_bytes_max) return std::nullopt;
+pkey_ptr read_p256_private(std::string_view private_key_pem) {
+  if (private_key_pem.size() > pem_bytes_max) return nullptr;
   bio_ptr bio(BIO_new_mem_buf(private_key_pem.data(), static_cast<int>(private_key_pem.size())));
   pkey_ptr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr) : nullptr);
-  if (!key || !is_p256(key.get())) {
-    ERR_clear_error();
-    return std::nullopt;
-  }
-  std::string token = signing_input(R"({"alg":"ES256","typ":"JWT"})", payload_json);
+  ERR_clear_error();
+  if (!key || !is_p256(key.get())) return nullptr;
+  return key;
+}
+
+std::optional<std::string> es256_sign(std::string_view private_key_pem, std::string_view header,
+                                      std::string_view payload_json) {
+  pkey_ptr key = read_p256_private(private_key_pem);
+  if (!key) return std::nullopt;
+  std::string token = signing_input(header, payload_json);
   md_ctx_ptr ctx(EVP_MD_CTX_new());
   std::array<unsigned char, es256_der_bytes_max> der{};
   std::size_t der_bytes = der.size();
@@ -618,6 +773,137 @@ std::optional<std::string> sign_es256(std::string_view private_key_pem, std::str
   token += '.';
   token += base64url_encode(*raw);
   return token;
+}
+
+}  // namespace
+
+std::string sign_hs256(std::string_view secret, std::string_view payload_json) {
+  return hs256_sign(secret, make_header("HS256", ""), payload_json);
+}
+
+std::string sign_hs256(std::string_view secret, std::string_view payload_json, std::string_view kid) {
+  return hs256_sign(secret, make_header("HS256", kid), payload_json);
+}
+
+std::optional<std::string> sign_es256(std::string_view private_key_pem, std::string_view payload_json) {
+  return es256_sign(private_key_pem, make_header("ES256", ""), payload_json);
+}
+
+std::optional<std::string> sign_es256(std::string_view private_key_pem, std::string_view payload_json,
+                                      std::string_view kid) {
+  return es256_sign(private_key_pem, make_header("ES256", kid), payload_json);
+}
+
+// ---- JWK Sets ----
+
+namespace {
+
+constexpr std::size_t jwks_bytes_max = 1 << 20;
+
+struct pkey_ctx_free {
+  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+
+// A P-256 public key from its JWK coordinates, as PEM.
+std::optional<std::string> ec_pem_from_xy(const std::string& x, const std::string& y) {
+  if (x.size() != es256_scalar_bytes || y.size() != es256_scalar_bytes) return std::nullopt;
+  std::string point = "\x04" + x + y;
+  char group[] = "prime256v1";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
+      OSSL_PARAM_construct_end()};
+  std::unique_ptr<EVP_PKEY_CTX, pkey_ctx_free> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* raw = nullptr;
+  bool ok = ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
+            EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) == 1;
+  pkey_ptr key(raw);
+  bio_ptr bio(BIO_new(BIO_s_mem()));
+  ok = ok && bio && PEM_write_bio_PUBKEY(bio.get(), key.get()) == 1;
+  ERR_clear_error();
+  if (!ok) return std::nullopt;
+  return pem_from_bio(bio.get());
+}
+
+std::optional<std::string> read_jwk(simdjson::dom::object o, std::size_t index, jwt_key& out) {
+  std::string at = "key file: key " + std::to_string(index);
+  std::string_view kty, kid, alg, use;
+  if (o["kid"].get_string().get(kid) != simdjson::SUCCESS || !acceptable_kid(kid))
+    return at + ": \"kid\" must be 1 to 128 printable characters";
+  out.kid = std::string(kid);
+  at = "key file: key " + out.kid;
+  if (o["kty"].get_string().get(kty) != simdjson::SUCCESS) return at + ": \"kty\" is required";
+  bool has_alg = o["alg"].get_string().get(alg) == simdjson::SUCCESS;
+  if (o["use"].get_string().get(use) == simdjson::SUCCESS && use != "sig") return at + ": \"use\" must be sig";
+  auto bytes = [&](const char* name, std::string& v) {
+    std::string_view text;
+    return o[name].get_string().get(text) == simdjson::SUCCESS && base64url_decode(text, v);
+  };
+  if (kty == "oct") {
+    if (has_alg && alg != "HS256") return at + ": an oct key must be HS256";
+    if (!bytes("k", out.hs256_secret)) return at + ": \"k\" must be base64url";
+    if (out.hs256_secret.size() < hs256_secret_bytes_min) return at + ": an HS256 key must be at least 32 bytes";
+    return std::nullopt;
+  }
+  if (kty == "EC") {
+    std::string_view crv;
+    if (has_alg && alg != "ES256") return at + ": an EC key must be ES256";
+    if (o["crv"].get_string().get(crv) != simdjson::SUCCESS || crv != "P-256") return at + ": \"crv\" must be P-256";
+    std::string x, y;
+    if (!bytes("x", x) || !bytes("y", y)) return at + ": \"x\" and \"y\" must be base64url";
+    auto pem = ec_pem_from_xy(x, y);
+    if (!pem) return at + ": not a point on P-256";
+    out.es256_public_key_pem = *pem;
+    return std::nullopt;
+  }
+  return at + ": \"kty\" must be oct or EC";
+}
+
+}  // namespace
+
+std::optional<std::string> parse_jwks(std::string_view json, std::vector<jwt_key>& out) {
+  if (json.size() > jwks_bytes_max) return "key file: larger than 1 MiB";
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::array keys;
+  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS || !acceptable_json(root, 0))
+    return "key file: not valid JSON (or duplicate members)";
+  if (root["keys"].get_array().get(keys) != simdjson::SUCCESS) return "key file: needs a \"keys\" array";
+  if (keys.size() > keys_max) return "key file: at most 64 keys";
+  std::vector<jwt_key> result;
+  std::size_t i = 0;
+  for (const simdjson::dom::element item : keys) {
+    simdjson::dom::object o;
+    if (item.get_object().get(o) != simdjson::SUCCESS) return "key file: key " + std::to_string(i) + " is not an object";
+    jwt_key k;
+    if (auto error = read_jwk(o, i++, k)) return error;
+    result.push_back(std::move(k));
+  }
+  out = std::move(result);
+  return std::nullopt;
+}
+
+std::optional<std::string> es256_public_jwk(std::string_view pem, std::string_view kid) {
+  pkey_ptr key = read_p256_private(pem);
+  if (!key) {
+    if (load_es256_public_key(pem, key)) return std::nullopt;
+  }
+  BIGNUM* x = nullptr;
+  BIGNUM* y = nullptr;
+  std::array<unsigned char, 2 * es256_scalar_bytes> xy{};
+  bool ok = EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
+            EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
+            BN_bn2binpad(x, xy.data(), es256_scalar_bytes) == es256_scalar_bytes &&
+            BN_bn2binpad(y, xy.data() + es256_scalar_bytes, es256_scalar_bytes) == es256_scalar_bytes;
+  BN_free(x);
+  BN_free(y);
+  ERR_clear_error();
+  if (!ok) return std::nullopt;
+  auto part = [&](std::size_t at) {
+    return base64url_encode(std::string_view(reinterpret_cast<const char*>(xy.data() + at), es256_scalar_bytes));
+  };
+  return R"({"kty":"EC","crv":"P-256","alg":"ES256","use":"sig","kid":")" + std::string(kid) + R"(","x":")" +
+         part(0) + R"(","y":")" + part(es256_scalar_bytes) + R"("})";
 }
 
 std::pair<std::string, std::string> generate_es256_keypair() {

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/jwt.h"
 #include "tests/api/http_client.h"
 #include "tests/api/ledgerd_process.h"
 
@@ -94,13 +95,25 @@ inline std::string to_string(const snapshot& s) {
   return out;
 }
 
+// A service token bound (claims "providers", "accounts") to the providers
+// the tests use and to every account id a test ledger reaches (1..200), so
+// tests of other things are not refused by the binding rules.
+inline std::string bound_service_token(std::string_view subject) {
+  std::string claims = claims_json(subject, "service");
+  claims.pop_back();
+  claims += R"(,"providers":["stripe","demo"],"accounts":[)";
+  for (int i = 1; i <= 200; ++i) claims += (i > 1 ? "," : "") + std::to_string(i);
+  claims += "]}";
+  return api::sign_hs256(test_hs256_secret, claims);
+}
+
 class ledger_env {
  public:
   explicit ledger_env(ledgerd_options options = {}, bool setup = true) : proc(std::move(options)) {
     proc.start();
     http = proc.client();
     admin = proc.token("root", "admin");
-    service = proc.token("psp", "service");
+    service = bound_service_token("psp");
     auditor = proc.token("audit", "auditor");
     alice = proc.token("alice", "user");
     bob = proc.token("bob", "user");

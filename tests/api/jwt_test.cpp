@@ -21,6 +21,10 @@
 #include <vector>
 
 #include "api/jwt.h"
+#include "api/jwt_files.h"
+#include "tests/support/temp_dir.h"
+
+#include <fstream>
 
 namespace {
 
@@ -243,7 +247,7 @@ TEST_CASE("typ is optional and compared without case") {
 }
 
 TEST_CASE("unknown header members and claims are ignored") {
-  const auto token = mac_token(R"({"kid":"k1","alg":"HS256","x":{"y":[1,2]}})", claims(R"(,"jti":"j-1","n":[{}])"));
+  const auto token = mac_token(R"({"alg":"HS256","x":{"y":[1,2]}})", claims(R"(,"jti":"j-1","n":[{}])"));
   CHECK(outcome(*hs256_verifier(), token) == "accepted:alice:user");
 }
 
@@ -428,7 +432,8 @@ TEST_CASE("expired token is refused; exp within leeway is accepted") {
   CHECK(outcome(*verifier, with_exp(now_s - 30)) == "token expired");  // now must be < exp + leeway
   CHECK(outcome(*verifier, with_exp(now_s - 29)) == "accepted:alice:user");
   CHECK(outcome(*verifier, with_exp(now_s - 1)) == "accepted:alice:user");
-  CHECK(outcome(*verifier, with_exp(INT64_MAX)) == "accepted:alice:user");
+  // Far futures are refused by the maximum token age (see below), never wrapped.
+  CHECK(outcome(*verifier, with_exp(INT64_MAX)) == "token lifetime exceeds the maximum");
   CHECK(outcome(*verifier, with_exp(INT64_MIN)) == "token expired");
 }
 
@@ -851,6 +856,191 @@ TEST_CASE("verify is safe to call from several threads at once") {
   }
   for (auto& thread : threads) thread.join();
   CHECK(wrong.load() == 0);
+}
+
+// ---- keys by kid, rotation, revocation, maximum age ----
+
+const std::string secret_k1 = "k1-0123456789abcdef0123456789abcdef";
+const std::string secret_k2 = "k2-0123456789abcdef0123456789abcdef";
+
+jwt_config keyed_config(std::vector<jwt_key> keys) {
+  jwt_config config = base_config();
+  config.keys = std::move(keys);
+  return config;
+}
+
+TEST_CASE("kid selects the key; an unknown kid is refused") {
+  jwt_key ec{"ec-1", "", es256_keys().second};
+  const auto verifier = make_verifier(keyed_config({{"k1", secret_k1, ""}, {"k2", secret_k2, ""}, ec}));
+  CHECK(outcome(*verifier, sign_hs256(secret_k1, claims(), "k1")) == "accepted:alice:user");
+  CHECK(outcome(*verifier, sign_hs256(secret_k2, claims(), "k2")) == "accepted:alice:user");
+  CHECK(outcome(*verifier, *sign_es256(es256_keys().first, claims(), "ec-1")) == "accepted:alice:user");
+  // The kid names one key: another configured key's signature does not pass.
+  CHECK(outcome(*verifier, sign_hs256(secret_k2, claims(), "k1")) == "invalid signature");
+  CHECK(outcome(*verifier, sign_hs256(secret_k1, claims(), "k9")) == "unknown key id");
+  // Key confusion: the EC key's id with HS256 is refused before any MAC.
+  CHECK(outcome(*verifier, sign_hs256(secret_k1, claims(), "ec-1")) == "unsupported algorithm");
+  // Without a kid only id-less keys are candidates, and there are none here.
+  CHECK(outcome(*verifier, sign_hs256(secret_k1, claims())) == "unsupported algorithm");
+  CHECK(outcome(*verifier, mac_token(R"({"alg":"HS256","kid":""})", claims(), secret_k1)) == "invalid kid");
+  CHECK(outcome(*verifier, mac_token(R"({"alg":"HS256","kid":7})", claims(), secret_k1)) == "invalid kid");
+}
+
+TEST_CASE("rotation by reload: add the new key, then remove the old one (which revokes its tokens)") {
+  const auto verifier = make_verifier(keyed_config({{"k1", secret_k1, ""}}));
+  const auto old_token = sign_hs256(secret_k1, claims(), "k1");
+  const auto new_token = sign_hs256(secret_k2, claims(), "k2");
+  CHECK(outcome(*verifier, new_token) == "unknown key id");
+  REQUIRE_FALSE(verifier->reload(keyed_config({{"k1", secret_k1, ""}, {"k2", secret_k2, ""}})).has_value());
+  CHECK(outcome(*verifier, old_token) == "accepted:alice:user");
+  CHECK(outcome(*verifier, new_token) == "accepted:alice:user");
+  REQUIRE_FALSE(verifier->reload(keyed_config({{"k2", secret_k2, ""}})).has_value());
+  CHECK(outcome(*verifier, old_token) == "unknown key id");
+  CHECK(outcome(*verifier, new_token) == "accepted:alice:user");
+  // A bad configuration changes nothing.
+  const auto error = verifier->reload(keyed_config({{"k3", "short", ""}}));
+  REQUIRE(error.has_value());
+  CHECK(error->find("k3") != std::string::npos);
+  CHECK(outcome(*verifier, new_token) == "accepted:alice:user");
+}
+
+TEST_CASE("reload while other threads verify: no request sees a missing key") {
+  const auto verifier = make_verifier(keyed_config({{"k1", secret_k1, ""}}));
+  const auto token = sign_hs256(secret_k1, claims(), "k1");
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0}, verified{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t)
+    threads.emplace_back([&] {
+      while (!stop.load()) {
+        if (outcome(*verifier, token) != "accepted:alice:user") ++wrong;
+        ++verified;
+      }
+    });
+  for (int i = 0; i < 300; ++i) {
+    std::vector<jwt_key> keys = {{"k1", secret_k1, ""}};
+    if (i % 2 == 0) keys.push_back({"k2", secret_k2, ""});
+    REQUIRE_FALSE(verifier->reload(keyed_config(keys)).has_value());
+  }
+  while (verified.load() < 300) std::this_thread::yield();
+  stop = true;
+  for (auto& t : threads) t.join();
+  CHECK(wrong.load() == 0);
+}
+
+TEST_CASE("maximum token age: exp - iat, or exp - now without iat") {
+  jwt_config config = base_config();
+  config.hs256_secret = secret;
+  config.max_token_age_s = 3600;
+  const auto verifier = make_verifier(config);
+  const auto token = [](std::int64_t iat, std::int64_t exp) {
+    std::string members = R"("sub":"alice",)" + iss_aud() + R"(,"exp":)" + std::to_string(exp);
+    if (iat != 0) members += R"(,"iat":)" + std::to_string(iat);
+    return sign_hs256(secret, bare_claims(members));
+  };
+  CHECK(outcome(*verifier, token(now_s - 10, now_s - 10 + 3600 + 30)) == "accepted:alice:user");  // leeway
+  CHECK(outcome(*verifier, token(now_s - 10, now_s - 10 + 3600 + 31)) == "token lifetime exceeds the maximum");
+  CHECK(outcome(*verifier, token(0, now_s + 3630)) == "accepted:alice:user");
+  CHECK(outcome(*verifier, token(0, now_s + 3631)) == "token lifetime exceeds the maximum");
+  config.max_token_age_s = 59;
+  CHECK(create_error(config).value().find("max_token_age_s") != std::string::npos);
+  config.max_token_age_s = 32 * 86'400;
+  CHECK(create_error(config).has_value());
+  CHECK(jwt_config{}.max_token_age_s == 86'400);  // the documented default
+}
+
+TEST_CASE("a denied jti is refused; other tokens pass") {
+  jwt_config config = base_config();
+  config.hs256_secret = secret;
+  config.denied_jti = {"stolen-1"};
+  const auto verifier = make_verifier(config);
+  CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"jti":"stolen-1")"))) == "token revoked");
+  CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"jti":"fine-2")"))) == "accepted:alice:user");
+  CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"jti":5)"))) == "invalid jti claim");
+}
+
+TEST_CASE("JWKS: oct and EC keys load and verify; bad sets are refused by key") {
+  const auto ec_jwk = es256_public_jwk(es256_keys().first, "ec-2026");
+  REQUIRE(ec_jwk.has_value());
+  CHECK(es256_public_jwk(es256_keys().second, "ec-2026") == ec_jwk);  // from the public half too
+  const std::string oct = R"({"kty":"oct","kid":"h-1","alg":"HS256","k":")" + b64url(secret_k1) + R"("})";
+  std::vector<jwt_key> keys;
+  REQUIRE_FALSE(parse_jwks(R"({"keys":[)" + oct + "," + *ec_jwk + "]}", keys).has_value());
+  REQUIRE(keys.size() == 2);
+  const auto verifier = make_verifier(keyed_config(keys));
+  CHECK(outcome(*verifier, sign_hs256(secret_k1, claims(), "h-1")) == "accepted:alice:user");
+  CHECK(outcome(*verifier, *sign_es256(es256_keys().first, claims(), "ec-2026")) == "accepted:alice:user");
+
+  const auto error_of = [](const std::string& json) {
+    std::vector<jwt_key> out;
+    return parse_jwks(json, out).value_or("");
+  };
+  CHECK(error_of("[]").find("keys") != std::string::npos);
+  CHECK(error_of("{").find("JSON") != std::string::npos);
+  CHECK(error_of(R"({"keys":[{"kty":"oct","k":"AAAA"}]})").find("kid") != std::string::npos);
+  CHECK(error_of(R"({"keys":[{"kty":"oct","kid":"s","k":"AAAA"}]})").find("at least 32") != std::string::npos);
+  CHECK(error_of(R"({"keys":[{"kty":"RSA","kid":"r"}]})").find("oct or EC") != std::string::npos);
+  const std::string zeros = b64url(std::string(32, '\0'));
+  CHECK(error_of(R"({"keys":[{"kty":"EC","kid":"z","crv":"P-256","x":")" + zeros + R"(","y":")" + zeros + R"("}]})")
+            .find("not a point") != std::string::npos);
+  CHECK(error_of(R"({"keys":[{"kty":"EC","kid":"c","crv":"P-384","x":"","y":""}]})").find("P-256") != std::string::npos);
+  std::string many = R"({"keys":[)";
+  for (int i = 0; i < 65; ++i) many += std::string(i ? "," : "") + "{}";
+  CHECK(error_of(many + "]}").find("at most 64") != std::string::npos);
+  // The same kid twice is ambiguous: refused when the verifier is made.
+  CHECK(create_error(keyed_config({{"d", secret_k1, ""}, {"d", secret_k2, ""}})).value().find("twice") !=
+        std::string::npos);
+}
+
+TEST_CASE("service binding claims: providers and accounts, bounded and typed") {
+  const auto verifier = hs256_verifier();
+  auto result = verifier->verify(sign_hs256(secret, claims(R"(,"role":"service","providers":["stripe"],"accounts":[7,9])")), now_s);
+  REQUIRE(std::holds_alternative<principal>(result));
+  const auto& who = std::get<principal>(result);
+  CHECK(who.providers == std::vector<std::string>{"stripe"});
+  CHECK(who.accounts == std::vector<std::uint64_t>{7, 9});
+  CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"providers":"stripe")"))) == "invalid providers claim");
+  CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"providers":[""])"))) == "invalid providers claim");
+  CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"accounts":[0])"))) == "invalid accounts claim");
+  CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"accounts":["7"])"))) == "invalid accounts claim");
+  CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"accounts":[-1])"))) == "invalid accounts claim");
+}
+
+TEST_CASE("load_jwt_files: key file, secret file and denied ids, re-read for a reload") {
+  ledger::testing::temp_dir dir("jwt-files");
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir.path() / name) << text;
+    return (dir.path() / name).string();
+  };
+  jwt_files files;
+  files.hs256_secret_file = write("hs256", secret + "\n");
+  files.keys_file = write("keys.json", R"({"keys":[{"kty":"oct","kid":"k1","k":")" + b64url(secret_k1) + R"("}]})");
+  files.denied_jti_file = write("denied", "# revoked\nstolen-1\n\n");
+  jwt_config config = base_config();
+  REQUIRE_FALSE(load_jwt_files(files, config).has_value());
+  CHECK(config.hs256_secret == secret);  // the newline is not part of the key
+  CHECK(config.denied_jti == std::vector<std::string>{"stolen-1"});
+  const auto verifier = make_verifier(config);
+  CHECK(outcome(*verifier, sign_hs256(secret_k1, claims(), "k1")) == "accepted:alice:user");
+  CHECK(outcome(*verifier, sign_hs256(secret, claims())) == "accepted:alice:user");
+  CHECK(outcome(*verifier, sign_hs256(secret, claims(R"(,"jti":"stolen-1")"))) == "token revoked");
+
+  // Rotation: the file changes, a reload picks it up.
+  write("keys.json", R"({"keys":[{"kty":"oct","kid":"k2","k":")" + b64url(secret_k2) + R"("}]})");
+  REQUIRE_FALSE(load_jwt_files(files, config).has_value());
+  REQUIRE_FALSE(verifier->reload(config).has_value());
+  CHECK(outcome(*verifier, sign_hs256(secret_k1, claims(), "k1")) == "unknown key id");
+  CHECK(outcome(*verifier, sign_hs256(secret_k2, claims(), "k2")) == "accepted:alice:user");
+
+  // A broken file names itself and leaves the config alone.
+  write("keys.json", "{not json");
+  auto error = load_jwt_files(files, config);
+  REQUIRE(error.has_value());
+  CHECK(error->find("keys.json") != std::string::npos);
+  CHECK(config.keys.at(0).kid == "k2");
+  files.keys_file.clear();
+  files.denied_jti_file = (dir.path() / "missing").string();
+  CHECK(load_jwt_files(files, config).value().find("cannot read") != std::string::npos);
 }
 
 }  // TEST_SUITE

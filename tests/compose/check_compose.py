@@ -16,6 +16,14 @@ usage: check_compose.py LEDGERD COMPOSE_FILE
    with status 2.
 4. The healthchecks of ledger services are `ledgerd probe http://...` on the
    port the service listens on.
+5. Kafka security: no PLAINTEXT listener, clients authenticate with SASL
+   SCRAM-SHA-512, brokers with the super user from a JAAS secret file, an
+   authorizer that denies what no ACL allows; a kafka-setup job whose ACL
+   table (compose/kafka-setup.sh) lets only the API write commands (and the
+   engine its claim records) and only the engine write events and replies;
+   each ledger service logs in as its own user through
+   LEDGER_KAFKA_OPTIONS_FILE (checked by librdkafka in --check-config) and
+   waits for the job.
 
 Every failure is reported (not only the first); the exit status is 1 if any.
 Set DOCKER_COMPOSE to use another compose command (e.g. "docker compose").
@@ -201,8 +209,13 @@ def port_of(listen):
 # --- structure ---------------------------------------------------------------
 
 
+def is_broker(svc):
+    """A Kafka broker: the Kafka image run as itself (kafka-setup runs a script)."""
+    return str(svc.get("image", "")).startswith(KAFKA_IMAGE_PREFIX) and not svc.get("entrypoint")
+
+
 def check_kafka(services):
-    kafka = {n: s for n, s in services.items() if str(s.get("image", "")).startswith(KAFKA_IMAGE_PREFIX)}
+    kafka = {n: s for n, s in services.items() if is_broker(s)}
     if not check(len(kafka) == 3, "3 Kafka services: %s" % ", ".join(sorted(kafka)),
                  "expected 3 Kafka services (image %s*), found %d: %s" % (KAFKA_IMAGE_PREFIX, len(kafka), sorted(kafka))):
         if not kafka:
@@ -231,16 +244,18 @@ def check_kafka(services):
                   "%s: %s must be %s, is %r" % (n, k, want, got))
         node_ids[n] = env.get("KAFKA_NODE_ID")
         adv = env.get("KAFKA_ADVERTISED_LISTENERS", "")
-        m = re.search(r"PLAINTEXT://([^:,/]+):(\d+)", adv)
+        m = re.search(r"CLIENT://([^:,/]+):(\d+)", adv)
         advertised[n] = "%s:%s" % (m.group(1), m.group(2)) if m else None
         check(m is not None and m.group(1) == n, "%s: advertises itself as %s" % (n, advertised[n]),
-              "%s: KAFKA_ADVERTISED_LISTENERS must advertise PLAINTEXT://%s:PORT (the service name), is %r"
+              "%s: KAFKA_ADVERTISED_LISTENERS must advertise CLIENT://%s:PORT (the service name), is %r"
               % (n, n, adv))
         log_dirs = env.get("KAFKA_LOG_DIRS") or "/tmp/kraft-combined-logs"
         named = [m_ for m_ in mounts(kafka[n]) if m_[0] == "volume" and m_[1] and m_[2] == log_dirs]
         check(bool(named), "%s: its log dir %s is the named volume %s" % (n, log_dirs, named[0][1] if named else ""),
               "%s: the Kafka log dir %s must be on a named volume (data would be lost with the container)"
               % (n, log_dirs))
+
+        check_kafka_security(n, kafka[n], env)
 
     ids = [v for v in node_ids.values()]
     check(all(ids) and len(set(ids)) == len(ids), "Kafka node ids are distinct: %s" % sorted(ids, key=str),
@@ -262,6 +277,99 @@ def check_kafka(services):
         check(quorum == expected and len(quorum) == 3, "3 voters, one per broker: %s" % next(iter(voters)),
               "the quorum voters %s must be exactly the 3 brokers by node id and service name %s" % (quorum, expected))
     return advertised
+
+
+def check_kafka_security(n, svc, env):
+    """SASL everywhere, SCRAM for clients, an authorizer, secrets in files."""
+    protocols = {}
+    for item in env.get("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "").split(","):
+        name, _, proto = item.strip().partition(":")
+        if name:
+            protocols[name] = proto
+    check(protocols and all(p in ("SASL_PLAINTEXT", "SASL_SSL") for p in protocols.values()),
+          "%s: every listener authenticates with SASL (%s)" % (n, ",".join(sorted(protocols))),
+          "%s: every listener must be SASL_PLAINTEXT or SASL_SSL (no PLAINTEXT), map is %r" % (n, protocols))
+    check(env.get("KAFKA_LISTENER_NAME_CLIENT_SASL_ENABLED_MECHANISMS") == "SCRAM-SHA-512",
+          "%s: clients log in with SCRAM-SHA-512 only" % n,
+          "%s: KAFKA_LISTENER_NAME_CLIENT_SASL_ENABLED_MECHANISMS must be SCRAM-SHA-512, is %r"
+          % (n, env.get("KAFKA_LISTENER_NAME_CLIENT_SASL_ENABLED_MECHANISMS")))
+    check(env.get("KAFKA_AUTHORIZER_CLASS_NAME", "").endswith("StandardAuthorizer")
+          and env.get("KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND", "").lower() == "false",
+          "%s: ACLs enforced (StandardAuthorizer, nothing allowed without an ACL)" % n,
+          "%s: needs KAFKA_AUTHORIZER_CLASS_NAME=...StandardAuthorizer and KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND=false" % n)
+    check(env.get("KAFKA_SUPER_USERS") == "User:broker", "%s: the only super user is User:broker" % n,
+          "%s: KAFKA_SUPER_USERS must be User:broker alone, is %r" % (n, env.get("KAFKA_SUPER_USERS")))
+    m = re.search(r"java\.security\.auth\.login\.config=(\S+)", env.get("KAFKA_OPTS", ""))
+    listed = [str(x if isinstance(x, str) else x.get("source")) for x in svc.get("secrets") or []]
+    check(m is not None and m.group(1).startswith(SECRETS_DIR + "/") and os.path.basename(m.group(1)) in listed,
+          "%s: JAAS configuration from the secret %s" % (n, m.group(1) if m else ""),
+          "%s: KAFKA_OPTS must point java.security.auth.login.config at a /run/secrets/ file the service lists" % n)
+    leaked = [k for k, v in env.items() if "password" in v.lower() or "jaas_config" in k.lower()]
+    check(not leaked, "%s: no credential in the environment" % n,
+          "%s: credentials written in the compose file: %s" % (n, leaked))
+
+
+# --- Kafka users and ACLs ------------------------------------------------------
+
+ROLE_OF = {"serve": "api", "engine": "engine", "project": "projector"}
+WRITE_OPS = {"write", "create", "alter", "delete", "all", "alterconfigs", "idempotentwrite"}
+
+
+def read_grants(script):
+    """The GRANTS table of compose/kafka-setup.sh: (user, op, type, pattern, name)."""
+    try:
+        text = open(script).read()
+    except OSError as e:
+        fail("cannot read %s: %s" % (script, e))
+        return None
+    m = re.search(r"<<'GRANTS'\n(.*?)\nGRANTS\n", text, re.S)
+    if not m:
+        fail("%s: no GRANTS table" % script)
+        return None
+    grants = []
+    for line in m.group(1).splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 5:
+            fail("%s: malformed grant line %r" % (script, line))
+            continue
+        grants.append(tuple(parts))
+    return grants
+
+
+def check_kafka_acls(services, compose_dir):
+    setup = services.get("kafka-setup")
+    if not check(setup is not None, "kafka-setup: the users-and-ACLs job exists", "no kafka-setup service"):
+        return
+    script = [m for m in mounts(setup) if m[0] == "bind" and m[3] and str(m[1]).endswith("kafka-setup.sh")]
+    if not check(bool(script), "kafka-setup: runs compose/kafka-setup.sh (read-only)",
+                 "kafka-setup must mount compose/kafka-setup.sh read-only"):
+        return
+    grants = read_grants(os.path.join(compose_dir, "kafka-setup.sh"))
+    if grants is None:
+        return
+    users = set(g[0] for g in grants)
+    check(users == {"api", "engine", "projector"}, "ACLs name the users api, engine, projector",
+          "the ACL users must be exactly api, engine, projector, are %s" % sorted(users))
+    for g in grants:
+        if "*" in g[4] or g[1].lower() == "all":
+            fail("grant %s is a wildcard; grant each operation on named resources" % (g,))
+
+    def writers(topic):
+        return set(u for u, op, typ, pat, name in grants
+                   if typ == "topic" and op.lower() in WRITE_OPS and op.lower() != "create"
+                   and (name == topic if pat == "literal" else topic.startswith(name)))
+
+    w = writers("ledger.commands")
+    check("api" in w and w <= {"api", "engine"}, "commands: written by api (and the engine's claim records) only",
+          "only api (and engine, for its claim records) may write ledger.commands; writers are %s" % sorted(w))
+    for topic in ("ledger.events", "ledger.replies"):
+        w = writers(topic)
+        check(w == {"engine"}, "%s: written by the engine only" % topic,
+              "only engine may write %s; writers are %s" % (topic, sorted(w)))
+    pw = [g for g in grants if g[0] == "projector" and g[1].lower() in WRITE_OPS]
+    check(not pw, "projector: read-only", "the projector must not write anything: %s" % pw)
 
 
 def check_postgres(services, top_secrets):
@@ -396,6 +504,16 @@ def check_ledger_services(services, top_secrets, brokers):
                   "%s: JWT key from a secret file" % n, "%s: an API instance needs LEDGER_JWT_*_FILE" % n)
             check(bool(s.get("ports")), "%s: published ports %s" % (n, s.get("ports")),
                   "%s: an API instance must publish its port" % n)
+        role = ROLE_OF.get(sub)
+        opts = env.get("LEDGER_KAFKA_OPTIONS_FILE", "")
+        check(role is not None and opts == "%s/kafka_%s" % (SECRETS_DIR, role)
+              and opts in secret_targets(s, top_secrets),
+              "%s: Kafka login as %s from the secret %s" % (n, role, opts),
+              "%s: LEDGER_KAFKA_OPTIONS_FILE must be the listed secret %s/kafka_%s, is %r" % (n, SECRETS_DIR, role, opts))
+        deps = s.get("depends_on") or {}
+        cond = deps.get("kafka-setup", {}).get("condition") if isinstance(deps, dict) else None
+        check(cond == "service_completed_successfully", "%s: starts after kafka-setup" % n,
+              "%s: must depend on kafka-setup with condition service_completed_successfully, has %r" % (n, cond))
         for k in env:
             if k in ("LEDGER_JWT_HS256_SECRET", "LEDGER_PG_CONNINFO"):
                 fail("%s: the secret %s is written in the compose file; use %s_FILE and a secret" % (n, k, k))
@@ -426,7 +544,7 @@ def check_ledger_services(services, top_secrets, brokers):
             check("--kafka-create-topics" in args or environment(ledger[e]).get("LEDGER_KAFKA_CREATE_TOPICS") == "1",
                   "%s: creates the topics" % e, "%s: the engines must create the topics (--kafka-create-topics)" % e)
             deps = ledger[e].get("depends_on") or {}
-            for k in (k for k in services if str(services[k].get("image", "")).startswith(KAFKA_IMAGE_PREFIX)):
+            for k in (k for k in services if is_broker(services[k])):
                 cond = deps.get(k, {}).get("condition") if isinstance(deps, dict) else None
                 check(cond == "service_healthy", "%s: waits for %s to be healthy" % (e, k),
                       "%s: must depend on %s with condition service_healthy, has %r" % (e, k, cond))
@@ -441,6 +559,9 @@ def check_ledger_services(services, top_secrets, brokers):
 
 
 def dummy_secret(name):
+    if name in ("kafka_api", "kafka_engine", "kafka_projector"):
+        return ("# dummy\nsecurity.protocol=SASL_PLAINTEXT\nsasl.mechanisms=SCRAM-SHA-512\n"
+                "sasl.username=%s\nsasl.password=%s" % (name[len("kafka_"):], secrets.token_hex(16)))
     if "jwt" in name or "hs256" in name:
         return secrets.token_hex(32)  # 64 bytes
     if "conninfo" in name:
@@ -511,6 +632,14 @@ def check_configs(ledgerd, ledger, engines, top_secrets, tmp):
             broken = without_flag(args, "--kafka-brokers")
             benv = {k: v for k, v in env.items() if k != "LEDGER_KAFKA_BROKERS"}
             expect_failure(ledgerd, n, "without --kafka-brokers", broken, benv)
+        if sub == "serve" and "LEDGER_KAFKA_OPTIONS_FILE" in env:
+            # Broken on purpose: a misspelt librdkafka setting in the options file.
+            bad_opts = os.path.join(tmp, "%s-bad-kafka-options" % n)
+            with open(bad_opts, "w") as f:
+                f.write("security.protocol=SASL_PLAINTEXT\nsasl.mechanismz=SCRAM-SHA-512\n")
+            benv = dict(env)
+            benv["LEDGER_KAFKA_OPTIONS_FILE"] = bad_opts
+            expect_failure(ledgerd, n, "with a misspelt Kafka option", args, benv)
         if sub == "serve" and "LEDGER_JWT_HS256_SECRET_FILE" in env:
             # Broken on purpose: an API without its JWT key, and with an unreadable key file.
             benv = {k: v for k, v in env.items() if not k.startswith("LEDGER_JWT_")}
@@ -552,6 +681,7 @@ def main():
         check_healthchecks(services)
         check_volumes(doc, services, os.path.dirname(compose_file))
         brokers = [a for a in advertised.values() if a]
+        check_kafka_acls(services, os.path.dirname(compose_file))
         ledger, engines = check_ledger_services(services, top_secrets, brokers)
         with tempfile.TemporaryDirectory(prefix="check_compose-") as tmp:
             check_configs(ledgerd, ledger, engines, top_secrets, tmp)
