@@ -118,7 +118,8 @@ api::ops_probes projector_probes(const projections::projector& p) {
   return api::ops_probes{
       [&p] {
         auto st = p.stats();
-        return st.healthy ? status::ok() : status::unavailable("projection failing: " + st.last_error);
+        // A code only: the error text (PostgreSQL's) is in the projector's log.
+        return st.healthy ? status::ok() : status::unavailable("projection-failing");
       },
       [] { return std::string("projector"); },
       [&p] {
