@@ -90,7 +90,7 @@ std::pair<unsigned, std::string> outcome_body(exchange& x, const operation& op, 
 }
 
 void respond_one(exchange& x, const operation& op, const outcome& o) {
-  if (!o.error.is_ok()) return x.fail(problem_of(o.error, fault::ledger));
+  if (!o.error.is_ok()) return x.fail_status(o.error, fault::ledger);
   http_response r;
   auto [status, body] = outcome_body(x, op, o, r.content_type);
   r.status = status;
@@ -107,13 +107,19 @@ void respond_batch(exchange& x, const std::vector<const operation*>& ops, const 
   for (std::size_t i = 0; i < outs.size(); ++i) {
     const auto& o = outs[i];
     j.begin_object();
+    unsigned status = 0;
+    std::string body;
     if (!o.error.is_ok()) {
-      j.field("status", 503).field("error", o.error.message()).end_object();
-      continue;
+      // The same shape as any item: status, replay and a problem body.
+      x.log_error(o.error);
+      auto r = problem_response(problem_of(o.error, fault::ledger), x.origin());
+      status = r.status;
+      body = std::move(r.body);
+    } else {
+      std::string ct;
+      std::tie(status, body) = outcome_body(x, *ops[i], o, ct);
+      max_seq = std::max(max_seq, o.seq);
     }
-    std::string ct;
-    auto [status, body] = outcome_body(x, *ops[i], o, ct);
-    max_seq = std::max(max_seq, o.seq);
     j.field("status", status).field("replay", o.replay).key("body").raw(body).end_object();
   }
   j.end_array().end_object();
@@ -126,7 +132,7 @@ void respond_batch(exchange& x, const std::vector<const operation*>& ops, const 
 void respond_outcomes(exchange& x, const std::vector<const operation*>& ops, std::vector<outcome>&& outs, bool batch) {
   if (!batch) return respond_one(x, *ops.at(0), outs.at(0));
   // A batch of one whose command failed is answered like a single command.
-  if (outs.size() == 1 && !outs[0].error.is_ok()) return x.fail(problem_of(outs[0].error, fault::ledger));
+  if (outs.size() == 1 && !outs[0].error.is_ok()) return x.fail_status(outs[0].error, fault::ledger);
   respond_batch(x, ops, outs);
 }
 
@@ -147,12 +153,12 @@ void answer_append_failure(exchange& x, append_result result) {
     case append_result::full:
       return x.fail({503, "overloaded", "the command queue is full; retry shortly", "", {{"Retry-After", "1"}}});
     case append_result::too_large: return x.fail({413, "body-too-large", "more commands than the queue holds", "", {}});
-    case append_result::closed: {
-      auto why = x.svc.ledger.health();
-      return x.fail({503, "unavailable",
-                     "the ledger is not accepting commands" + (why.is_ok() ? std::string() : ": " + why.message()), "",
-                     {{"Retry-After", "5"}}});
-    }
+    case append_result::closed:
+      // While draining, the engine stops once it applied what it accepted:
+      // what arrives after is refused as any command during shutdown.
+      if (x.svc.draining) return x.fail({503, "shutting-down", "the ledger is shutting down", "", {{"Retry-After", "1"}}});
+      x.log_error(x.svc.ledger.health());
+      return x.fail({503, "unavailable", "the ledger is not accepting commands", "", {{"Retry-After", "5"}}});
   }
 }
 

@@ -31,22 +31,38 @@ void exchange::run(const exchange_ptr& x) { x->route_request(x); }
 void exchange::route_request(const exchange_ptr& self) {
   if (!split_target(req.target, segments, query)) return fail({404, "not-found", "no resource at this path", "", {}});
   auto m = svc.routes.match(req.method, segments);
-  if (req.method == "OPTIONS" && !m.allow.empty()) return preflight(m.allow);
+  if (req.method == "OPTIONS" && !m.allow.empty()) return options(m.allow);
   if (!m.found) {
     if (m.allow.empty()) return fail({404, "not-found", "no resource at this path", "", {}});
-    return fail({405, "method-not-allowed", req.method + " is not allowed here", "", {{"Allow", m.allow}}});
+    return fail({405, "method-not-allowed", req.method + " is not allowed here", "", {{"Allow", m.allow + ", OPTIONS"}}});
   }
   route_name = m.found->name;
   matched = m.found;
   m.found->handler(self, m.id);
 }
 
-void exchange::preflight(const std::string& allow) {
+// OPTIONS: without Origin a plain OPTIONS (204 and Allow); with one a CORS
+// preflight, answered only for an allowed origin asking for a method the
+// path has.
+void exchange::options(const std::string& allow) {
   route_name = "preflight";
-  if (cors_headers.empty()) return fail({403, "forbidden", "origin not allowed", "", {}});
   http_response r;
   r.status = 204;
   r.content_type.clear();
+  if (!req.has_header("origin")) {
+    r.headers = {{"Allow", allow + ", OPTIONS"}};
+    return finish(std::move(r));
+  }
+  if (cors_headers.empty()) return fail({403, "forbidden", "origin not allowed", "", {}});
+  auto wanted = req.header("access-control-request-method");
+  bool known = false;
+  for (std::string_view rest = allow; !rest.empty() && !known;) {
+    auto comma = rest.find(", ");
+    known = rest.substr(0, comma) == wanted;
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 2);
+  }
+  if (!known)
+    return fail({403, "forbidden", "Access-Control-Request-Method must be one of " + allow, "access-control-request-method", {}});
   r.headers = {{"Access-Control-Allow-Methods", allow + ", OPTIONS"},
                {"Access-Control-Allow-Headers", cors_allowed_headers},
                {"Access-Control-Max-Age", "600"}};
@@ -55,6 +71,9 @@ void exchange::preflight(const std::string& allow) {
 
 void exchange::finish(http_response&& r) {
   r.headers.emplace_back("X-Request-ID", request_id);
+  // Balances, history and wallets are personal data: no cache keeps any
+  // answer of this API (errors included; they name wallets too).
+  r.headers.emplace_back("Cache-Control", "no-store");
   for (auto& h : cors_headers) r.headers.push_back(h);
   if (!keys_held.empty()) {
     std::lock_guard lock(svc.keys_mu);
@@ -77,6 +96,17 @@ void exchange::finish(http_response&& r) {
 }
 
 void exchange::fail(const problem& p) { finish(problem_response(p, origin())); }
+
+void exchange::log_error(const status& s) {
+  svc.log.write("error", "operating error",
+                {{"request_id", request_id}, {"route", route_name}, {"error", s.to_string()}});
+}
+
+void exchange::fail_status(const status& s, fault blame) {
+  problem p = problem_of(s, blame);
+  if (p.status >= 500) log_error(s);
+  fail(p);
+}
 
 bool exchange::authenticate(unsigned roles) {
   auto h = req.header("authorization");

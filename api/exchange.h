@@ -68,6 +68,10 @@ class exchange {
   // idempotency keys held, records metrics and the request log.
   void finish(http_response&& r);
   void fail(const problem& p);
+  // An operating error: logged with the request id (the text stays in the
+  // log), answered through problem_of.
+  void fail_status(const status& s, fault blame);
+  void log_error(const status& s);
   // A bearer token of one of `roles`; false after answering 401/403.
   bool authenticate(unsigned roles);
   // Content-Type application/json (or no body when none is required);
@@ -88,7 +92,7 @@ class exchange {
 
  private:
   void route_request(const exchange_ptr& self);
-  void preflight(const std::string& allow);
+  void options(const std::string& allow);
 
   responder done_;
   std::int64_t start_ns_ = 0;

@@ -2,7 +2,6 @@
 
 #include "api/problem.h"
 #include "api/request_parse.h"
-#include "base/json_out.h"
 
 namespace ledger::api {
 
@@ -32,6 +31,7 @@ void ops_handler::handle(http_request&& req, responder done) {
     j.begin_object().field("status", s.is_ok() ? "ready" : "not_ready");
     if (p_.role) j.field("role", p_.role());
     if (!s.is_ok()) j.field("reason", s.message());
+    if (p_.details) p_.details(j);
     j.end_object();
   } else if (path == "/metrics") {
     r.content_type = "text/plain; version=0.0.4";

@@ -80,12 +80,27 @@ std::string rejection_body(const outcome& o, const problem_origin& at) {
 }
 
 problem problem_of(const status& s, fault who, int retry_after_s) {
+  // 5xx details are generic: the error's own text (libpq's, RocksDB's, the
+  // engine's) names hosts, files and internals. The caller logs it.
   if (s.retryable())
-    return {503, "unavailable", s.message(), "", {{"Retry-After", std::to_string(retry_after_s)}}};
+    return {503, "unavailable", "the ledger could not complete this request now; retry later", "",
+            {{"Retry-After", std::to_string(retry_after_s)}}};
   if (who == fault::caller && s.error_code() == status::code::not_found) return {404, "not-found", s.message(), "", {}};
   if (who == fault::caller && s.error_code() == status::code::invalid_argument)
     return {400, "invalid-field", s.message(), "", {}};
-  return {500, "internal-error", s.message(), "", {}};
+  return {500, "internal-error", "the ledger could not complete this request", "", {}};
+}
+
+std::string_view reason_code(const status& s) {
+  switch (s.error_code()) {
+    case status::code::ok: return "ok";
+    case status::code::not_found: return "not-found";
+    case status::code::corruption: return "corruption";
+    case status::code::io_error: return "io-error";
+    case status::code::invalid_argument: return "invalid-argument";
+    case status::code::unavailable: return "unavailable";
+  }
+  return "unknown";
 }
 
 void http_handler::reject(http_request&& partial, const transport_error& e, responder done) {

@@ -52,6 +52,11 @@ enum class fault { caller, ledger };
 //   retryable (unavailable, io_error)  -> 503 unavailable, Retry-After
 //   caller: not_found -> 404 not-found, invalid_argument -> 400 invalid-field
 //   anything else                      -> 500 internal-error, no Retry-After
+// A 5xx detail is generic text, never the status's message (log that).
 problem problem_of(const status& s, fault who, int retry_after_s = 1);
+
+// A short code for an operating error, safe to show ("io-error",
+// "unavailable"): readiness reasons carry this, never the message.
+std::string_view reason_code(const status& s);
 
 }  // namespace ledger::api

@@ -9,7 +9,7 @@
 
 namespace ledger::api {
 
-void add_ops_routes(router& r);      // healthz, readyz, metrics
+void add_ops_routes(router& r);      // healthz, readyz (minimal)
 void add_wallet_routes(router& r);   // assets, wallets, system accounts
 void add_money_routes(router& r);    // deposits, withdrawals, transfers, reversals
 void add_hold_routes(router& r);     // holds: place, capture, void

@@ -41,6 +41,7 @@ void answer_read(exchange& x, const status& st, std::string&& json, std::uint64_
   header_list h = {{"Ledger-Projection-Seq", std::to_string(projected)}};
   if (!st.is_ok()) {
     problem p = problem_of(st, fault::caller);
+    if (p.status >= 500) x.log_error(st);
     p.headers.insert(p.headers.begin(), h.begin(), h.end());
     return x.fail(p);
   }

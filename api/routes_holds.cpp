@@ -33,15 +33,14 @@ std::optional<problem> own_hold(state_reads& s, const principal& p, const comman
 void parse_capture(state_reads& s, field_reader& r, const principal&, std::uint64_t path_id, command_body& out) {
   capture_cmd c;
   c.hold_id = id_or_path(r, "hold_id", path_id);
-  // The amount is in the hold's asset; an unknown hold is left for the
-  // engine to reject (and record).
+  // The amount is in the hold's asset, so the hold must exist to read it.
+  // An unknown hold is 404 whether or not an amount is given (not
+  // journaled), so the answer does not depend on the body.
   auto p = r.ok() ? s.pending(c.hold_id) : std::nullopt;
-  int scale = p ? s.asset_scale(p->asset).value_or(-1) : -1;
-  if (!p) {
-    // Still refuse an amount we cannot interpret.
-    if (r.text("amount", false, 64).size() > 0 && r.ok()) r.fail("amount", "the hold does not exist", "not-found", 404);
-  } else {
-    c.amount = r.amount("amount", false, scale, true);  // "0" or absent: the whole hold
+  if (r.ok() && !p) {
+    r.fail(path_id != 0 ? "" : "hold_id", "hold " + std::to_string(c.hold_id) + " not found", "not-found", 404);
+  } else if (p) {
+    c.amount = r.amount("amount", false, s.asset_scale(p->asset).value_or(-1), true);  // "0" or absent: the whole hold
   }
   out = std::move(c);
 }

@@ -1,7 +1,8 @@
-// Operations routes on the API listener: liveness, readiness and metrics.
+// The public operations routes: liveness, and readiness as 200/503 with no
+// details. Metrics and the detailed readiness are on the operations
+// listener (tools/serve.cpp, api/ops.h), kept off the public address.
 #include "api/exchange.h"
 #include "api/routes.h"
-#include "base/json_out.h"
 
 namespace ledger::api {
 
@@ -14,28 +15,10 @@ void on_health(const exchange_ptr& x, std::uint64_t) {
 }
 
 void on_ready(const exchange_ptr& x, std::uint64_t) {
-  status health = x->svc.ledger.health();
-  bool draining = x->svc.draining.load();
-  bool ready = health.is_ok() && !draining;
-  json_out j;
-  j.begin_object().field("status", ready ? "ready" : "not_ready").field("engine", health.is_ok() ? "ok" : "failed");
-  if (!health.is_ok()) j.field("reason", health.message());
-  j.field("draining", draining).field("seq", x->svc.ledger.head().seq);
-  // The read models' state is reported, but does not make the ledger
-  // unready: commands do not depend on them.
-  if (auto* reads = x->svc.config.reads)
-    if (auto rm = reads->health(); !rm.is_ok()) j.field("read_models", rm.message());
-  j.end_object();
+  bool ready = x->svc.ledger.health().is_ok() && !x->svc.draining.load();
   http_response r;
   r.status = ready ? 200 : 503;
-  r.body = j.take();
-  x->finish(std::move(r));
-}
-
-void on_metrics(const exchange_ptr& x, std::uint64_t) {
-  http_response r;
-  r.content_type = "text/plain; version=0.0.4";
-  r.body = x->svc.stats.render(x->svc.ledger, x->svc.in_flight.load());
+  r.body = ready ? R"({"status":"ready"})" : R"({"status":"not_ready"})";
   x->finish(std::move(r));
 }
 
@@ -44,7 +27,6 @@ void on_metrics(const exchange_ptr& x, std::uint64_t) {
 void add_ops_routes(router& r) {
   r.add("GET", "/healthz", "healthz", &on_health);
   r.add("GET", "/readyz", "readyz", &on_ready);
-  r.add("GET", "/metrics", "metrics", &on_metrics);
 }
 
 }  // namespace ledger::api

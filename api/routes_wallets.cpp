@@ -108,7 +108,8 @@ void on_get_wallet(const exchange_ptr& x, std::uint64_t id) {
   if (!x->authenticate(role_user | role_admin | role_auditor)) return;
   auto& s = x->svc.state;
   if (auto p = s.owned(*x->who, id, "")) return x->fail(*p);
-  auto a = s.account(id);
+  std::optional<account_record> a;
+  if (auto st = s.read_account(id, a); !st) return x->fail_status(st, fault::ledger);
   if (!a || a->kind != account_kind::user)
     return x->fail({404, "not-found", "wallet " + std::to_string(id) + " not found", "", {}});
   json_out j;
@@ -161,7 +162,7 @@ void on_list_wallets(const exchange_ptr& x, std::uint64_t) {
   std::vector<std::pair<std::string, std::string>> rows;
   std::string start = page.after ? keys::owner_index(page.owner, page.after) : std::string();
   if (auto st = x->svc.ledger.storage().scan_state(keys::owner_prefix(page.owner), start, page.limit + 1, rows); !st)
-    return x->fail({503, "unavailable", st.message(), "", {}});
+    return x->fail_status(st, fault::ledger);
   json_out j;
   j.begin_object().key("wallets").begin_array();
   std::uint64_t last = 0;
@@ -182,7 +183,7 @@ void on_list_assets(const exchange_ptr& x, std::uint64_t) {
   if (!x->authenticate(any_role)) return;
   std::vector<std::pair<std::string, std::string>> rows;
   if (auto st = x->svc.ledger.storage().scan_state(keys::asset_prefix(), {}, 10'000, rows); !st)
-    return x->fail({503, "unavailable", st.message(), "", {}});
+    return x->fail_status(st, fault::ledger);
   json_out j;
   j.begin_object().key("assets").begin_array();
   for (const auto& [k, v] : rows) {

@@ -102,7 +102,9 @@ class session : public std::enable_shared_from_this<session> {
   // of it, for the request id and CORS), then the connection closes.
   void reject(const transport_error& e) {
     http_request partial;
-    if (parser_ && parser_->is_header_done()) partial = to_request(parser_->get());
+    // The fields read so far: all of them for a body over the limit (Beast
+    // refuses it once the header is complete), fewer for the other errors.
+    if (parser_) partial = to_request(parser_->get());
     partial.remote = remote_;
     closing_ = true;
     std::size_t slot = open_slot(false);

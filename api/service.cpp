@@ -32,6 +32,7 @@ service::service(backend& b, const jwt_verifier& jwt, service_config config, met
 service::~service() = default;
 
 void service::begin_drain() { state_->draining = true; }
+bool service::draining() const { return state_->draining.load(); }
 std::size_t service::in_flight() const { return state_->in_flight.load(); }
 
 void service::handle(http_request&& req, responder done) {

@@ -62,6 +62,7 @@ class service final : public http_handler {
 
   // After this, command requests are refused with 503 (shutdown).
   void begin_drain();
+  bool draining() const;
   std::size_t in_flight() const;
 
  private:

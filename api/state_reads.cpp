@@ -26,6 +26,18 @@ std::optional<account_record> state_reads::account(std::uint64_t id) {
   return a;
 }
 
+status state_reads::read_account(std::uint64_t id, std::optional<account_record>& out) {
+  out.reset();
+  std::string v;
+  status st = id == 0 ? status::not_found("account 0") : backend_.storage().read_state(keys::account(id), v);
+  if (st.error_code() == status::code::not_found) return status::ok();
+  if (!st) return st;
+  account_record a;
+  if (auto d = decode(v, a); !d) return d;
+  out = std::move(a);
+  return status::ok();
+}
+
 std::optional<pending_record> state_reads::pending(std::uint64_t id) {
   std::string v;
   pending_record p;

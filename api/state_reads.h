@@ -25,6 +25,9 @@ class state_reads {
 
   std::optional<int> asset_scale(std::string_view code);
   std::optional<account_record> account(std::uint64_t id);
+  // As account(), telling a missing account (ok, `out` empty) from a read
+  // that failed (the store's status).
+  status read_account(std::uint64_t id, std::optional<account_record>& out);
   std::optional<pending_record> pending(std::uint64_t id);
   // A user may only act on wallets it owns; anything else looks like a
   // wallet that does not exist (404, `field` named), so ids cannot be probed.

@@ -897,7 +897,7 @@ namespace ledger::projections {
 status projection_health(const projector_stats& st) {
   if (st.healthy || (st.consecutive_failures == 0 && st.last_error.empty())) return status::ok();
   return status::unavailable("projection stuck at seq " + std::to_string(st.stuck_seq) + " after " +
-                             std::to_string(st.consecutive_failures) + " failed attempt(s): " + st.last_error);
+                             std::to_string(st.consecutive_failures) + " failed attempt(s); the reason is in the log");
 }
 
 std::string projection_metrics(const projector_stats& st, const ledger_head& head) {

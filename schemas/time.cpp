@@ -54,7 +54,7 @@ bool digits_at(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 std::optional<std::int64_t> parse_rfc3339_us(std::string_view s) {
   int y, mo, d, h, mi, sec;
   if (!digits_at(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits_at(s, 5, 2, mo) || s[7] != '-' ||
-      !digits_at(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits_at(s, 11, 2, h) || s[13] != ':' ||
+      !digits_at(s, 8, 2, d) || s[10] != 'T' || !digits_at(s, 11, 2, h) || s[13] != ':' ||
       !digits_at(s, 14, 2, mi) || s[16] != ':' || !digits_at(s, 17, 2, sec))
     return std::nullopt;
   if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
@@ -72,7 +72,7 @@ std::optional<std::int64_t> parse_rfc3339_us(std::string_view s) {
     if (i == start || i - start > 9) return std::nullopt;
   }
   std::int64_t offset_s = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+  if (i < s.size() && s[i] == 'Z') {
     ++i;
   } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
     int oh, om;

@@ -10,7 +10,9 @@
 namespace ledger {
 
 // "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)", strictly (exact digit
-// counts, real calendar dates, years 1970-9999; 't' and 'z' also accepted).
+// counts, real calendar dates, years 1970-9999; upper-case 'T' and 'Z'
+// only: RFC 3339 allows lower case, but one spelling per instant keeps
+// references, logs and comparisons unambiguous).
 std::optional<std::int64_t> parse_rfc3339_us(std::string_view s);
 
 // "2026-11-22T05:03:42.598123Z".

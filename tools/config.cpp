@@ -1,5 +1,6 @@
 #include "tools/config.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,6 +47,10 @@ Options (each also read from the environment variable shown; flags win):
   --data-dir DIR            LEDGER_DATA_DIR        state directory [data]
   --listen HOST:PORT        LEDGER_LISTEN          [127.0.0.1:8080]; port 0 picks a free one
   --port-file FILE          LEDGER_PORT_FILE       write the bound port here once listening
+  --ops-listen HOST:PORT    LEDGER_OPS_LISTEN      serve: the operations listener (/metrics,
+                                                   detailed /readyz, /healthz); keep it internal
+                                                   [127.0.0.1:9090]; port 0 picks a free one
+  --ops-port-file FILE      LEDGER_OPS_PORT_FILE   write the operations port here once listening
   --io-threads N            LEDGER_IO_THREADS      HTTP threads [2]
   --batch-max N             LEDGER_BATCH_MAX       commands per engine batch [8190]
   --queue-max N             LEDGER_QUEUE_MAX       commands waiting for the engine [65536]
@@ -57,9 +62,10 @@ Options (each also read from the environment variable shown; flags win):
   --cors-origins A,B        LEDGER_CORS_ORIGINS    allowed browser origins [none]
   --jwt-issuer S            LEDGER_JWT_ISSUER      required "iss" [ledger]
   --jwt-audience S          LEDGER_JWT_AUDIENCE    required "aud" [ledger-api]
-  --dev                     LEDGER_DEV=1           development: without keys, make a random
-                                                   HS256 secret and print an admin token;
-                                                   register USD and a "demo" provider
+  --dev                     LEDGER_DEV=1           development: make a random HS256 secret and
+                                                   print an admin token; register USD and a
+                                                   "demo" provider. Refuses a configured JWT key
+                                                   and any address but loopback
   --quiet                   LEDGER_QUIET=1         no request logs
   --pg-schema S             LEDGER_PG_SCHEMA       PostgreSQL schema of the read models [ledger]
   --min-seq-wait-ms N       LEDGER_MIN_SEQ_WAIT_MS how long a read with min_seq waits for the
@@ -67,6 +73,11 @@ Options (each also read from the environment variable shown; flags win):
   --log embedded|kafka      LEDGER_LOG             the command log [embedded]
   --check-config                                   parse and validate flags, environment and
                                                    secrets, print a summary, exit (0 or 2)
+  --benchmark-mode          LEDGER_BENCHMARK_MODE=1 allow settings that are unsafe in production
+                                                   (--unsafe-no-sync); says so at start
+  --unsafe-no-sync                                 (with --benchmark-mode only) commit without
+                                                   syncing the WAL: an acknowledged command can
+                                                   be lost in a crash. Never in production
 
 Kafka (with --log=kafka):
   --kafka-brokers LIST            LEDGER_KAFKA_BROKERS             bootstrap servers (required)
@@ -163,6 +174,8 @@ std::vector<option_def> option_defs(config& c) {
       {"--data-dir", "LEDGER_DATA_DIR", [&](const std::string& v) { c.data_dir = v; }},
       {"--listen", "LEDGER_LISTEN", [&](const std::string& v) { c.listen = v; c.listen_set = true; }},
       {"--port-file", "LEDGER_PORT_FILE", [&](const std::string& v) { c.port_file = v; }},
+      {"--ops-listen", "LEDGER_OPS_LISTEN", [&](const std::string& v) { c.ops_listen = v; c.ops_listen_set = true; }},
+      {"--ops-port-file", "LEDGER_OPS_PORT_FILE", [&](const std::string& v) { c.ops_port_file = v; }},
       {"--io-threads", "LEDGER_IO_THREADS", [&](const std::string& v) { c.io_threads = int(to_number("--io-threads", v, 1, 64)); }},
       {"--batch-max", "LEDGER_BATCH_MAX", [&](const std::string& v) { c.batch_max = to_number("--batch-max", v, 1, 1u << 16); }},
       {"--queue-max", "LEDGER_QUEUE_MAX", [&](const std::string& v) { c.queue_max = to_number("--queue-max", v, 1, 1u << 24); }},
@@ -218,6 +231,41 @@ void check_kafka(config& c) {
   rd_kafka_conf_destroy(conf);
 }
 
+// Whether HOST (of HOST:PORT; "[::1]" bracketed or not) is a loopback address.
+bool loopback_host(std::string host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") return true;
+  unsigned char v4[4], v6[16];
+  if (::inet_pton(AF_INET, host.c_str(), v4) == 1) return v4[0] == 127;
+  if (::inet_pton(AF_INET6, host.c_str(), v6) == 1) {
+    static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return std::equal(std::begin(v6), std::end(v6), std::begin(one));
+  }
+  return false;
+}
+
+std::string host_of(const std::string& hostport) { return hostport.substr(0, hostport.rfind(':')); }
+
+// Development mode prints an admin token signed with its key and opens a
+// demo provider: it must never see a real key nor be reachable from
+// elsewhere.
+void check_dev(const config& c) {
+  if (!c.dev) return;
+  if (!c.hs256_secret.empty() || !c.es256_public_key.empty())
+    die("development mode refuses a configured JWT key (LEDGER_JWT_HS256_SECRET(_FILE) or "
+        "LEDGER_JWT_ES256_PUBLIC_KEY_FILE): it makes a random key and prints an admin token signed with it. "
+        "Unset the key, or run without --dev / LEDGER_DEV");
+  for (const auto* listen : {&c.listen, &c.ops_listen})
+    if (!loopback_host(host_of(*listen)))
+      die("development mode listens on loopback only (127.0.0.1, ::1 or localhost), not " + *listen);
+}
+
+void check_benchmark(const config& c) {
+  if (!c.sync && !c.benchmark_mode)
+    die("--unsafe-no-sync needs --benchmark-mode: it acknowledges commands before they are durable, so a crash "
+        "loses acknowledged money movements; never use it outside a benchmark");
+}
+
 void print_summary(const config& c) {
   std::printf("ledgerd: configuration ok: %s log=%s listen=%s data-dir=%s", c.command.c_str(), c.log.c_str(),
               c.listen.c_str(), c.data_dir.c_str());
@@ -233,6 +281,11 @@ void print_summary(const config& c) {
 void validate(config& c) {
   bool kafka = c.log == "kafka";
   if (c.command == "engine" && !kafka) die("the engine command runs the Kafka engine: add --log=kafka");
+  check_dev(c);
+  check_benchmark(c);
+  if (c.benchmark_mode)
+    std::fprintf(stderr, "ledgerd: benchmark mode%s\n",
+                 c.sync ? "" : ": the WAL is not synced; a crash loses acknowledged commands");
   if (kafka) check_kafka(c);
   if (c.command == "serve" && c.hs256_secret.empty() && c.es256_public_key.empty() && !c.dev)
     die("no JWT key configured: set LEDGER_JWT_HS256_SECRET(_FILE) or LEDGER_JWT_ES256_PUBLIC_KEY_FILE (or use --dev)");
@@ -243,6 +296,7 @@ void validate(config& c) {
   if (needs_pg && c.pg_conninfo.empty())
     die("no PostgreSQL configured: set LEDGER_PG_CONNINFO or LEDGER_PG_CONNINFO_FILE");
   (void)server_config_of(c);  // --listen must be HOST:PORT
+  (void)ops_server_config_of(c);
   if (c.check_config) {
     print_summary(c);
     std::exit(0);
@@ -257,6 +311,7 @@ void read_environment(config& c, std::vector<option_def>& defs) {
   if (const char* v = std::getenv("LEDGER_KAFKA_CREATE_TOPICS"); v && std::string(v) == "1") c.kafka_create_topics = true;
   if (const char* v = std::getenv("LEDGER_DEV"); v && std::string(v) == "1") c.dev = true;
   if (const char* v = std::getenv("LEDGER_QUIET"); v && std::string(v) == "1") c.quiet = true;
+  if (const char* v = std::getenv("LEDGER_BENCHMARK_MODE"); v && std::string(v) == "1") c.benchmark_mode = true;
 }
 
 // The command (and probe's URL); returns the index of the first option.
@@ -280,10 +335,11 @@ bool read_switch(config& c, const std::string& a) {
     std::exit(0);
   }
   if (a == "--dev") c.dev = true;
+  else if (a == "--benchmark-mode") c.benchmark_mode = true;
   else if (a == "--check-config") c.check_config = true;
   else if (a == "--kafka-create-topics") c.kafka_create_topics = true;
   else if (a == "--quiet") c.quiet = true;
-  else if (a == "--unsafe-no-sync") c.sync = false;  // benchmarks of the API alone; never in production
+  else if (a == "--unsafe-no-sync") c.sync = false;  // refused without --benchmark-mode (validate)
   else return false;
   return true;
 }
@@ -343,12 +399,31 @@ config parse(int argc, char** argv) {
 
 std::string store_path(const config& cfg) { return (std::filesystem::path(cfg.data_dir) / "ledger").string(); }
 
-api::server_config server_config_of(const config& cfg) {
-  auto colon = cfg.listen.rfind(':');
-  if (colon == std::string::npos) die("--listen must be HOST:PORT");
+namespace {
+
+void set_address(api::server_config& sc, const std::string& flag, const std::string& hostport) {
+  auto colon = hostport.rfind(':');
+  if (colon == std::string::npos) die(flag + " must be HOST:PORT");
+  sc.address = hostport.substr(0, colon);
+  if (sc.address.size() >= 2 && sc.address.front() == '[' && sc.address.back() == ']')
+    sc.address = sc.address.substr(1, sc.address.size() - 2);
+  sc.port = static_cast<unsigned short>(to_number(flag + " port", hostport.substr(colon + 1), 0, 65535));
+}
+
+}  // namespace
+
+api::server_config ops_server_config_of(const config& cfg) {
   api::server_config sc;
-  sc.address = cfg.listen.substr(0, colon);
-  sc.port = static_cast<unsigned short>(to_number("--listen port", cfg.listen.substr(colon + 1), 0, 65535));
+  set_address(sc, "--ops-listen", cfg.ops_listen);
+  sc.io_threads = 1;
+  sc.connections_max = 64;
+  sc.body_bytes_max = 16 * 1024;
+  return sc;
+}
+
+api::server_config server_config_of(const config& cfg) {
+  api::server_config sc;
+  set_address(sc, "--listen", cfg.listen);
   sc.io_threads = cfg.io_threads;
   sc.connections_max = cfg.connections_max;
   sc.body_bytes_max = cfg.body_max_bytes;

@@ -17,6 +17,10 @@ struct config {
   std::string data_dir = "data";
   std::string listen = "127.0.0.1:8080";
   bool listen_set = false;  // --listen or LEDGER_LISTEN given
+  // The operations listener (metrics, detailed readiness) of serve.
+  std::string ops_listen = "127.0.0.1:9090";
+  bool ops_listen_set = false;  // given: failing to bind it is fatal
+  std::string ops_port_file;
   std::string port_file;
   int io_threads = 2;
   std::size_t batch_max = 8190;
@@ -34,7 +38,8 @@ struct config {
   std::string es256_public_key;
   bool dev = false;
   bool quiet = false;
-  bool sync = true;
+  bool sync = true;            // false: --unsafe-no-sync, only with benchmark_mode
+  bool benchmark_mode = false;
   bool check_config = false;
   std::string command = "serve";
   std::string probe_url;  // probe's argument
@@ -55,5 +60,7 @@ config parse(int argc, char** argv);
 [[noreturn]] void die(const std::string& msg);
 std::string store_path(const config& cfg);
 api::server_config server_config_of(const config& cfg);
+// The operations listener: one I/O thread, few connections, small bodies.
+api::server_config ops_server_config_of(const config& cfg);
 
 }  // namespace ledger::tools

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/ops.h"
+#include "api/problem.h"
 #include "base/prometheus.h"
 #include "engine/replica.h"
 #include "kafka/engine_log.h"
@@ -167,6 +168,39 @@ int run_kafka_serve(config& cfg) {
   return 0;
 }
 
+// The Kafka engine's operations endpoints: active or standby, and its metrics.
+static api::ops_probes engine_probes(engine& e, kafka::engine_log& log, kafka::relay& relay) {
+  auto* eng = &e;
+  auto* lg = &log;
+  auto* rl = &relay;
+  return api::ops_probes{
+      [eng, lg] {
+        // Codes only: the failure's text is in the log (run_kafka_engine).
+        if (eng->failed()) return status::unavailable("engine-failed: " + std::string(api::reason_code(eng->failure())));
+        if (lg->role() != kafka::engine_role::active) return status::unavailable("standby");
+        return status::ok();
+      },
+      [lg] { return std::string(kafka::to_string(lg->role())); },
+      [eng, lg, rl] {
+        auto ls = lg->stats();
+        auto rs = rl->stats();
+        std::string out = engine_metrics(*eng);
+        out += gauge("ledger_engine_active", "1 while this engine holds the ledger's partition.",
+                     ls.role == kafka::engine_role::active ? 1 : 0);
+        out += counter("ledger_kafka_records_total", "Records consumed from the commands topic.", ls.records);
+        out += counter("ledger_kafka_bad_records_total", "Undecodable command records (answered with an error).", ls.bad_records);
+        out += counter("ledger_kafka_followed_total", "Records applied as a warm standby.", ls.followed);
+        if (ls.lag_records >= 0)
+          out += gauge("ledger_kafka_lag_records", "Records in the ledger's partition this engine has not read yet.",
+                       double(ls.lag_records));
+        out += counter("ledger_kafka_replies_total", "Outcomes produced to the replies topic.", ls.replies);
+        out += counter("ledger_kafka_reply_failures_total", "Outcomes that could not be produced.", ls.reply_failures);
+        out += gauge("ledger_relay_published_seq", "Last event published to the events topic.", double(rs.published_seq));
+        out += counter("ledger_relay_failures_total", "Failed relay rounds (retried).", rs.failures);
+        return out;
+      }};
+}
+
 int run_kafka_engine(config& cfg) {
   block_signals();
   std::error_code ec;
@@ -214,31 +248,7 @@ int run_kafka_engine(config& cfg) {
   kafka::relay relay(cfg.kafka, engine_journal(*eng));
   bool relay_started = false;
 
-  api::ops_handler ops(api::ops_probes{
-      [&] {
-        if (eng->failed()) return status::unavailable(eng->failure().message());
-        if (log->role() != kafka::engine_role::active) return status::unavailable("standby: another engine holds the ledger's partition");
-        return status::ok();
-      },
-      [&] { return std::string(kafka::to_string(log->role())); },
-      [&] {
-        auto ls = log->stats();
-        auto rs = relay.stats();
-        std::string out = engine_metrics(*eng);
-        out += gauge("ledger_engine_active", "1 while this engine holds the ledger's partition.",
-                     ls.role == kafka::engine_role::active ? 1 : 0);
-        out += counter("ledger_kafka_records_total", "Records consumed from the commands topic.", ls.records);
-        out += counter("ledger_kafka_bad_records_total", "Undecodable command records (answered with an error).", ls.bad_records);
-        out += counter("ledger_kafka_followed_total", "Records applied as a warm standby.", ls.followed);
-        if (ls.lag_records >= 0)
-          out += gauge("ledger_kafka_lag_records", "Records in the ledger's partition this engine has not read yet.",
-                       double(ls.lag_records));
-        out += counter("ledger_kafka_replies_total", "Outcomes produced to the replies topic.", ls.replies);
-        out += counter("ledger_kafka_reply_failures_total", "Outcomes that could not be produced.", ls.reply_failures);
-        out += gauge("ledger_relay_published_seq", "Last event published to the events topic.", double(rs.published_seq));
-        out += counter("ledger_relay_failures_total", "Failed relay rounds (retried).", rs.failures);
-        return out;
-      }});
+  api::ops_handler ops(engine_probes(*eng, *log, relay));
   auto sc = server_config_of(cfg);
   api::server srv(ops, sc);
   if (auto s = srv.listen(); !s) die(s.to_string());

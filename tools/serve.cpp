@@ -15,6 +15,8 @@
 #include <random>
 #include <thread>
 
+#include "api/ops.h"
+#include "api/problem.h"
 #include "api/server.h"
 #include "projections/metrics.h"
 #include "projections/migrations.h"
@@ -101,15 +103,67 @@ void drain_on_signal(const config& cfg, api::server& srv, api::service& svc, con
   if (!run_returned.load()) srv.stop();  // a client that will not read: give up on it
 }
 
+void write_file_atomically(const std::string& path, unsigned short port) {
+  if (path.empty()) return;
+  std::error_code ec;
+  std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << port << "\n";
+  std::filesystem::rename(tmp, path, ec);
+}
+
+// Detailed readiness and metrics of an API process, for its operations listener.
+// The read models are reported (a projection stuck on one seq names it) but
+// do not make the ledger unready: commands do not depend on them.
+api::ops_probes api_probes(api::backend& b, const api::service& svc, const api::metrics& m,
+                           const api::read_models* reads) {
+  return api::ops_probes{
+      [&b, &svc] {
+        if (auto h = b.health(); !h) return status::unavailable(std::string(api::reason_code(h)));
+        if (svc.draining()) return status::unavailable("draining");
+        return status::ok();
+      },
+      [] { return std::string("api"); },
+      [&b, &svc, &m] { return m.render(b, svc.in_flight()); },
+      [&b, &svc, reads](json_out& j) {
+        j.field("engine", b.health().is_ok() ? "ok" : "failed").field("draining", svc.draining()).field("seq", b.head().seq);
+        if (reads)
+          if (auto rm = reads->health(); !rm.is_ok()) j.field("read_models", rm.message());
+      }};
+}
+
+// serve's operations listener (--ops-listen): metrics and detailed readiness,
+// off the public address. A default address that is taken only costs the
+// listener (with a warning); a configured one must bind.
+class ops_endpoint {
+ public:
+  ops_endpoint(const config& cfg, api::ops_probes probes) : handler_(std::move(probes)) {
+    srv_ = std::make_unique<api::server>(handler_, ops_server_config_of(cfg));
+    if (auto s = srv_->listen(); !s) {
+      if (cfg.ops_listen_set) die("the operations listener: " + s.to_string());
+      std::fprintf(stderr, "ledgerd: no operations listener (%s); set --ops-listen\n", s.to_string().c_str());
+      srv_.reset();
+      return;
+    }
+    write_file_atomically(cfg.ops_port_file, srv_->port());
+    std::fprintf(stderr, "ledgerd: operations (metrics, readiness) on http://%s:%u\n",
+                 ops_server_config_of(cfg).address.c_str(), srv_->port());
+    io_ = std::thread([this] { srv_->run(); });
+  }
+  ~ops_endpoint() {
+    if (!srv_) return;
+    srv_->stop();
+    io_.join();
+  }
+
+ private:
+  api::ops_handler handler_;
+  std::unique_ptr<api::server> srv_;
+  std::thread io_;
+};
+
 }  // namespace
 
-void write_port_file(const config& cfg, unsigned short port) {
-  if (cfg.port_file.empty()) return;
-  std::error_code ec;
-  std::string tmp = cfg.port_file + ".tmp";
-  std::ofstream(tmp) << port << "\n";
-  std::filesystem::rename(tmp, cfg.port_file, ec);
-}
+void write_port_file(const config& cfg, unsigned short port) { write_file_atomically(cfg.port_file, port); }
 
 void block_signals() {
   sigset_t signals;
@@ -169,6 +223,7 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& hooks) {
   api::service svc(backend, *jwt, svc_cfg, m, log, clk);
   srv = std::make_unique<api::server>(svc, sc);
   if (auto s = srv->listen(); !s) die(s.to_string());
+  ops_endpoint ops(cfg, api_probes(backend, svc, m, reads.reads.get()));
 
   write_port_file(cfg, srv->port());
   std::fprintf(stderr, "ledgerd: serving http://%s:%u (%s, journal at seq %llu)\n", sc.address.c_str(), srv->port(),

@@ -119,7 +119,13 @@ int run_rebuild(const config& cfg, journal_input& in) {
 
 api::ops_probes projector_probes(const projections::projector& p) {
   return api::ops_probes{
-      [&p] { return projections::projection_health(p.stats()); },
+      [&p] {
+        // Codes and the seq only: the error text (PostgreSQL's) is in the projector's log.
+        auto st = p.stats();
+        if (st.healthy) return status::ok();
+        if (st.stuck_seq != 0) return status::unavailable("projection-stuck seq=" + std::to_string(st.stuck_seq));
+        return status::unavailable("projection-failing");
+      },
       [] { return std::string("projector"); },
       [&p] {
         auto st = p.stats();

@@ -152,11 +152,17 @@ class ledger_env {
     return http.send(r);
   }
 
-  // The journal head from /readyz.
+  // The journal head from the operations listener's /readyz.
   std::uint64_t seq() {
-    auto r = get("/readyz", "");
+    http_client ops(proc.ops_port());
+    auto r = ops.send(request{"GET", "/readyz", {}, ""});
     REQUIRE_MESSAGE(r.status == 200, r.body);
     return json(r.body).u64("/seq");
+  }
+  // GET on the operations listener (metrics, detailed readiness).
+  response ops_get(std::string_view target) {
+    http_client ops(proc.ops_port());
+    return ops.send(request{"GET", std::string(target), {}, ""});
   }
 
   // A wallet as the admin sees it.

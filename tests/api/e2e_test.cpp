@@ -218,9 +218,14 @@ TEST_CASE("holds: RFC 3339 expiry, partial capture, full capture, void, expiry")
   CHECK(env.wallet(4) == usd_wallet(4, "alice", "88.00"));
   CHECK(env.wallet(5) == usd_wallet(5, "bob", "12.00"));
 
-  // Capture "0" also means the whole hold.
+  // expires_at is strict: upper-case T and Z only (nothing journaled).
   r = env.post("/v1/holds", env.service,
                R"({"wallet_id":4,"to_account_id":5,"asset":"USD","amount":"3.00","expires_at":"2099-01-01t00:00:00z"})");
+  CHECK(r.status == 400);
+  CHECK(json(r.body).str("/field") == "expires_at");
+  // Capture "0" also means the whole hold.
+  r = env.post("/v1/holds", env.service,
+               R"({"wallet_id":4,"to_account_id":5,"asset":"USD","amount":"3.00","expires_at":"2099-01-01T00:00:00Z"})");
   CHECK(check_command(r, 201) == 17);
   CHECK(r.body == accepted_body("hold", 17, R"(,"hold_id":17)", {bal(4, "88.00", "3.00"), bal(5, "12.00", "0.00", "3.00")}));
   r = env.post("/v1/holds/17/capture", env.admin, R"({"amount":"0"})");
@@ -350,9 +355,12 @@ TEST_CASE("healthz, readyz, metrics, Ledger-Seq and X-Request-ID") {
   CHECK(r.status == 200);
   r = env.get("/readyz", "");
   CHECK(r.status == 200);
-  CHECK(r.body == R"({"status":"ready","engine":"ok","draining":false,"seq":4})");
+  CHECK(r.body == R"({"status":"ready"})");
+  r = env.ops_get("/readyz");
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"status":"ready","role":"api","engine":"ok","draining":false,"seq":4})");
 
-  r = env.get("/metrics", "");
+  r = env.ops_get("/metrics");
   CHECK(r.status == 200);
   CHECK(r.header("Content-Type") == "text/plain; version=0.0.4");
   CHECK(r.body.find("# TYPE ledger_http_requests_total counter\n") != std::string::npos);
@@ -362,7 +370,7 @@ TEST_CASE("healthz, readyz, metrics, Ledger-Seq and X-Request-ID") {
   CHECK(r.body.find("\nledger_http_requests_total{route=\"open_system_account\",status=\"201\"} 1\n") != std::string::npos);
   CHECK(r.body.find("\nledger_journal_seq 4\n") != std::string::npos);
   CHECK(r.body.find("\nledger_engine_failed 0\n") != std::string::npos);
-  CHECK(r.body.find("\nledger_http_requests_in_flight 1\n") != std::string::npos);  // the metrics request itself
+  CHECK(r.body.find("\nledger_http_requests_in_flight 0\n") != std::string::npos);  // metrics are not an API request
 
   // Ledger-Seq on commands is the body's seq; on a wallet read, the head.
   auto w = env.post("/v1/wallets", env.alice, R"({"assets":[{"asset":"USD"}]})");
@@ -370,7 +378,7 @@ TEST_CASE("healthz, readyz, metrics, Ledger-Seq and X-Request-ID") {
   CHECK(w.header("Ledger-Seq") == "5");
   r = env.get("/v1/wallets/4", env.alice);
   CHECK(r.header("Ledger-Seq") == "5");
-  r = env.get("/metrics", "");
+  r = env.ops_get("/metrics");
   CHECK(r.body.find("\nledger_journal_seq 5\n") != std::string::npos);
   CHECK(r.body.find("\nledger_http_requests_total{route=\"open_wallet\",status=\"201\"} 1\n") != std::string::npos);
 

@@ -125,8 +125,12 @@ void ledgerd_process::start() {
 
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls.
+  auto ops_port_file = tmp_.path() / ("ops-port-" + std::to_string(starts_));
+  std::filesystem::remove(ops_port_file);
+  // Operations on a free port too: tests run many ledgerd at once.
   std::vector<std::string> args = {LEDGERD_PATH, "--data-dir", data_dir_.string(), "--listen", "127.0.0.1:0",
-                                    "--port-file", port_file.string()};
+                                    "--port-file", port_file.string(), "--ops-listen", "127.0.0.1:0",
+                                    "--ops-port-file", ops_port_file.string()};
   if (!options_.command.empty()) args.insert(args.begin() + 1, options_.command);
   if (options_.quiet) args.push_back("--quiet");
   for (const auto& a : options_.args) args.push_back(a);
@@ -185,6 +189,13 @@ void ledgerd_process::start() {
   }
   kill_now();
   throw std::runtime_error("ledgerd did not write its port file in time; stderr:\n" + stderr_text());
+}
+
+unsigned short ledgerd_process::ops_port() const {
+  std::ifstream f(tmp_.path() / ("ops-port-" + std::to_string(starts_)));
+  unsigned p = 0;
+  if (f >> p && p > 0 && p < 65536) return static_cast<unsigned short>(p);
+  return 0;
 }
 
 bool ledgerd_process::running() {

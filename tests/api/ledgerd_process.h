@@ -63,6 +63,8 @@ class ledgerd_process {
   void start();
   bool running();
   unsigned short port() const { return port_; }
+  // The operations listener's port (serve: metrics, detailed readiness); 0 if none.
+  unsigned short ops_port() const;
   pid_t pid() const { return pid_; }
   int starts() const { return starts_; }
 

@@ -375,7 +375,7 @@ TEST_CASE("history: filters by type, status, asset, time and reference") {
     CHECK(run(by) == ids({104, 103, 102}));
     // The same instants with offsets and a fraction.
     by.from = "2026-01-01T14:00:00.000+02:00";
-    by.to = "2026-01-01t09:00:00-06:00";
+    by.to = "2026-01-01T09:00:00-06:00";
     CHECK(run(by) == ids({104, 103, 102}));
     by = {};
     by.from = "2026-01-01T15:00:00.000001Z";
