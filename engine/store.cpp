@@ -502,9 +502,22 @@ status store::state_digest(checkpoint& out) const {
   return result;
 }
 
-status store::save_checkpoint(const checkpoint& c) {
+std::string encode_checkpoint_value(const checkpoint& c) {
   std::string v(reinterpret_cast<const char*>(c.chain.data()), 32);
   v.append(reinterpret_cast<const char*>(c.state_digest.data()), 32);
+  return v;
+}
+
+status decode_checkpoint(std::string_view key, std::string_view value, checkpoint& out) {
+  if (key.size() != 9 || key[0] != 'c' || value.size() != 64) return status::corruption("checkpoint record malformed");
+  out.seq = get_key_u64(key.substr(1));
+  std::copy(value.data(), value.data() + 32, out.chain.begin());
+  std::copy(value.data() + 32, value.data() + 64, out.state_digest.begin());
+  return status::ok();
+}
+
+status store::save_checkpoint(const checkpoint& c) {
+  std::string v = encode_checkpoint_value(c);
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   return from_rocks(db_->Put(wo, meta_, checkpoint_key(c.seq), v), "saving a checkpoint");
@@ -514,11 +527,8 @@ status store::load_checkpoints(std::vector<checkpoint>& out) const {
   out.clear();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
   for (it->Seek("c"); it->Valid() && it->key()[0] == 'c'; it->Next()) {
-    if (it->key().size() != 9 || it->value().size() != 64) return status::corruption("checkpoint record malformed");
     checkpoint c;
-    c.seq = get_key_u64(view(it->key()).substr(1));
-    std::copy(it->value().data(), it->value().data() + 32, c.chain.begin());
-    std::copy(it->value().data() + 32, it->value().data() + 64, c.state_digest.begin());
+    if (auto s = decode_checkpoint(view(it->key()), view(it->value()), c); !s) return s;
     out.push_back(c);
   }
   return from_rocks(it->status(), "reading checkpoints");

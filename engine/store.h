@@ -165,6 +165,11 @@ class store {
 std::string encode_journal_batch(std::uint64_t first_seq, const std::vector<journal_entry>& entries);
 status decode_journal_batch(std::string_view bytes, std::vector<journal_entry>& out);
 
+// A checkpoint record: meta key 'c' + big-endian seq, value chain hash (32)
+// then state digest (32). Anything else is corruption.
+std::string encode_checkpoint_value(const checkpoint& c);
+status decode_checkpoint(std::string_view key, std::string_view value, checkpoint& out);
+
 // Encodes and decodes the head record (exposed for tests that tamper with it).
 std::string encode_head(const ledger_head& h);
 status decode_head(std::string_view bytes, ledger_head& h);
