@@ -2,11 +2,23 @@
 
 #include "api/request_parse.h"
 
+#include <thread>
+
 namespace ledger::api {
 
 namespace {
 
-const char* cors_exposed_headers = "Ledger-Seq, Idempotent-Replayed, X-Request-ID, Retry-After";
+const char* cors_exposed_headers =
+    "Ledger-Seq, Idempotent-Replayed, X-Request-ID, Retry-After, RateLimit, RateLimit-Policy";
+
+// The probes answer load balancers and orchestrators: never limited.
+bool unlimited(std::string_view route) { return route == "healthz" || route == "readyz" || route == "metrics"; }
+
+route_class class_of(const route& r) {
+  if (r.method == "POST") return route_class::commands;
+  if (r.method == "GET") return route_class::reads;
+  return route_class::other;
+}
 const char* cors_allowed_headers = "Authorization, Content-Type, Idempotency-Key, X-Request-ID";
 
 }  // namespace
@@ -29,16 +41,60 @@ exchange::exchange(service_state& s, http_request&& r, responder done)
 void exchange::run(const exchange_ptr& x) { x->route_request(x); }
 
 void exchange::route_request(const exchange_ptr& self) {
-  if (!split_target(req.target, segments, query)) return fail({404, "not-found", "no resource at this path", "", {}});
+  if (!split_target(req.target, segments, query))
+    return limit_then(self, route_class::other, [self] { self->fail({404, "not-found", "no resource at this path", "", {}}); });
   auto m = svc.routes.match(req.method, segments);
-  if (req.method == "OPTIONS" && !m.allow.empty()) return options(m.allow);
+  if (req.method == "OPTIONS" && !m.allow.empty())
+    return limit_then(self, route_class::other, [self, allow = m.allow] { self->options(allow); });
   if (!m.found) {
-    if (m.allow.empty()) return fail({404, "not-found", "no resource at this path", "", {}});
-    return fail({405, "method-not-allowed", req.method + " is not allowed here", "", {{"Allow", m.allow + ", OPTIONS"}}});
+    return limit_then(self, route_class::other, [self, allow = m.allow] {
+      if (allow.empty()) return self->fail({404, "not-found", "no resource at this path", "", {}});
+      self->fail({405, "method-not-allowed", self->req.method + " is not allowed here", "", {{"Allow", allow + ", OPTIONS"}}});
+    });
   }
   route_name = m.found->name;
   matched = m.found;
-  m.found->handler(self, m.id);
+  if (unlimited(route_name)) return m.found->handler(self, m.id);
+  limit_then(self, class_of(*m.found), [self, handler = m.found->handler, id = m.id] { handler(self, id); });
+}
+
+void exchange::limit_then(const exchange_ptr& self, route_class c, std::function<void()> next) {
+  limiter* l = svc.config.limits;
+  if (!l) return next();
+  const auto& settings = svc.config.rate_limits;
+  std::string subject;
+  if (auto h = req.header("authorization"); h.size() >= 7 && lower(h.substr(0, 7)) == "bearer ") {
+    verified = svc.jwt.verify(h.substr(7), svc.clk.now_us() / 1'000'000);
+    if (const auto* p = std::get_if<principal>(&*verified))
+      subject = p->subject;
+    else
+      c = route_class::auth;  // a refused token: the stricter class, by address
+  }
+  auto address = client_address(req.remote, req.header("x-forwarded-for"), settings.trusted_proxies);
+  // The in-process limiter answers inline; the Redis one from its own
+  // thread, whose decision is handed to an I/O thread.
+  auto caller = std::this_thread::get_id();
+  l->take(make_limit_request(settings, c, subject, address),
+          [self, caller, next = std::move(next)](limit_decision&& d) mutable {
+            if (std::this_thread::get_id() == caller) return self->on_limit(std::move(d), next);
+            self->svc.dispatch([self, d = std::move(d), next = std::move(next)]() mutable {
+              self->on_limit(std::move(d), next);
+            });
+          });
+}
+
+void exchange::on_limit(limit_decision&& d, const std::function<void()>& next) {
+  header_list retry;
+  for (auto& h : rate_limit_headers(d)) (h.first == "Retry-After" ? retry : limit_headers).push_back(std::move(h));
+  switch (d.v) {
+    case limit_decision::verdict::allowed: return next();
+    case limit_decision::verdict::refused:
+      return fail({429, "rate-limited",
+                   "too many " + std::string(to_string(d.cls)) + " requests; retry after " + retry.front().second + " s",
+                   "", std::move(retry)});
+    case limit_decision::verdict::unavailable:
+      return fail({503, "rate-limiter-unavailable", "the rate limiter is unavailable; retry later", "", std::move(retry)});
+  }
 }
 
 // OPTIONS: without Origin a plain OPTIONS (204 and Allow); with one a CORS
@@ -75,6 +131,7 @@ void exchange::finish(http_response&& r) {
   // answer of this API (errors included; they name wallets too).
   r.headers.emplace_back("Cache-Control", "no-store");
   for (auto& h : cors_headers) r.headers.push_back(h);
+  for (auto& h : limit_headers) r.headers.push_back(std::move(h));
   if (!keys_held.empty()) {
     std::lock_guard lock(svc.keys_mu);
     for (const auto& k : keys_held) svc.keys_in_flight.erase(k);
@@ -114,7 +171,7 @@ bool exchange::authenticate(unsigned roles) {
     fail({401, "unauthorized", "a bearer token is required", "", {{"WWW-Authenticate", "Bearer"}}});
     return false;
   }
-  auto v = svc.jwt.verify(h.substr(7), svc.clk.now_us() / 1'000'000);
+  auto v = verified ? std::move(*verified) : svc.jwt.verify(h.substr(7), svc.clk.now_us() / 1'000'000);
   if (auto* e = std::get_if<jwt_error>(&v)) {
     fail({401, "unauthorized", "invalid token: " + e->reason, "", {{"WWW-Authenticate", "Bearer error=\"invalid_token\""}}});
     return false;

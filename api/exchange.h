@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "api/problem.h"
+#include "api/rate_limit.h"
 #include "api/router.h"
 #include "api/service.h"
 #include "api/state_reads.h"
@@ -89,10 +90,18 @@ class exchange {
   std::optional<principal> who;
   header_list cors_headers;
   std::vector<std::string> keys_held;
+  header_list limit_headers;  // RateLimit-Policy and RateLimit, on every response
+  // The bearer token's verification, when the limiter needed the principal
+  // first; authenticate() uses it rather than verifying twice.
+  std::optional<std::variant<principal, jwt_error>> verified;
 
  private:
   void route_request(const exchange_ptr& self);
   void options(const std::string& allow);
+  // Takes the request's tokens for class `c`, then runs `next` (on an I/O
+  // thread), or answers 429 / 503.
+  void limit_then(const exchange_ptr& self, route_class c, std::function<void()> next);
+  void on_limit(limit_decision&& d, const std::function<void()>& next);
 
   responder done_;
   std::int64_t start_ns_ = 0;

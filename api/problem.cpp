@@ -50,6 +50,8 @@ std::string_view problem_title(std::string_view slug) {
       {"unavailable", "The ledger is unavailable"},
       {"shutting-down", "The ledger is shutting down"},
       {"internal-error", "Internal error"},
+      {"rate-limited", "Too many requests"},
+      {"rate-limiter-unavailable", "The rate limiter is unavailable; retry later"},
   };
   for (const auto& [k, v] : titles)
     if (slug == k) return v;

@@ -2,6 +2,7 @@
 // whole or in part, and voiding it.
 #include "api/commands.h"
 #include "api/routes.h"
+#include "api/service_binding.h"
 #include "schemas/time.h"
 
 namespace ledger::api {
@@ -26,8 +27,34 @@ void parse_hold(state_reads& s, field_reader& r, const principal&, std::uint64_t
   out = std::move(c);
 }
 
+
+// A bound service's refusal as a problem (403, the field to blame).
+std::optional<problem> forbid(std::optional<binding_refusal> r) {
+  if (!r) return std::nullopt;
+  return problem{403, "forbidden", std::move(r->detail), std::move(r->field), {}};
+}
+
 std::optional<problem> own_hold(state_reads& s, const principal& p, const command_body& b) {
-  return s.owned(p, std::get<hold_cmd>(b).wallet, "wallet_id");
+  const auto& h = std::get<hold_cmd>(b);
+  if (auto refused = forbid(check_hold_binding(p, h.wallet, h.to))) return refused;
+  return s.owned(p, h.wallet, "wallet_id");
+}
+
+// A bound service captures or voids only holds between its accounts; an id
+// that is no hold is left for the engine to reject and record.
+std::optional<problem> bound_hold_use(state_reads& s, const principal& p, std::uint64_t id) {
+  if (p.role_ != role::service) return std::nullopt;
+  auto h = s.pending(id);
+  if (!h || h->kind != pending_kind::hold) return std::nullopt;
+  return forbid(check_hold_use_binding(p, h->debit_account, h->credit_account, "hold_id"));
+}
+
+std::optional<problem> bound_capture(state_reads& s, const principal& p, const command_body& b) {
+  return bound_hold_use(s, p, std::get<capture_cmd>(b).hold_id);
+}
+
+std::optional<problem> bound_void(state_reads& s, const principal& p, const command_body& b) {
+  return bound_hold_use(s, p, std::get<void_hold_cmd>(b).hold_id);
 }
 
 void parse_capture(state_reads& s, field_reader& r, const principal&, std::uint64_t path_id, command_body& out) {
@@ -53,8 +80,8 @@ void parse_void(state_reads&, field_reader& r, const principal&, std::uint64_t p
 
 void add_hold_routes(router& r) {
   add_command(r, "/v1/holds", {"hold", 201, role_user | role_service | role_admin, parse_hold, own_hold});
-  add_command(r, "/v1/holds/{id}/capture", {"capture", 200, role_service | role_admin, parse_capture, no_check});
-  add_command(r, "/v1/holds/{id}/void", {"void_hold", 200, role_service | role_admin, parse_void, no_check});
+  add_command(r, "/v1/holds/{id}/capture", {"capture", 200, role_service | role_admin, parse_capture, bound_capture});
+  add_command(r, "/v1/holds/{id}/void", {"void_hold", 200, role_service | role_admin, parse_void, bound_void});
 }
 
 }  // namespace ledger::api

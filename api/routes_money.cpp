@@ -2,12 +2,40 @@
 // fail), transfers between wallets, and reversals.
 #include "api/commands.h"
 #include "api/routes.h"
+#include "api/service_binding.h"
 
 namespace ledger::api {
 
 namespace {
 
 std::optional<int> scale_of(state_reads& s, std::string_view code) { return s.asset_scale(code); }
+
+// A bound service's refusal as a problem (403, the field to blame).
+std::optional<problem> forbid(std::optional<binding_refusal> r) {
+  if (!r) return std::nullopt;
+  return problem{403, "forbidden", std::move(r->detail), std::move(r->field), {}};
+}
+
+std::optional<problem> bound_deposit(state_reads&, const principal& p, const command_body& b) {
+  return forbid(check_deposit_binding(p, std::get<deposit_cmd>(b).provider));
+}
+
+// A withdrawal's wallet (or the payouts account) must be bound; an id that is
+// no withdrawal is left for the engine to reject and record.
+std::optional<problem> bound_withdrawal(state_reads& s, const principal& p, std::uint64_t id) {
+  if (p.role_ != role::service) return std::nullopt;
+  auto w = s.pending(id);
+  if (!w || w->kind != pending_kind::withdrawal) return std::nullopt;
+  return forbid(check_withdrawal_binding(p, w->debit_account, w->credit_account, "withdrawal_id"));
+}
+
+std::optional<problem> bound_settle(state_reads& s, const principal& p, const command_body& b) {
+  return bound_withdrawal(s, p, std::get<settle_withdrawal_cmd>(b).withdrawal_id);
+}
+
+std::optional<problem> bound_fail(state_reads& s, const principal& p, const command_body& b) {
+  return bound_withdrawal(s, p, std::get<fail_withdrawal_cmd>(b).withdrawal_id);
+}
 
 void parse_deposit(state_reads& s, field_reader& r, const principal&, std::uint64_t, command_body& out) {
   deposit_cmd c;
@@ -71,11 +99,11 @@ void parse_reverse(state_reads&, field_reader& r, const principal&, std::uint64_
 }  // namespace
 
 void add_money_routes(router& r) {
-  add_command(r, "/v1/deposits", {"deposit", 201, role_service | role_admin, parse_deposit, no_check});
+  add_command(r, "/v1/deposits", {"deposit", 201, role_service | role_admin, parse_deposit, bound_deposit});
   add_command(r, "/v1/withdrawals", {"withdraw", 201, role_user | role_admin, parse_withdraw, own_withdrawal});
   add_command(r, "/v1/withdrawals/{id}/settle",
-              {"settle_withdrawal", 200, role_service | role_admin, parse_settle, no_check});
-  add_command(r, "/v1/withdrawals/{id}/fail", {"fail_withdrawal", 200, role_service | role_admin, parse_fail, no_check});
+              {"settle_withdrawal", 200, role_service | role_admin, parse_settle, bound_settle});
+  add_command(r, "/v1/withdrawals/{id}/fail", {"fail_withdrawal", 200, role_service | role_admin, parse_fail, bound_fail});
   add_command(r, "/v1/transfers", {"transfer", 201, role_user | role_admin, parse_transfer, own_transfer});
   add_command(r, "/v1/transactions/{id}/reverse", {"reverse", 201, role_admin, parse_reverse, no_check});
 }

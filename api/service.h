@@ -28,6 +28,7 @@
 #include "api/jwt.h"
 #include "api/log.h"
 #include "api/metrics.h"
+#include "api/rate_limit.h"
 #include "api/read_models.h"
 #include "api/router.h"
 
@@ -43,6 +44,9 @@ struct service_config {
   std::function<void(std::function<void()>)> dispatch;
   // The PostgreSQL read side for history queries; null: those routes answer 503.
   read_models* reads = nullptr;
+  // Rate limits (api/rate_limit.h); null: no limits (tests of other things).
+  limiter* limits = nullptr;
+  rate_limit_settings rate_limits;
 };
 
 // Every route the service answers, for documentation checks.

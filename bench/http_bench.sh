@@ -15,7 +15,10 @@ build=build
 work=$(mktemp -d /tmp/ledger-http-bench-XXXXXX)
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
+# The rate limiter runs on every request, as in production, with quotas this
+# one-principal load never reaches (it would be refused at the defaults).
 "$build/tools/ledgerd" --dev --quiet --data-dir "$work/data" --listen 127.0.0.1:0 --port-file "$work/port" \
+  --rate-limit commands:1000000:1000000:1 --rate-limit reads:1000000:1000000:1 \
   2> "$work/err.log" &
 pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done

@@ -62,6 +62,16 @@ Options (each also read from the environment variable shown; flags win):
   --cors-origins A,B        LEDGER_CORS_ORIGINS    allowed browser origins [none]
   --jwt-issuer S            LEDGER_JWT_ISSUER      required "iss" [ledger]
   --jwt-audience S          LEDGER_JWT_AUDIENCE    required "aud" [ledger-api]
+  --jwt-max-token-age-s N   LEDGER_JWT_MAX_TOKEN_AGE_S longest token life (exp - iat) accepted [86400]
+  --rate-limit C:P:A:W      LEDGER_RATE_LIMITS (spec,spec) class C (auth, commands, reads, other):
+                            P requests per principal and A per client address per W seconds
+                            (repeatable; 0 turns a bucket off) [auth:20:20:60 commands:3000:6000:60
+                            reads:6000:12000:60 other:600:1200:60]
+  --trusted-proxies A,B     LEDGER_TRUSTED_PROXIES addresses or CIDR blocks whose X-Forwarded-For
+                            names the client [none]
+  --redis-url URL           LEDGER_REDIS_URL       redis://[USER@]HOST[:PORT][/DB]: share the rate
+                            limits of every instance there; unreachable: limited routes 503 [none]
+  --redis-timeout-ms N      LEDGER_REDIS_TIMEOUT_MS connect and each call [250]
   --dev                     LEDGER_DEV=1           development: make a random HS256 secret and
                                                    print an admin token; register USD and a
                                                    "demo" provider. Refuses a configured JWT key
@@ -102,6 +112,10 @@ Kafka (with --log=kafka):
 Secrets (environment or files only, never flags):
   LEDGER_JWT_HS256_SECRET or LEDGER_JWT_HS256_SECRET_FILE   HS256 key (32+ bytes)
   LEDGER_JWT_ES256_PUBLIC_KEY_FILE                          ES256 public key (PEM)
+  LEDGER_JWT_KEYS_FILE                                      JWK Set: keys chosen by the token's kid
+  LEDGER_JWT_DENIED_JTI_FILE                                revoked token ids, one per line
+                                                            (SIGHUP re-reads every JWT file)
+  LEDGER_REDIS_PASSWORD or LEDGER_REDIS_PASSWORD_FILE       Redis AUTH password
   LEDGER_PG_CONNINFO or LEDGER_PG_CONNINFO_FILE             PostgreSQL for the read models
                                                             (libpq conninfo); none: no read models
   LEDGER_KAFKA_OPTIONS_FILE                                 librdkafka settings with secrets
@@ -187,6 +201,12 @@ std::vector<option_def> option_defs(config& c) {
       {"--cors-origins", "LEDGER_CORS_ORIGINS", [&](const std::string& v) { c.cors_origins = split_list(v); }},
       {"--jwt-issuer", "LEDGER_JWT_ISSUER", [&](const std::string& v) { c.jwt_issuer = v; }},
       {"--jwt-audience", "LEDGER_JWT_AUDIENCE", [&](const std::string& v) { c.jwt_audience = v; }},
+      {"--jwt-max-token-age-s", "LEDGER_JWT_MAX_TOKEN_AGE_S", [&](const std::string& v) {
+         c.jwt_max_token_age_s = std::int64_t(to_number("--jwt-max-token-age-s", v, 60, 31 * 86'400)); }},
+      {"--rate-limit", "", [&](const std::string& v) { if (auto e = c.rate_limits.set(v)) die("--rate-limit: " + *e); }},
+      {"--trusted-proxies", "LEDGER_TRUSTED_PROXIES", [&](const std::string& v) { c.rate_limits.trusted_proxies = split_list(v); }},
+      {"--redis-url", "LEDGER_REDIS_URL", [&](const std::string& v) { c.redis_url = v; }},
+      {"--redis-timeout-ms", "LEDGER_REDIS_TIMEOUT_MS", [&](const std::string& v) { c.redis_timeout_ms = int(to_number("--redis-timeout-ms", v, 10, 10'000)); }},
       {"--pg-schema", "LEDGER_PG_SCHEMA", [&](const std::string& v) { c.pg_schema = v; }},
       {"--min-seq-wait-ms", "LEDGER_MIN_SEQ_WAIT_MS", [&](const std::string& v) { c.min_seq_wait_ms = int(to_number("--min-seq-wait-ms", v, 0, 60'000)); }},
       {"--log", "LEDGER_LOG", [&](const std::string& v) {
@@ -287,7 +307,18 @@ void validate(config& c) {
     std::fprintf(stderr, "ledgerd: benchmark mode%s\n",
                  c.sync ? "" : ": the WAL is not synced; a crash loses acknowledged commands");
   if (kafka) check_kafka(c);
-  if (c.command == "serve" && c.hs256_secret.empty() && c.es256_public_key.empty() && !c.dev)
+  if (auto e = c.rate_limits.validate()) die(*e);
+  if (!c.redis_url.empty()) {
+    api::redis_settings rs;
+    if (auto e = api::parse_redis_url(c.redis_url, rs)) die(*e);
+  }
+  if (c.command == "serve" && (!c.jwt_files.keys_file.empty() || !c.jwt_files.denied_jti_file.empty())) {
+    api::jwt_config jc;
+    if (auto e = jwt_config_of(c, jc)) die("JWT configuration: " + *e);
+    std::unique_ptr<api::jwt_verifier> check;
+    if (auto e = api::jwt_verifier::create(jc, check)) die("JWT configuration: " + *e);
+  }
+  if (c.command == "serve" && c.hs256_secret.empty() && c.es256_public_key.empty() && c.jwt_files.keys_file.empty() && !c.dev)
     die("no JWT key configured: set LEDGER_JWT_HS256_SECRET(_FILE) or LEDGER_JWT_ES256_PUBLIC_KEY_FILE (or use --dev)");
   if (c.command == "serve" && !c.hs256_secret.empty() && c.hs256_secret.size() < 32)
     die("the HS256 secret must be at least 32 bytes");
@@ -312,6 +343,9 @@ void read_environment(config& c, std::vector<option_def>& defs) {
   if (const char* v = std::getenv("LEDGER_DEV"); v && std::string(v) == "1") c.dev = true;
   if (const char* v = std::getenv("LEDGER_QUIET"); v && std::string(v) == "1") c.quiet = true;
   if (const char* v = std::getenv("LEDGER_BENCHMARK_MODE"); v && std::string(v) == "1") c.benchmark_mode = true;
+  if (const char* v = std::getenv("LEDGER_RATE_LIMITS"); v && *v)
+    for (const auto& spec : split_list(v))
+      if (auto e = c.rate_limits.set(spec)) die("LEDGER_RATE_LIMITS: " + *e);
 }
 
 // The command (and probe's URL); returns the index of the first option.
@@ -363,8 +397,18 @@ void read_arguments(config& c, int argc, char** argv, std::vector<option_def>& d
 
 void read_secrets(config& c) {
   if (const char* v = std::getenv("LEDGER_JWT_HS256_SECRET"); v && *v) c.hs256_secret = v;
-  if (const char* v = std::getenv("LEDGER_JWT_HS256_SECRET_FILE"); v && *v) c.hs256_secret = read_file(v);
-  if (const char* v = std::getenv("LEDGER_JWT_ES256_PUBLIC_KEY_FILE"); v && *v) c.es256_public_key = read_file(v);
+  if (const char* v = std::getenv("LEDGER_JWT_HS256_SECRET_FILE"); v && *v) {
+    c.hs256_secret = read_file(v);
+    c.jwt_files.hs256_secret_file = v;
+  }
+  if (const char* v = std::getenv("LEDGER_JWT_ES256_PUBLIC_KEY_FILE"); v && *v) {
+    c.es256_public_key = read_file(v);
+    c.jwt_files.es256_public_key_file = v;
+  }
+  if (const char* v = std::getenv("LEDGER_JWT_KEYS_FILE"); v && *v) c.jwt_files.keys_file = v;
+  if (const char* v = std::getenv("LEDGER_JWT_DENIED_JTI_FILE"); v && *v) c.jwt_files.denied_jti_file = v;
+  if (const char* v = std::getenv("LEDGER_REDIS_PASSWORD"); v && *v) c.redis_password = v;
+  if (const char* v = std::getenv("LEDGER_REDIS_PASSWORD_FILE"); v && *v) c.redis_password = read_file(v);
   if (const char* v = std::getenv("LEDGER_PG_CONNINFO"); v && *v) c.pg_conninfo = v;
   if (const char* v = std::getenv("LEDGER_PG_CONNINFO_FILE"); v && *v) c.pg_conninfo = read_file(v);
   // librdkafka settings that hold secrets (sasl.password, ssl.key.password):
@@ -381,6 +425,18 @@ void read_secrets(config& c) {
 }
 
 }  // namespace
+
+std::optional<std::string> jwt_config_of(const config& cfg, api::jwt_config& out) {
+  api::jwt_config jc;
+  jc.hs256_secret = cfg.hs256_secret;
+  jc.es256_public_key_pem = cfg.es256_public_key;
+  jc.issuer = cfg.jwt_issuer;
+  jc.audience = cfg.jwt_audience;
+  jc.max_token_age_s = cfg.jwt_max_token_age_s;
+  if (auto e = api::load_jwt_files(cfg.jwt_files, jc)) return e;
+  out = std::move(jc);
+  return std::nullopt;
+}
 
 config parse(int argc, char** argv) {
   config c;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "api/jwt_files.h"
+#include "api/rate_limit.h"
 #include "api/server.h"
 #include "kafka/client.h"
 
@@ -49,7 +51,19 @@ struct config {
   std::string log = "embedded";
   kafka::options kafka;
   bool kafka_create_topics = false;
+  // Rate limits (api/rate_limit.h): in this process, or shared in Redis.
+  api::rate_limit_settings rate_limits;
+  std::string redis_url;       // empty: the in-process limiter
+  int redis_timeout_ms = 250;
+  std::string redis_password;  // secret: environment or file only
+  // The JWT key files, read again on SIGHUP; the longest token life accepted.
+  api::jwt_files jwt_files;
+  std::int64_t jwt_max_token_age_s = 86'400;
 };
+
+// The verifier's configuration: the keys read from cfg's files (dies on a
+// bad file at start; returns the message for a reload).
+std::optional<std::string> jwt_config_of(const config& cfg, api::jwt_config& out);
 
 // Flags win over the environment; secrets come from the environment or
 // files only. Prints --help and exits 0; with --check-config prints a

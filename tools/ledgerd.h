@@ -27,7 +27,7 @@ status ensure_defaults(const std::function<append_result(std::vector<command>&&,
 // Blocks SIGINT/SIGTERM (and ignores SIGPIPE) in every thread started after;
 // wait_for_signal() takes one.
 void block_signals();
-int wait_for_signal();
+int wait_for_signal(bool with_hup = false);  // with_hup: SIGHUP returns too
 
 // What differs between the embedded API and a Kafka API instance.
 struct serve_hooks {
@@ -35,6 +35,7 @@ struct serve_hooks {
   const projections::projector* projector = nullptr;  // in this process, if any
   std::vector<std::function<std::string()>> metrics;   // further metric lines
   std::function<void()> drain_backend;                 // on SIGTERM, after new commands stop
+  std::function<void()> reload;                        // on SIGHUP (serve_api sets it)
 };
 // Serves the HTTP API over `backend` until SIGTERM/SIGINT, then drains.
 int serve_api(config& cfg, api::backend& backend, const serve_hooks& hooks);

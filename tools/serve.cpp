@@ -39,10 +39,7 @@ std::string random_secret() {
 std::unique_ptr<api::jwt_verifier> make_jwt(config& cfg) {
   if (cfg.hs256_secret.empty() && cfg.es256_public_key.empty()) cfg.hs256_secret = random_secret();  // --dev
   api::jwt_config jc;
-  jc.hs256_secret = cfg.hs256_secret;
-  jc.es256_public_key_pem = cfg.es256_public_key;
-  jc.issuer = cfg.jwt_issuer;
-  jc.audience = cfg.jwt_audience;
+  if (auto err = jwt_config_of(cfg, jc)) die("JWT configuration: " + *err);
   std::unique_ptr<api::jwt_verifier> jwt;
   if (auto err = api::jwt_verifier::create(jc, jwt)) die("JWT configuration: " + *err);
   return jwt;
@@ -87,7 +84,9 @@ struct read_side {
 // accepted, let the connections write their responses, then end run().
 void drain_on_signal(const config& cfg, api::server& srv, api::service& svc, const serve_hooks& hooks,
                      const std::atomic<bool>& run_returned) {
-  int sig = wait_for_signal();
+  int sig = 0;
+  while ((sig = wait_for_signal(true)) == SIGHUP)
+    if (hooks.reload) hooks.reload();
   std::fprintf(stderr, "ledgerd: %s: draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   srv.stop_accepting();
   svc.begin_drain();
@@ -170,15 +169,17 @@ void block_signals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // serve re-reads its JWT keys on it; others ignore it
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 
-int wait_for_signal() {
+int wait_for_signal(bool with_hup) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  if (with_hup) sigaddset(&signals, SIGHUP);
   int sig = 0;
   sigwait(&signals, &sig);
   return sig;
@@ -205,8 +206,28 @@ status ensure_defaults(const std::function<append_result(std::vector<command>&&,
   return status::ok();
 }
 
-int serve_api(config& cfg, api::backend& backend, const serve_hooks& hooks) {
+// The in-process limiter, or the Redis one when --redis-url is set.
+std::unique_ptr<api::limiter> make_limiter(const config& cfg, clock& clk, api::logger& log) {
+  if (cfg.redis_url.empty()) return std::make_unique<api::local_limiter>(clk);
+  api::redis_settings rs;
+  (void)api::parse_redis_url(cfg.redis_url, rs);  // validated with the configuration
+  rs.password = cfg.redis_password;
+  rs.timeout_ms = cfg.redis_timeout_ms;
+  rs.on_state_change = [&log](const std::string& what) { log.write("warn", "rate limiter", {{"detail", what}}); };
+  return std::make_unique<api::redis_limiter>(std::move(rs));
+}
+
+int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks) {
   auto jwt = make_jwt(cfg);
+  serve_hooks hooks = given_hooks;
+  // SIGHUP: the JWT key files again; requests in progress keep the old keys.
+  hooks.reload = [&cfg, &jwt] {
+    api::jwt_config jc;
+    auto err = jwt_config_of(cfg, jc);
+    if (!err) err = jwt->reload(jc);
+    std::fprintf(stderr, "ledgerd: SIGHUP: %s%s\n", err ? "JWT keys kept, the new ones do not load: " : "JWT keys reloaded",
+                 err ? err->c_str() : "");
+  };
   auto sc = server_config_of(cfg);
   system_clock_source clk;
   read_side reads(cfg, hooks.projector);
@@ -215,9 +236,13 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& hooks) {
   for (const auto& source : hooks.metrics) m.add_source(source);
   api::logger log;
   log.set_enabled(!cfg.quiet);
+  auto limits = make_limiter(cfg, clk, log);
+  m.add_source([&limits] { return limits->render_metrics(); });
   api::service_config svc_cfg;
   svc_cfg.cors_origins = cfg.cors_origins;
   svc_cfg.reads = reads.reads.get();
+  svc_cfg.limits = limits.get();
+  svc_cfg.rate_limits = cfg.rate_limits;
   std::unique_ptr<api::server> srv;
   svc_cfg.dispatch = [&srv](std::function<void()> f) { srv->dispatcher()(std::move(f)); };
   api::service svc(backend, *jwt, svc_cfg, m, log, clk);

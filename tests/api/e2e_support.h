@@ -101,7 +101,7 @@ inline std::string to_string(const snapshot& s) {
 inline std::string bound_service_token(std::string_view subject) {
   std::string claims = claims_json(subject, "service");
   claims.pop_back();
-  claims += R"(,"providers":["stripe","demo"],"accounts":[)";
+  claims += R"(,"providers":["stripe","demo","adyen","paypal"],"accounts":[)";
   for (int i = 1; i <= 200; ++i) claims += (i > 1 ? "," : "") + std::to_string(i);
   claims += "]}";
   return api::sign_hs256(test_hs256_secret, claims);
