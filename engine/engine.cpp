@@ -2,7 +2,9 @@
 
 #include "engine/journal_source.h"
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 namespace ledger {
 
@@ -22,6 +24,8 @@ status engine::open(const engine_options& options, std::unique_ptr<engine>& out)
                                           e->store_->head());
   if (auto s = e->store_->load(e->machine_->state()); !s) return s;
   e->committed_ = e->store_->head();
+  if (options.snapshot_every_events > 0)
+    e->next_snapshot_seq_ = (e->committed_.seq / options.snapshot_every_events + 1) * options.snapshot_every_events;
   e->account_count_ = e->machine_->state().account_count();
   if (options.log) {
     e->log_ = options.log;
@@ -259,6 +263,58 @@ void engine::commit(batch_job& job) {
 
   for (std::size_t i = 0; i < job.entries.size(); ++i)
     if (job.entries[i].done) job.entries[i].done(std::move(job.outcomes[i]));
+  maybe_snapshot(job.head.seq);
+}
+
+std::string snapshot_name(std::uint64_t seq) {
+  std::string digits = std::to_string(seq);
+  return "seq-" + std::string(20 - digits.size(), '0') + digits;
+}
+
+std::uint64_t snapshot_seq_of(std::string_view name) {
+  if (name.size() != 24 || name.substr(0, 4) != "seq-") return 0;
+  std::uint64_t v = 0;
+  for (char c : name.substr(4)) {
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + std::uint64_t(c - '0');
+  }
+  return v;
+}
+
+void engine::maybe_snapshot(std::uint64_t seq) {
+  const auto every = options_.snapshot_every_events;
+  if (every == 0 || options_.snapshot_dir.empty() || seq < next_snapshot_seq_) return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(options_.snapshot_dir, ec);
+  // Written under a temporary name, then renamed after the head it holds
+  // (a commit on the writer thread may have landed meanwhile), so a reader
+  // never sees a half-written snapshot under a final name.
+  auto tmp = fs::path(options_.snapshot_dir) / ("tmp-" + std::to_string(seq));
+  fs::remove_all(tmp, ec);
+  auto s = store_->create_snapshot(tmp.string());
+  std::unique_ptr<store> copy;
+  if (s) s = store::open_read_only(tmp.string(), copy);
+  if (s) {
+    auto final_name = fs::path(options_.snapshot_dir) / snapshot_name(copy->head().seq);
+    copy.reset();
+    fs::rename(tmp, final_name, ec);
+    if (ec) s = status::io_error("renaming a snapshot: " + ec.message());
+  }
+  next_snapshot_seq_ = (seq / every + 1) * every;
+  {
+    std::lock_guard lock(mu_);
+    (s ? stats_.snapshots : stats_.snapshot_failures)++;
+  }
+  if (!s) {
+    fs::remove_all(tmp, ec);
+    return;
+  }
+  std::vector<fs::path> kept;
+  for (const auto& entry : fs::directory_iterator(options_.snapshot_dir, ec))
+    if (snapshot_seq_of(entry.path().filename().string()) != 0) kept.push_back(entry.path());
+  std::sort(kept.begin(), kept.end());
+  for (std::size_t i = 0; i + options_.snapshots_retained_max < kept.size(); ++i) fs::remove_all(kept[i], ec);
 }
 
 journal_source engine_journal(engine& e) {

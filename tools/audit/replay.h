@@ -1,0 +1,97 @@
+// Folding a journal into a state, checking it on the way: the core of
+// `audit verify`, `audit state` and `audit trial-balance`.
+//
+// fold() reads on one thread (reading, decompressing, checking seq order and
+// every chain link) and applies on the caller's (decoding, check_event, the
+// state machine's apply), handing batches over a bounded queue, so the two
+// halves overlap on two cores. The first problem found, in seq order, stops
+// it: `corruption` with a message starting "seq N: ".
+//
+// Limits: at most fold_queue_batches batches of fold_batch_events events are
+// in flight between the threads.
+#pragma once
+
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+#include "engine/state.h"
+#include "tools/audit/progress.h"
+#include "tools/audit/source.h"
+
+namespace ledger::audit {
+
+inline constexpr std::size_t fold_batch_events = 4096;
+inline constexpr std::size_t fold_queue_batches = 8;
+
+// The key space of a state being rebuilt from seq 1: a hash map (fast puts),
+// sorted only when the whole state is walked.
+class hash_kv final : public state_kv {
+ public:
+  std::optional<std::string> get(std::string_view key) override;
+  void put(std::string_view key, std::string_view value) override { map_[std::string(key)] = std::string(value); }
+  void del(std::string_view key) override { map_.erase(std::string(key)); }
+  std::size_t size() const { return map_.size(); }
+  void walk(const std::function<void(std::string_view, std::string_view)>& fn) const;
+
+ private:
+  std::unordered_map<std::string, std::string> map_;
+};
+
+// The key space of a retained snapshot (read-only) with the changes of the
+// events folded after it on top.
+class overlay_kv final : public state_kv {
+ public:
+  explicit overlay_kv(const store& base) : base_(base) {}
+  std::optional<std::string> get(std::string_view key) override;
+  void put(std::string_view key, std::string_view value) override { overlay_[std::string(key)] = std::string(value); }
+  void del(std::string_view key) override { overlay_[std::string(key)] = std::nullopt; }
+  // Merges the snapshot's records with the overlay, in key order.
+  status walk(const std::function<void(std::string_view, std::string_view)>& fn) const;
+
+ private:
+  const store& base_;
+  std::map<std::string, std::optional<std::string>, std::less<>> overlay_;
+};
+
+struct fold_bound {
+  std::uint64_t seq_max = std::numeric_limits<std::uint64_t>::max();
+  std::int64_t log_ts_max_us = std::numeric_limits<std::int64_t>::max();
+};
+
+struct fold_result {
+  ledger_head head;  // the last event applied
+  std::uint64_t events = 0;
+};
+
+// Called after each event is applied, with the event; returning an error
+// stops the fold with it.
+using fold_hook = std::function<status(const event&, const hash256& chain)>;
+
+// Folds events from start.seq + 1 into `state` (which holds the state at
+// start.seq; start.chain is that event's chain hash, zero for seq 0).
+status fold(source& src, ledger_state& state, const ledger_head& start, const fold_bound& bound, progress* prog,
+            const fold_hook& after_event, fold_result& out);
+
+// What a state walk gathers besides the digest.
+struct balance_row {
+  std::uint64_t account = 0;
+  account_kind kind = account_kind::user;
+  account_status state = account_status::active;
+  std::string owner;
+  balance_record balance;
+};
+
+struct state_summary {
+  hash256 digest{};
+  std::vector<balance_row> balances;       // account id, then asset order
+  std::vector<pending_record> open_holds;  // open holds and withdrawals, by id
+};
+
+// Digest of the walked key space, and its balances and open pendings.
+status summarize(const std::function<status(const std::function<void(std::string_view, std::string_view)>&)>& walk,
+                 state_summary& out);
+
+}  // namespace ledger::audit
