@@ -34,15 +34,23 @@ class ledger_traffic {
   void setup(std::size_t wallets, amount_t deposit_minor) {
     run({make(register_asset_cmd{"USD", 2, 1, amount_limit}),
          make(open_account_cmd{account_kind::system, "clearing:bank", {}})});
-    std::vector<command> opens;
-    for (std::size_t i = 0; i < wallets; ++i)
-      opens.push_back(make(open_account_cmd{account_kind::user, "user" + std::to_string(i), {{"USD", 0, 0}}}));
-    for (const auto& o : run(std::move(opens)))
-      if (o.accepted()) wallets_.push_back(o.account_id);
-    std::vector<command> deposits;
-    for (auto id : wallets_) deposits.push_back(make(deposit_cmd{id, "USD", deposit_minor, "bank", "", ""}));
-    run(std::move(deposits));
+    // In groups below the engine's batch limit.
+    for (std::size_t from = 0; from < wallets; from += group_commands_max) {
+      std::vector<command> opens;
+      for (std::size_t i = from; i < std::min(wallets, from + group_commands_max); ++i)
+        opens.push_back(make(open_account_cmd{account_kind::user, "user" + std::to_string(i), {{"USD", 0, 0}}}));
+      for (const auto& o : run(std::move(opens)))
+        if (o.accepted()) wallets_.push_back(o.account_id);
+    }
+    for (std::size_t from = 0; from < wallets_.size(); from += group_commands_max) {
+      std::vector<command> deposits;
+      for (std::size_t i = from; i < std::min(wallets_.size(), from + group_commands_max); ++i)
+        deposits.push_back(make(deposit_cmd{wallets_[i], "USD", deposit_minor, "bank", "", ""}));
+      run(std::move(deposits));
+    }
   }
+
+  static constexpr std::size_t group_commands_max = 4096;
 
   // `groups` groups of `per_group` random commands; the clock moves
   // `step_us` before each group.

@@ -35,6 +35,7 @@ struct events_options {
 };
 
 struct events_report {
+  std::uint64_t first_seq = 0;  // where reading started
   std::uint64_t read = 0, written = 0;
   std::uint64_t last_seq = 0;
 };

@@ -43,27 +43,46 @@ status start_seq(source& src, const events_options& o, std::uint64_t& out) {
 bool stopped(const events_options& o) { return o.stop && o.stop->load(); }
 
 // Renders one batch; `done` once past --to-seq/--to-time.
-status render(const std::vector<journal_entry>& batch, const events_options& o, std::string& buf, events_report& r,
-              bool& done) {
-  for (const auto& je : batch) {
-    if (je.seq > o.to_seq) return (done = true), status::ok();
-    event e;
-    if (auto s = decode_event(je.event_bytes, e); !s)
-      return status::corruption("seq " + std::to_string(je.seq) + ": " + s.message());
-    if (o.to_time_us && e.log_ts_us > *o.to_time_us) return (done = true), status::ok();
+void render(const std::vector<decoded_event>& batch, const events_options& o, std::string& buf, events_report& r,
+            bool& done) {
+  for (const auto& d : batch) {
+    const event& e = d.e;
+    if (e.seq > o.to_seq || (o.to_time_us && e.log_ts_us > *o.to_time_us)) {
+      done = true;
+      return;
+    }
     r.read++;
-    r.last_seq = je.seq;
+    r.last_seq = e.seq;
     if (o.from_time_us && e.log_ts_us < *o.from_time_us) continue;
     if (!matches(e, o)) continue;
     r.written++;
     if (o.csv) {
       append_event_csv(buf, e);
     } else {
-      buf += event_to_json(e, je.chain);
+      buf += event_to_json(e, d.chain);
       buf += '\n';
     }
   }
-  return status::ok();
+}
+
+// Streams from `next` to the current end of the journal (or --to-*).
+status stream_once(source& src, const events_options& o, std::FILE* out, progress& prog, std::uint64_t& next,
+                   events_report& r, bool& done) {
+  std::string buf;
+  if (o.csv && next == std::max<std::uint64_t>(1, r.first_seq)) buf.assign(event_csv_header());
+  event_stream stream(src, ledger_head{next - 1, {}, 0, 0}, o.to_seq, false);
+  std::vector<decoded_event> batch;
+  while (!done && !stopped(o) && stream.next(batch)) {
+    render(batch, o, buf, r, done);
+    next = batch.back().e.seq + 1;
+    if (!buf.empty() && std::fwrite(buf.data(), 1, buf.size(), out) != buf.size())
+      return errno == EPIPE ? (done = true, status::ok()) : status::io_error("writing the output failed");
+    buf.clear();
+    prog.update(r.last_seq);
+  }
+  if (!buf.empty()) std::fwrite(buf.data(), 1, buf.size(), out);
+  std::fflush(out);
+  return stream.error();
 }
 
 }  // namespace
@@ -72,31 +91,17 @@ status run_events(source& src, const events_options& o, std::FILE* out, events_r
   r = events_report{};
   std::uint64_t next = 1;
   if (auto s = start_seq(src, o, next); !s) return s;
+  r.first_seq = next;
   ledger_head head;
   if (auto s = src.head(head); !s) return s;
   progress prog("events", next, o.follow ? 0 : std::min(head.seq, o.to_seq));
   if (!o.progress_bar) prog.set_enabled(false);
-  std::string buf;
-  if (o.csv) buf.assign(event_csv_header());
-  std::vector<journal_entry> batch;
   bool done = false;
   while (!done && !stopped(o)) {
-    if (auto s = src.read(next, fold_batch_events, batch); !s) return s;
-    if (batch.empty()) {
-      if (!o.follow) break;
-      std::fflush(out);
-      src.wait_past(next - 1, follow_wait_ms);
-      continue;
-    }
-    if (auto s = render(batch, o, buf, r, done); !s) return s;
-    next = batch.back().seq + 1;
-    if (!buf.empty() && std::fwrite(buf.data(), 1, buf.size(), out) != buf.size())
-      return errno == EPIPE ? status::ok() : status::io_error("writing the output failed");
-    buf.clear();
-    prog.update(r.last_seq);
+    if (auto s = stream_once(src, o, out, prog, next, r, done); !s) return s;
+    if (!o.follow) break;
+    src.wait_past(next - 1, follow_wait_ms);
   }
-  if (!buf.empty()) std::fwrite(buf.data(), 1, buf.size(), out);
-  std::fflush(out);
   prog.finish(std::to_string(r.written) + " of " + std::to_string(r.read) + " events written, last seq " +
                   std::to_string(r.last_seq),
               r.read);

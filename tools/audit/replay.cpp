@@ -19,34 +19,28 @@ status at_seq(std::uint64_t seq, const std::string& what) {
   return status::corruption("seq " + std::to_string(seq) + ": " + what);
 }
 
-// The reader's half of fold(): reads, checks order and chain, hands over.
-class fold_reader {
+}  // namespace
+
+// The reading half: reads, checks order and chain, decodes, hands over.
+class event_stream::impl {
  public:
-  fold_reader(source& src, const ledger_head& start, const fold_bound& bound)
-      : src_(src), next_(start.seq + 1), prev_(start.chain), bound_(bound) {}
+  impl(source& src, const ledger_head& start, std::uint64_t seq_max, bool check_chain)
+      : src_(src), next_(start.seq + 1), prev_(start.chain), seq_max_(seq_max), check_chain_(check_chain) {}
 
   void run() {
-    for (;;) {
-      if (next_ > bound_.seq_max) break;
-      std::vector<journal_entry> batch;
-      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(fold_batch_events, bound_.seq_max - next_ + 1));
-      status s = src_.read(next_, n, batch);
-      if (!s) {
-        finish(at_seq(next_, s.message()));
-        return;
-      }
-      if (batch.empty()) break;
-      status bad = check(batch);
-      if (!push(std::move(batch)) || !bad) {
-        finish(bad);
-        return;
-      }
+    std::vector<journal_entry> raw;
+    while (next_ <= seq_max_) {
+      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(fold_batch_events, seq_max_ - next_ + 1));
+      if (status s = src_.read(next_, n, raw); !s) return finish(at_seq(next_, s.message()));
+      if (raw.empty()) break;
+      std::vector<decoded_event> batch;
+      status bad = check(raw, batch);
+      if (!push(std::move(batch)) || !bad) return finish(bad);
     }
     finish(status::ok());
   }
 
-  // The next batch (false when the reader is done; then error() says why).
-  bool pop(std::vector<journal_entry>& out) {
+  bool pop(std::vector<decoded_event>& out) {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !queue_.empty() || done_; });
     if (queue_.empty()) return false;
@@ -64,27 +58,28 @@ class fold_reader {
     std::lock_guard lock(mu_);
     return error_;
   }
+  std::thread thread;
 
  private:
-  // Checks order and chain; cuts the batch at the first bad event.
-  status check(std::vector<journal_entry>& batch) {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      auto& e = batch[i];
-      status bad;
-      if (e.seq != next_)
-        bad = at_seq(next_, "missing: the journal goes on at seq " + std::to_string(e.seq) + " (deleted or reordered events)");
-      else if (chain_next(prev_, e.event_bytes) != e.chain)
-        bad = at_seq(next_, "chain hash mismatch: the event, its chain hash or its predecessor was altered");
-      if (!bad) {
-        batch.resize(i);
-        return bad;
-      }
-      prev_ = e.chain;
+  // Checks and decodes; stops at the first bad event.
+  status check(std::vector<journal_entry>& raw, std::vector<decoded_event>& out) {
+    out.reserve(raw.size());
+    for (auto& je : raw) {
+      if (je.seq != next_)
+        return at_seq(next_, "missing: the journal goes on at seq " + std::to_string(je.seq) + " (deleted or reordered events)");
+      if (check_chain_ && chain_next(prev_, je.event_bytes) != je.chain)
+        return at_seq(next_, "chain hash mismatch: the event, its chain hash or its predecessor was altered");
+      decoded_event d;
+      if (auto s = decode_event(je.event_bytes, d.e); !s) return at_seq(next_, "the event does not decode: " + s.message());
+      if (d.e.seq != je.seq) return at_seq(next_, "the event carries seq " + std::to_string(d.e.seq));
+      d.chain = je.chain;
+      out.push_back(std::move(d));
+      prev_ = je.chain;
       ++next_;
     }
     return status::ok();
   }
-  bool push(std::vector<journal_entry>&& batch) {
+  bool push(std::vector<decoded_event>&& batch) {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return queue_.size() < fold_queue_batches || stop_; });
     if (stop_) return false;
@@ -102,31 +97,32 @@ class fold_reader {
   source& src_;
   std::uint64_t next_;
   hash256 prev_;
-  fold_bound bound_;
+  std::uint64_t seq_max_;
+  bool check_chain_;
   // Protected by mu_.
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::vector<journal_entry>> queue_;
+  std::deque<std::vector<decoded_event>> queue_;
   bool done_ = false, stop_ = false;
   status error_;
 };
 
-// Applies one checked entry; `stop` when it lies past the time bound.
-status apply_entry(ledger_state& state, const journal_entry& je, const fold_bound& bound, const fold_hook& hook,
+namespace {
+
+// Applies one checked event; `stop` when it lies past the time bound.
+status apply_entry(ledger_state& state, const decoded_event& d, const fold_bound& bound, const fold_hook& hook,
                    fold_result& out, bool& stop) {
-  event e;
-  if (auto s = decode_event(je.event_bytes, e); !s) return at_seq(je.seq, "the event does not decode: " + s.message());
-  if (e.seq != je.seq) return at_seq(je.seq, "the event carries seq " + std::to_string(e.seq));
+  const event& e = d.e;
   if (e.log_ts_us > bound.log_ts_max_us) {
     stop = true;
     return status::ok();
   }
-  if (out.head.seq != 0 && e.log_ts_us < out.head.log_ts_us) return at_seq(je.seq, "log time goes backwards");
-  if (auto s = check_event(state, e); !s) return at_seq(je.seq, s.message());
+  if (out.head.seq != 0 && e.log_ts_us < out.head.log_ts_us) return at_seq(e.seq, "log time goes backwards");
+  if (auto s = check_event(state, e); !s) return at_seq(e.seq, s.message());
   state.apply(e);
-  out.head = ledger_head{e.seq, je.chain, e.log_ts_us, e.input_pos};
+  out.head = ledger_head{e.seq, d.chain, e.log_ts_us, e.input_pos};
   ++out.events;
-  if (hook) return hook(e, je.chain);
+  if (hook) return hook(e, d.chain);
   return status::ok();
 }
 
@@ -179,28 +175,39 @@ status overlay_kv::walk(const std::function<void(std::string_view, std::string_v
   return status::ok();
 }
 
+event_stream::event_stream(source& src, const ledger_head& start, std::uint64_t seq_max, bool check_chain)
+    : impl_(std::make_unique<impl>(src, start, seq_max, check_chain)) {
+  impl_->thread = std::thread([p = impl_.get()] { p->run(); });
+}
+
+event_stream::~event_stream() {
+  impl_->stop();
+  impl_->thread.join();
+}
+
+bool event_stream::next(std::vector<decoded_event>& out) { return impl_->pop(out); }
+status event_stream::error() { return impl_->error(); }
+
 status fold(source& src, ledger_state& state, const ledger_head& start, const fold_bound& bound, progress* prog,
             const fold_hook& after_event, fold_result& out) {
   out = fold_result{};
   out.head = start;
-  fold_reader reader(src, start, bound);
-  std::thread t([&] { reader.run(); });
   status result;
   bool stop = false;
-  std::vector<journal_entry> batch;
-  while (!stop && result && reader.pop(batch)) {
-    for (const auto& je : batch) {
-      result = apply_entry(state, je, bound, after_event, out, stop);
-      if (!result || stop) break;
+  {
+    event_stream stream(src, start, bound.seq_max, true);
+    std::vector<decoded_event> batch;
+    while (!stop && result && stream.next(batch)) {
+      for (const auto& d : batch) {
+        result = apply_entry(state, d, bound, after_event, out, stop);
+        if (!result || stop) break;
+      }
+      if (prog) prog->update(out.head.seq);
     }
-    if (prog) prog->update(out.head.seq);
+    if (result && !stop) result = stream.error();
   }
-  reader.stop();
-  t.join();
   state.flush();
-  if (!result) return result;
-  if (!stop) return reader.error();
-  return status::ok();
+  return result;
 }
 
 status summarize(const std::function<status(const std::function<void(std::string_view, std::string_view)>&)>& walk,

@@ -1,11 +1,12 @@
 // Folding a journal into a state, checking it on the way: the core of
 // `audit verify`, `audit state` and `audit trial-balance`.
 //
-// fold() reads on one thread (reading, decompressing, checking seq order and
-// every chain link) and applies on the caller's (decoding, check_event, the
-// state machine's apply), handing batches over a bounded queue, so the two
-// halves overlap on two cores. The first problem found, in seq order, stops
-// it: `corruption` with a message starting "seq N: ".
+// An event_stream reads on its own thread (reading, decompressing, checking
+// seq order and every chain link, decoding) and hands decoded batches to the
+// caller over a bounded queue; fold() applies them on the caller's thread
+// (check_event and the state machine's apply), so the two halves overlap on
+// two cores. The first problem found, in seq order, stops it: `corruption`
+// with a message starting "seq N: ".
 //
 // Limits: at most fold_queue_batches batches of fold_batch_events events are
 // in flight between the threads.
@@ -23,7 +24,7 @@
 
 namespace ledger::audit {
 
-inline constexpr std::size_t fold_batch_events = 4096;
+inline constexpr std::size_t fold_batch_events = 16384;
 inline constexpr std::size_t fold_queue_batches = 8;
 
 // The key space of a state being rebuilt from seq 1: a hash map (fast puts),
@@ -59,6 +60,29 @@ class overlay_kv final : public state_kv {
 struct fold_bound {
   std::uint64_t seq_max = std::numeric_limits<std::uint64_t>::max();
   std::int64_t log_ts_max_us = std::numeric_limits<std::int64_t>::max();
+};
+
+struct decoded_event {
+  hash256 chain{};
+  event e;
+};
+
+class event_stream {
+ public:
+  // Events from start.seq + 1 to seq_max. With check_chain, start.chain
+  // must be the chain hash of start.seq (zero for seq 0).
+  event_stream(source& src, const ledger_head& start, std::uint64_t seq_max, bool check_chain);
+  ~event_stream();
+  event_stream(const event_stream&) = delete;
+  event_stream& operator=(const event_stream&) = delete;
+  // The next batch, in seq order; false at the end (then error() says
+  // whether the end is a problem).
+  bool next(std::vector<decoded_event>& out);
+  status error();
+
+ private:
+  class impl;
+  std::unique_ptr<impl> impl_;
 };
 
 struct fold_result {
