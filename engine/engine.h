@@ -41,10 +41,12 @@ struct engine_options {
   command_log* log = nullptr;
   // Retained snapshots, so auditors can rebuild any past state from the
   // nearest one instead of from seq 1: after the first commit at or past
-  // each multiple of `snapshot_every_events`, the committer writes a RocksDB
-  // checkpoint of the store to `snapshot_dir`/seq-<20-digit head seq>
-  // (hard links; costs a memtable flush). The newest
-  // `snapshots_retained_max` are kept. 0 or an empty dir: none.
+  // each multiple of `snapshot_every_events`, a background thread writes a
+  // RocksDB checkpoint of the store to `snapshot_dir`/seq-<20-digit head seq>
+  // (hard links; costs a memtable flush), computes that snapshot's state
+  // digest and saves it as a checkpoint (seq, chain, digest) in the store.
+  // Commits go on meanwhile. The newest `snapshots_retained_max` snapshots
+  // are kept (their checkpoints stay). 0 or an empty dir: none.
   std::uint64_t snapshot_every_events = 0;
   std::string snapshot_dir;
   std::size_t snapshots_retained_max = 16;
@@ -134,9 +136,13 @@ class engine {
   void wait_committer_idle();
   void fail_all(std::vector<log_entry>& entries, const status& why);
   void set_failure(status why);
-  // Committer thread: writes a retained snapshot when `seq` crossed the next
-  // multiple of snapshot_every_events, and drops the oldest beyond the limit.
+  // The committing thread: wakes the snapshotter when `seq` crossed the
+  // next multiple of snapshot_every_events.
   void maybe_snapshot(std::uint64_t seq);
+  // The snapshotter thread: writes a snapshot and its checkpoint, drops the
+  // oldest snapshots beyond the limit.
+  void run_snapshotter();
+  status write_snapshot();
 
   // Constant after open().
   engine_options options_;
@@ -158,6 +164,12 @@ class engine {
   std::atomic<bool> failed_{false};
   std::atomic<std::size_t> account_count_{0};
   std::uint64_t next_snapshot_seq_ = 0;  // the committing thread only (writer or committer, never both)
+  std::thread snapshotter_;
+  // Protected by snapshot_mu_.
+  std::mutex snapshot_mu_;
+  std::condition_variable snapshot_cv_;
+  bool snapshot_wanted_ = false;
+  bool snapshot_stop_ = false;
 
   // Protected by mu_.
   mutable std::mutex mu_;

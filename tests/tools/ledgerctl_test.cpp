@@ -445,6 +445,30 @@ TEST_CASE("events CSV round-trips through Python's csv module") {
   CHECK(read_text(back) == original);
 }
 
+TEST_CASE("every NDJSON event validates against schemas/event.schema.json, which the OpenAPI document repeats") {
+  ledger_dir l(19);
+  l.traffic->setup(6, 1'000'000);
+  l.traffic->mixed(6, 40, 20'000'000);  // holds expire: system events too
+  auto ndjson = (l.dir.path() / "events.ndjson").string();
+  REQUIRE(run_program({LEDGERCTL_PATH, "events", "--data-dir", l.dir.str()}, ndjson) == 0);
+  auto script = (l.dir.path() / "validate.py").string();
+  std::ofstream(script) << "import json, sys, jsonschema\n"
+                           "schema = json.load(open(sys.argv[2]))\n"
+                           "v = jsonschema.Draft202012Validator(schema)\n"
+                           "types, effects, n = set(), set(), 0\n"
+                           "for line in open(sys.argv[1]):\n"
+                           "    e = json.loads(line); v.validate(e); n += 1\n"
+                           "    types.add(e['type']); effects.update(x['effect'] for x in e['effects'])\n"
+                           "assert n > 200 and 'system' in types and 'pending_closed' in effects, (n, types, effects)\n"
+                           "api = json.load(open(sys.argv[3]))['components']['schemas']['Event']\n"
+                           "assert api['required'] == schema['required'] and api['properties'].keys() == schema['properties'].keys()\n"
+                           "assert len(api['properties']['effects']['items']['oneOf']) == len(schema['properties']['effects']['items']['oneOf'])\n";
+  fs::path root = LEDGER_SOURCE_DIR;
+  CHECK(run_program({"/usr/bin/python3", script, ndjson, (root / "schemas/event.schema.json").string(),
+                     (root / "schemas/openapi.json").string()},
+                    (l.dir.path() / "py.out").string()) == 0);
+}
+
 TEST_CASE("events filters by wallet, type and seq range") {
   ledger_dir l(17);
   l.traffic->setup(6, 1'000'000);

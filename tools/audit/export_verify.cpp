@@ -8,6 +8,9 @@ namespace ledger::audit {
 
 namespace {
 
+// A bound on what verify reserves up front (the map grows past it if needed).
+constexpr std::uint64_t hash_kv_reserve_max = 64'000'000;
+
 status read_one(source& src, std::uint64_t seq, journal_entry& out) {
   std::vector<journal_entry> one;
   if (auto s = src.read(seq, 1, one); !s) return s;
@@ -116,6 +119,7 @@ status run_verify(source& src, const verify_options& o, verify_report& r) {
   if (auto s = src.checkpoints(cps); !s) return s;
   if (!a) std::erase_if(cps, [&](const checkpoint& c) { return c.seq > expect.seq; });  // taken while we read
   hash_kv kv;
+  kv.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(expect.seq, hash_kv_reserve_max)));
   ledger_state state(kv, [](std::uint64_t) { return std::nullopt; });
   std::size_t next_cp = 0;
   auto at_checkpoints = [&](const event& e, const hash256& chain) -> status {

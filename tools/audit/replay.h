@@ -35,6 +35,9 @@ class hash_kv final : public state_kv {
   void put(std::string_view key, std::string_view value) override { map_[std::string(key)] = std::string(value); }
   void del(std::string_view key) override { map_.erase(std::string(key)); }
   std::size_t size() const { return map_.size(); }
+  // Room for `n` records without rehashing (a journal of n events holds up
+  // to n idempotency records).
+  void reserve(std::size_t n) { map_.reserve(n); }
   void walk(const std::function<void(std::string_view, std::string_view)>& fn) const;
 
  private:

@@ -53,6 +53,7 @@ status from_snapshot(source& src, const std::string& dir, const fold_bound& boun
 
 status from_scratch(source& src, const fold_bound& bound, progress& prog, state_report& r) {
   hash_kv kv;
+  kv.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(bound.seq_max, 64'000'000)));
   ledger_state state(kv, [](std::uint64_t) { return std::nullopt; });
   fold_result f;
   if (auto s = fold(src, state, ledger_head{}, bound, &prog, {}, f); !s) return s;
