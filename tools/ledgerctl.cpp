@@ -235,8 +235,8 @@ int cmd_trial_balance(const args& a) {
   std::printf("asset,accounts,posted_sum,pending_sum\n");
   bool zero = true;
   for (const auto& t : trial_balance(r.summary)) {
-    std::printf("%s,%llu,%s,%s\n", t.asset.c_str(), (unsigned long long)t.accounts, to_decimal(t.posted_sum).c_str(),
-                to_decimal(t.pending_sum).c_str());
+    std::printf("%s,%llu,%s,%s\n", t.asset.c_str(), (unsigned long long)t.accounts,
+                r.summary.major(t.posted_sum, t.asset).c_str(), r.summary.major(t.pending_sum, t.asset).c_str());
     zero = zero && t.posted_sum == 0 && t.pending_sum == 0;
   }
   std::fprintf(stderr, "ledgerctl audit trial-balance: seq %llu: %s\n", (unsigned long long)r.head.seq,
@@ -249,6 +249,7 @@ int cmd_diff(const args& a) {
   std::vector<std::string> d;
   if (auto s = run_diff(a.positional[0], a.positional[1], d); !s) return fail(s);
   for (const auto& line : d) std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
   std::fprintf(stderr, "ledgerctl audit diff: %zu differences\n", d.size());
   return d.empty() ? 0 : 1;
 }

@@ -161,13 +161,15 @@ status archive_writer::finish() {
 // --- reader ------------------------------------------------------------
 
 status archive_reader::open(const std::string& path, std::unique_ptr<archive_reader>& out) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return status::not_found("no archive at " + path);
   std::unique_ptr<archive_reader> r(new archive_reader());
   r->a_ = archive_read_new();
   if (!r->a_) return status::io_error("libarchive: out of memory");
   archive_read_support_filter_zstd(as_archive(r->a_));
   archive_read_support_format_tar(as_archive(r->a_));
   if (archive_read_open_filename(as_archive(r->a_), path.c_str(), 1 << 16) != ARCHIVE_OK)
-    return status::not_found(lib_error(r->a_, ("opening " + path).c_str()));
+    return status::corruption("seq 1: " + lib_error(r->a_, ("archive truncated or damaged: " + path).c_str()));
   std::string name;
   bool found = false;
   if (auto s = r->next_member(name, r->manifest_bytes_, found); !s) return s;
@@ -185,8 +187,10 @@ archive_reader::~archive_reader() {
 
 status archive_reader::next_member(std::string& name, std::string& bytes, bool& found) {
   archive_entry* e = nullptr;
-  int r = archive_read_next_header(as_archive(a_), &e);
   found = false;
+  int r = archive_read_next_header(as_archive(a_), &e);
+  // Directory entries (as tar -c adds for journal/) carry nothing.
+  while (r == ARCHIVE_OK && archive_entry_filetype(e) == AE_IFDIR) r = archive_read_next_header(as_archive(a_), &e);
   if (r == ARCHIVE_EOF) return status::ok();
   if (r != ARCHIVE_OK) return status::corruption(lib_error(a_, "archive truncated or damaged"));
   name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";

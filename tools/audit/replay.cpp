@@ -210,6 +210,11 @@ status fold(source& src, ledger_state& state, const ledger_head& start, const fo
   return result;
 }
 
+std::string state_summary::major(amount_t minor, const std::string& asset) const {
+  auto it = scales.find(asset);
+  return format_amount(minor, it == scales.end() ? 0 : it->second);
+}
+
 status summarize(const std::function<status(const std::function<void(std::string_view, std::string_view)>&)>& walk,
                  state_summary& out) {
   out = state_summary{};
@@ -225,6 +230,10 @@ status summarize(const std::function<status(const std::function<void(std::string
         return;
       }
       for (const auto& b : a.balances) out.balances.push_back(balance_row{a.id, a.kind, a.status, a.owner, b});
+    } else if (k[0] == 'a') {
+      asset_record a;
+      if (auto st = decode(v, a); !st) bad = status::corruption("asset record: " + st.message());
+      else out.scales[a.code] = a.scale;
     } else if (k[0] == 'p') {
       pending_record p;
       if (auto st = decode(v, p); !st) bad = status::corruption("pending record: " + st.message());

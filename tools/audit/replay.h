@@ -115,6 +115,9 @@ struct state_summary {
   hash256 digest{};
   std::vector<balance_row> balances;       // account id, then asset order
   std::vector<pending_record> open_holds;  // open holds and withdrawals, by id
+  std::map<std::string, int> scales;       // asset code -> decimal places
+  // An amount in major units of `asset` ("12.50"), as on the HTTP API.
+  std::string major(amount_t minor, const std::string& asset) const;
 };
 
 // Digest of the walked key space, and its balances and open pendings.

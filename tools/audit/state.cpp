@@ -62,9 +62,8 @@ status from_scratch(source& src, const fold_bound& bound, progress& prog, state_
   return summarize([&](const walk_fn& fn) { return kv.walk(fn), status::ok(); }, r.summary);
 }
 
-std::string amount(amount_t v) { return to_decimal(v); }
-
 void write_csv(const state_report& r, const std::optional<std::uint64_t>& wallet, std::string& o) {
+  auto amount = [&](amount_t v, const std::string& asset) { return r.summary.major(v, asset); };
   o += "record,account,kind,owner,status,asset,posted,held,incoming,available,pending,pending_kind,debit_account,"
        "credit_account,amount,expires_at\r\n";
   for (const auto& b : r.summary.balances) {
@@ -73,20 +72,21 @@ void write_csv(const state_report& r, const std::optional<std::uint64_t>& wallet
     append_csv_field(o, b.owner);
     o += ',' + std::string(to_string(b.state)) + ',';
     append_csv_field(o, b.balance.asset);
-    o += ',' + amount(b.balance.posted()) + ',' + amount(b.balance.debits_pending) + ',' +
-         amount(b.balance.credits_pending) + ',' + amount(b.balance.available()) + ",,,,,,\r\n";
+    o += ',' + amount(b.balance.posted(), b.balance.asset) + ',' + amount(b.balance.debits_pending, b.balance.asset) + ',' +
+         amount(b.balance.credits_pending, b.balance.asset) + ',' + amount(b.balance.available(), b.balance.asset) + ",,,,,,\r\n";
   }
   for (const auto& p : r.summary.open_holds) {
     if (wallet && p.debit_account != *wallet && p.credit_account != *wallet) continue;
     o += "hold,,,,,";
     append_csv_field(o, p.asset);
     o += ",,,,," + std::to_string(p.id) + ',' + (p.kind == pending_kind::hold ? "hold," : "withdrawal,") +
-         std::to_string(p.debit_account) + ',' + std::to_string(p.credit_account) + ',' + amount(p.amount) + ',' +
+         std::to_string(p.debit_account) + ',' + std::to_string(p.credit_account) + ',' + amount(p.amount, p.asset) + ',' +
          (p.expires_at_us ? format_rfc3339_us(p.expires_at_us) : "") + "\r\n";
   }
 }
 
 void write_ndjson(const state_report& r, const std::optional<std::uint64_t>& wallet, std::string& o) {
+  auto amount = [&](amount_t v, const std::string& asset) { return r.summary.major(v, asset); };
   o += "{\"record\":\"state\",\"seq\":" + std::to_string(r.head.seq) + ",\"log_time\":\"" +
        (r.head.seq ? format_rfc3339_us(r.head.log_ts_us) : "") + "\",\"chain\":\"" + to_hex(r.head.chain) +
        "\",\"state_digest\":\"" + to_hex(r.summary.digest) + "\"}\n";
@@ -97,9 +97,9 @@ void write_ndjson(const state_report& r, const std::optional<std::uint64_t>& wal
     append_json_escaped(o, b.owner);
     o += "\",\"status\":\"" + std::string(to_string(b.state)) + "\",\"asset\":\"";
     append_json_escaped(o, b.balance.asset);
-    o += "\",\"posted\":\"" + amount(b.balance.posted()) + "\",\"held\":\"" + amount(b.balance.debits_pending) +
-         "\",\"incoming\":\"" + amount(b.balance.credits_pending) + "\",\"available\":\"" +
-         amount(b.balance.available()) + "\"}\n";
+    o += "\",\"posted\":\"" + amount(b.balance.posted(), b.balance.asset) + "\",\"held\":\"" + amount(b.balance.debits_pending, b.balance.asset) +
+         "\",\"incoming\":\"" + amount(b.balance.credits_pending, b.balance.asset) + "\",\"available\":\"" +
+         amount(b.balance.available(), b.balance.asset) + "\"}\n";
   }
   for (const auto& p : r.summary.open_holds) {
     if (wallet && p.debit_account != *wallet && p.credit_account != *wallet) continue;
@@ -107,7 +107,7 @@ void write_ndjson(const state_report& r, const std::optional<std::uint64_t>& wal
          (p.kind == pending_kind::hold ? "hold" : "withdrawal") + "\",\"debit_account\":" +
          std::to_string(p.debit_account) + ",\"credit_account\":" + std::to_string(p.credit_account) + ",\"asset\":\"";
     append_json_escaped(o, p.asset);
-    o += "\",\"amount\":\"" + amount(p.amount) + "\"";
+    o += "\",\"amount\":\"" + amount(p.amount, p.asset) + "\"";
     if (p.expires_at_us) o += ",\"expires_at\":\"" + format_rfc3339_us(p.expires_at_us) + "\"";
     o += "}\n";
   }
