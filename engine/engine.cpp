@@ -2,7 +2,9 @@
 
 #include "engine/journal_source.h"
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 namespace ledger {
 
@@ -25,6 +27,8 @@ status engine::open(const engine_options& options, std::unique_ptr<engine>& out)
   if (auto s = e->store_->load(e->machine_->state()); !s) return s;
   e->committed_ = e->store_->head();
   e->store_->hold_reads_for_release();
+  if (options.snapshot_every_events > 0)
+    e->next_snapshot_seq_ = (e->committed_.seq / options.snapshot_every_events + 1) * options.snapshot_every_events;
   e->account_count_ = e->machine_->state().account_count();
   if (options.log) {
     e->log_ = options.log;
@@ -34,6 +38,8 @@ status engine::open(const engine_options& options, std::unique_ptr<engine>& out)
   }
   e->log_->resume_after(e->committed_.input_pos);
   e->committer_ = std::thread([p = e.get()] { p->run_committer(); });
+  if (options.snapshot_every_events > 0 && !options.snapshot_dir.empty())
+    e->snapshotter_ = std::thread([p = e.get()] { p->run_snapshotter(); });
   e->writer_ = std::thread([p = e.get()] { p->run(); });
   out = std::move(e);
   return status::ok();
@@ -62,6 +68,12 @@ void engine::stop() {
   stopping_ = true;
   if (writer_.joinable()) writer_.join();
   if (committer_.joinable()) committer_.join();
+  {
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_stop_ = true;
+    snapshot_cv_.notify_all();
+  }
+  if (snapshotter_.joinable()) snapshotter_.join();
   committed_cv_.notify_all();
 }
 
@@ -330,6 +342,76 @@ void engine::commit(batch_job& job) {
 
   for (std::size_t i = 0; i < job.entries.size(); ++i)
     if (job.entries[i].done) job.entries[i].done(std::move(job.outcomes[i]));
+  maybe_snapshot(job.head.seq);
+}
+
+std::string snapshot_name(std::uint64_t seq) {
+  std::string digits = std::to_string(seq);
+  return "seq-" + std::string(20 - digits.size(), '0') + digits;
+}
+
+std::uint64_t snapshot_seq_of(std::string_view name) {
+  if (name.size() != 24 || name.substr(0, 4) != "seq-") return 0;
+  std::uint64_t v = 0;
+  for (char c : name.substr(4)) {
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + std::uint64_t(c - '0');
+  }
+  return v;
+}
+
+void engine::maybe_snapshot(std::uint64_t seq) {
+  const auto every = options_.snapshot_every_events;
+  if (every == 0 || options_.snapshot_dir.empty() || seq < next_snapshot_seq_) return;
+  next_snapshot_seq_ = (seq / every + 1) * every;
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_wanted_ = true;
+  snapshot_cv_.notify_all();
+}
+
+void engine::run_snapshotter() {
+  for (;;) {
+    {
+      std::unique_lock lock(snapshot_mu_);
+      snapshot_cv_.wait(lock, [&] { return snapshot_wanted_ || snapshot_stop_; });
+      if (snapshot_stop_) return;
+      snapshot_wanted_ = false;
+    }
+    auto s = write_snapshot();
+    std::lock_guard lock(mu_);
+    (s ? stats_.snapshots : stats_.snapshot_failures)++;
+  }
+}
+
+status engine::write_snapshot() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(options_.snapshot_dir, ec);
+  // Written under a temporary name, then renamed after the head it holds,
+  // so a reader never sees a half-written snapshot under a final name.
+  auto tmp = fs::path(options_.snapshot_dir) / "tmp-snapshot";
+  fs::remove_all(tmp, ec);
+  auto s = store_->create_snapshot(tmp.string());
+  std::unique_ptr<store> copy;
+  ledger::checkpoint cp;
+  if (s) s = store::open_read_only(tmp.string(), copy);
+  if (s) s = copy->state_digest(cp);
+  if (s) s = store_->save_checkpoint(cp);
+  copy.reset();
+  if (s) {
+    fs::rename(tmp, fs::path(options_.snapshot_dir) / snapshot_name(cp.seq), ec);
+    if (ec) s = status::io_error("renaming a snapshot: " + ec.message());
+  }
+  if (!s) {
+    fs::remove_all(tmp, ec);
+    return s;
+  }
+  std::vector<fs::path> kept;
+  for (const auto& entry : fs::directory_iterator(options_.snapshot_dir, ec))
+    if (snapshot_seq_of(entry.path().filename().string()) != 0) kept.push_back(entry.path());
+  std::sort(kept.begin(), kept.end());
+  for (std::size_t i = 0; i + options_.snapshots_retained_max < kept.size(); ++i) fs::remove_all(kept[i], ec);
+  return status::ok();
 }
 
 journal_source engine_journal(engine& e) {

@@ -48,7 +48,23 @@ struct engine_options {
   clock* clk = nullptr;  // required
   // Use this log instead of an embedded one (the Kafka adapter); not owned.
   command_log* log = nullptr;
+  // Retained snapshots, so auditors can rebuild any past state from the
+  // nearest one instead of from seq 1: after the first commit at or past
+  // each multiple of `snapshot_every_events`, a background thread writes a
+  // RocksDB checkpoint of the store to `snapshot_dir`/seq-<20-digit head seq>
+  // (hard links; costs a memtable flush), computes that snapshot's state
+  // digest and saves it as a checkpoint (seq, chain, digest) in the store.
+  // Commits go on meanwhile. The newest `snapshots_retained_max` snapshots
+  // are kept (their checkpoints stay). 0 or an empty dir: none.
+  std::uint64_t snapshot_every_events = 0;
+  std::string snapshot_dir;
+  std::size_t snapshots_retained_max = 16;
 };
+
+// The name of a snapshot directory for head seq `seq` ("seq-" and 20 digits,
+// so names sort in seq order), and the inverse (0 when not a snapshot name).
+std::string snapshot_name(std::uint64_t seq);
+std::uint64_t snapshot_seq_of(std::string_view name);
 
 struct engine_stats {
   std::uint64_t batches = 0;
@@ -61,6 +77,8 @@ struct engine_stats {
   std::vector<std::uint32_t> batch_sizes_recent;
   histogram commit_seconds{{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}};
   histogram batch_commands{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192}};
+  std::uint64_t snapshots = 0;
+  std::uint64_t snapshot_failures = 0;
 };
 
 class engine {
@@ -116,6 +134,13 @@ class engine {
   void wait_committer_idle();
   void fail_all(std::vector<log_entry>& entries, const status& why);
   void set_failure(status why);
+  // The committing thread: wakes the snapshotter when `seq` crossed the
+  // next multiple of snapshot_every_events.
+  void maybe_snapshot(std::uint64_t seq);
+  // The snapshotter thread: writes a snapshot and its checkpoint, drops the
+  // oldest snapshots beyond the limit.
+  void run_snapshotter();
+  status write_snapshot();
 
   // Constant after open().
   engine_options options_;
@@ -142,6 +167,13 @@ class engine {
   bool committer_stop_ = false;
   std::atomic<bool> failed_{false};
   std::atomic<std::size_t> account_count_{0};
+  std::uint64_t next_snapshot_seq_ = 0;  // the committing thread only (writer or committer, never both)
+  std::thread snapshotter_;
+  // Protected by snapshot_mu_.
+  std::mutex snapshot_mu_;
+  std::condition_variable snapshot_cv_;
+  bool snapshot_wanted_ = false;
+  bool snapshot_stop_ = false;
 
   // Protected by mu_.
   mutable std::mutex mu_;

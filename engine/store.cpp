@@ -3,6 +3,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
@@ -253,8 +254,37 @@ status store::open_follower(const std::string& path, const std::string& follower
   return status::ok();
 }
 
+status store::open_read_only(const std::string& path, std::unique_ptr<store>& out) {
+  store_options options;
+  options.path = path;
+  options.block_cache_bytes = 64u << 20;
+  auto setup = make_setup(options, true);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::unique_ptr<store> s(new store());
+  s->options_ = options;
+  s->follower_ = true;  // never written by this process
+  s->read_only_ = true;
+  auto rs = rocksdb::DB::OpenForReadOnly(setup.db, path, setup.cfs, &handles, &s->db_);
+  if (!rs.ok()) return from_rocks(rs, "opening the store at " + path + " read-only");
+  s->meta_ = handles[0];
+  s->state_ = handles[1];
+  s->journal_ = handles[2];
+  s->batch_ = std::make_unique<batch_kv>(s->db_, s->state_);
+  if (auto st = s->check_consistency(); !st) return st;
+  out = std::move(s);
+  return status::ok();
+}
+
+status store::create_snapshot(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  auto rs = rocksdb::Checkpoint::Create(db_, &raw);
+  if (!rs.ok()) return from_rocks(rs, "preparing a snapshot");
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  return from_rocks(cp->CreateCheckpoint(dir), "writing a snapshot to " + dir);
+}
+
 status store::catch_up() {
-  if (follower_) {
+  if (follower_ && !read_only_) {
     auto rs = db_->TryCatchUpWithPrimary();
     if (!rs.ok()) return from_rocks(rs, "catching up with the primary");
   }

@@ -66,6 +66,13 @@ class store {
   static status open_follower(const std::string& path, const std::string& follower_dir, std::unique_ptr<store>& out);
   status catch_up();
   bool is_follower() const { return follower_; }
+  // Opens a store nobody writes (a retained snapshot) read-only.
+  static status open_read_only(const std::string& path, std::unique_ptr<store>& out);
+  // Writes a consistent copy of the committed store to `dir` (which must not
+  // exist) as a RocksDB checkpoint: hard links to its files, so it costs a
+  // memtable flush, not a copy. The copy is at a batch boundary; its head
+  // says which. Any thread; not while the store is being closed.
+  status create_snapshot(const std::string& dir);
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -157,6 +164,7 @@ class store {
   bool gated_ = false;  // constant after hold_reads_for_release()
   mutable std::mutex published_mu_;
   std::shared_ptr<const rocksdb::Snapshot> published_;  // protected by published_mu_
+  bool read_only_ = false;  // a snapshot: nothing to catch up with
 };
 
 // A journal batch record: version, first seq, count, then per event its

@@ -54,6 +54,8 @@ Options (each also read from the environment variable shown; flags win):
   --io-threads N            LEDGER_IO_THREADS      HTTP threads [2]
   --batch-max N             LEDGER_BATCH_MAX       commands per engine batch [8190]
   --queue-max N             LEDGER_QUEUE_MAX       commands waiting for the engine [65536]
+  --snapshot-every N        LEDGER_SNAPSHOT_EVERY  retain a state snapshot (and checkpoint) every N events
+                                                   under DATA_DIR/snapshots, for ledgerctl audit state; 0: none [1000000]
   --connections-max N       LEDGER_CONNECTIONS_MAX open connections [1024]
   --body-max-bytes N        LEDGER_BODY_MAX_BYTES  request body limit [1048576]
   --read-timeout-ms N       LEDGER_READ_TIMEOUT_MS a whole request or an idle connection [15000]
@@ -193,6 +195,7 @@ std::vector<option_def> option_defs(config& c) {
       {"--io-threads", "LEDGER_IO_THREADS", [&](const std::string& v) { c.io_threads = int(to_number("--io-threads", v, 1, 64)); }},
       {"--batch-max", "LEDGER_BATCH_MAX", [&](const std::string& v) { c.batch_max = to_number("--batch-max", v, 1, 1u << 16); }},
       {"--queue-max", "LEDGER_QUEUE_MAX", [&](const std::string& v) { c.queue_max = to_number("--queue-max", v, 1, 1u << 24); }},
+      {"--snapshot-every", "LEDGER_SNAPSHOT_EVERY", [&](const std::string& v) { c.snapshot_every = to_number("--snapshot-every", v, 0, 1ull << 40); }},
       {"--connections-max", "LEDGER_CONNECTIONS_MAX", [&](const std::string& v) { c.connections_max = to_number("--connections-max", v, 1, 1u << 20); }},
       {"--body-max-bytes", "LEDGER_BODY_MAX_BYTES", [&](const std::string& v) { c.body_max_bytes = to_number("--body-max-bytes", v, 1024, 64u << 20); }},
       {"--read-timeout-ms", "LEDGER_READ_TIMEOUT_MS", [&](const std::string& v) { c.read_timeout_ms = int(to_number("--read-timeout-ms", v, 10, 3'600'000)); }},

@@ -27,6 +27,7 @@ struct config {
   int io_threads = 2;
   std::size_t batch_max = 8190;
   std::size_t queue_max = 1u << 16;
+  std::uint64_t snapshot_every = 1'000'000;  // engine_options::snapshot_every_events
   std::size_t connections_max = 1024;
   std::size_t body_max_bytes = 1u << 20;
   int read_timeout_ms = 15'000;

@@ -236,6 +236,8 @@ int run_kafka_engine(config& cfg) {
   eo.store.path = store_path(cfg);
   eo.store.sync = cfg.sync;
   eo.batch_commands_max = cfg.batch_max;
+  eo.snapshot_every_events = cfg.snapshot_every;
+  eo.snapshot_dir = (std::filesystem::path(cfg.data_dir) / "snapshots").string();
   eo.clk = &clk;
   eo.log = log.get();
   std::unique_ptr<engine> eng;

@@ -274,6 +274,8 @@ int run_embedded_serve(config& cfg) {
   eo.store.sync = cfg.sync;
   eo.batch_commands_max = cfg.batch_max;
   eo.queue_commands_max = cfg.queue_max;
+  eo.snapshot_every_events = cfg.snapshot_every;
+  eo.snapshot_dir = (std::filesystem::path(cfg.data_dir) / "snapshots").string();
   eo.clk = &clk;
   std::unique_ptr<engine> eng;
   if (auto s = engine::open(eo, eng); !s) die("opening the ledger at " + eo.store.path + ": " + s.to_string());

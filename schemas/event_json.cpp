@@ -1,0 +1,267 @@
+#include "schemas/event_json.h"
+
+#include <algorithm>
+
+#include "schemas/time.h"
+
+namespace ledger {
+
+namespace {
+
+std::string_view kind_name(account_kind k) { return k == account_kind::system ? "system" : "user"; }
+std::string_view kind_name(pending_kind k) { return k == pending_kind::withdrawal ? "withdrawal" : "hold"; }
+
+// A small append-only writer: keys are written by the caller's order, so the
+// output is deterministic and byte-identical on every channel.
+class writer_json {
+ public:
+  explicit writer_json(std::string& out) : out_(out) {}
+  void open(char c) { sep(); out_ += c; first_ = true; }
+  void close(char c) { out_ += c; first_ = false; }
+  void key(std::string_view k) {
+    sep();
+    out_ += '"';
+    out_ += k;  // keys are literals of this file: nothing to escape
+    out_ += "\":";
+    first_ = true;
+  }
+  void str(std::string_view k, std::string_view v) {
+    key(k);
+    first_ = false;
+    out_ += '"';
+    append_json_escaped(out_, v);
+    out_ += '"';
+  }
+  void num(std::string_view k, std::int64_t v) { key(k); first_ = false; out_ += std::to_string(v); }
+  void unum(std::string_view k, std::uint64_t v) { key(k); first_ = false; out_ += std::to_string(v); }
+  void amount(std::string_view k, amount_t v) { str(k, to_decimal(v)); }
+  void element(std::uint64_t v) { sep(); out_ += std::to_string(v); }
+  void element(std::string_view v) {
+    sep();
+    out_ += '"';
+    append_json_escaped(out_, v);
+    out_ += '"';
+  }
+
+ private:
+  void sep() {
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+  std::string& out_;
+  bool first_ = true;
+};
+
+struct effect_json {
+  writer_json& w;
+  void operator()(const asset_registered& v) {
+    w.str("effect", "asset_registered");
+    w.str("asset", v.code);
+    w.num("scale", v.scale);
+    w.amount("min_amount", v.min_amount);
+    w.amount("max_amount", v.max_amount);
+  }
+  void operator()(const account_opened& v) {
+    w.str("effect", "account_opened");
+    w.unum("account", v.id);
+    w.str("kind", kind_name(v.kind));
+    w.str("owner", v.owner);
+    w.key("assets");
+    w.open('[');
+    for (const auto& a : v.assets) {
+      w.open('{');
+      w.str("asset", a.asset);
+      w.amount("overdraft_limit", a.overdraft_limit);
+      w.amount("daily_debit_limit", a.daily_debit_limit);
+      w.close('}');
+    }
+    w.close(']');
+  }
+  void operator()(const account_status_changed& v) {
+    w.str("effect", "account_status_changed");
+    w.unum("account", v.id);
+    w.str("from", to_string(v.from));
+    w.str("to", to_string(v.to));
+  }
+  void operator()(const balance_changed& v) {
+    w.str("effect", "balance_changed");
+    w.unum("account", v.account);
+    w.str("asset", v.asset);
+    w.amount("d_debits_posted", v.d_debits_posted);
+    w.amount("d_credits_posted", v.d_credits_posted);
+    w.amount("d_debits_pending", v.d_debits_pending);
+    w.amount("d_credits_pending", v.d_credits_pending);
+    w.amount("posted_after", v.posted_after);
+    w.amount("debits_pending_after", v.debits_pending_after);
+    w.amount("credits_pending_after", v.credits_pending_after);
+  }
+  void operator()(const daily_usage& v) {
+    w.str("effect", "daily_usage");
+    w.unum("account", v.account);
+    w.str("asset", v.asset);
+    w.num("day", v.day);
+    w.amount("used_after", v.used_after);
+  }
+  void operator()(const pending_opened& v) {
+    w.str("effect", "pending_opened");
+    w.unum("pending", v.id);
+    w.str("kind", kind_name(v.kind));
+    w.unum("debit_account", v.debit_account);
+    w.unum("credit_account", v.credit_account);
+    w.str("asset", v.asset);
+    w.amount("amount", v.amount);
+    if (v.expires_at_us != 0) w.str("expires_at", format_rfc3339_us(v.expires_at_us));
+  }
+  void operator()(const pending_closed& v) {
+    w.str("effect", "pending_closed");
+    w.unum("pending", v.id);
+    w.str("resolution", to_string(v.resolution));
+    w.amount("posted_amount", v.posted_amount);
+  }
+  void operator()(const transaction_recorded& v) {
+    w.str("effect", "transaction_recorded");
+    w.unum("transaction", v.id);
+    w.str("kind", to_string(v.kind));
+    if (v.reverses != 0) w.unum("reverses", v.reverses);
+  }
+};
+
+void add_accounts(const effect& fx, std::vector<std::uint64_t>& out) {
+  if (auto* o = std::get_if<account_opened>(&fx)) out.push_back(o->id);
+  else if (auto* s = std::get_if<account_status_changed>(&fx)) out.push_back(s->id);
+  else if (auto* b = std::get_if<balance_changed>(&fx)) out.push_back(b->account);
+  else if (auto* d = std::get_if<daily_usage>(&fx)) out.push_back(d->account);
+  else if (auto* p = std::get_if<pending_opened>(&fx)) {
+    out.push_back(p->debit_account);
+    out.push_back(p->credit_account);
+  }
+}
+
+}  // namespace
+
+std::string_view event_type_name(const event& e) {
+  auto t = event_command_type(e);
+  return t == command_type::none ? std::string_view("system") : to_string(t);
+}
+
+std::vector<std::uint64_t> event_accounts(const event& e) {
+  std::vector<std::uint64_t> out;
+  for (const auto& fx : e.effects) add_accounts(fx, out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<std::string> event_assets(const event& e) {
+  std::vector<std::string> out;
+  for (const auto& fx : e.effects) {
+    if (auto* a = std::get_if<asset_registered>(&fx)) out.push_back(a->code);
+    else if (auto* b = std::get_if<balance_changed>(&fx)) out.push_back(b->asset);
+    else if (auto* p = std::get_if<pending_opened>(&fx)) out.push_back(p->asset);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::string event_to_json(const event& e, const hash256& chain) {
+  std::string out;
+  out.reserve(512);
+  writer_json w(out);
+  w.open('{');
+  w.unum("seq", e.seq);
+  w.str("log_time", format_rfc3339_us(e.log_ts_us));
+  w.str("type", event_type_name(e));
+  w.str("status", e.status == event_status::accepted ? "accepted" : "rejected");
+  w.str("reason", to_string(e.reason));
+  if (!e.detail.empty()) w.str("detail", e.detail);
+  w.str("principal", e.principal);
+  w.str("idempotency_key", e.idempotency_key);
+  w.str("request_id", e.request_id);
+  w.key("accounts");
+  w.open('[');
+  for (auto id : event_accounts(e)) w.element(id);
+  w.close(']');
+  w.key("effects");
+  w.open('[');
+  for (const auto& fx : e.effects) {
+    w.open('{');
+    std::visit(effect_json{w}, fx);
+    w.close('}');
+  }
+  w.close(']');
+  w.str("payload_hash", to_hex(e.payload_hash));
+  w.str("chain", to_hex(chain));
+  w.close('}');
+  return out;
+}
+
+std::string_view event_csv_header() {
+  return "seq,log_time,type,status,reason,principal,idempotency_key,request_id,transaction,account,asset,"
+         "d_posted,posted_after,d_held,held_after,d_incoming,incoming_after\r\n";
+}
+
+void append_csv_field(std::string& out, std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += field;
+    return;
+  }
+  out += '"';
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+void append_event_csv(std::string& out, const event& e) {
+  std::string prefix = std::to_string(e.seq) + ',' + format_rfc3339_us(e.log_ts_us) + ',';
+  prefix += event_type_name(e);
+  prefix += ',';
+  prefix += e.status == event_status::accepted ? "accepted," : "rejected,";
+  prefix += to_string(e.reason);
+  for (auto s : {&e.principal, &e.idempotency_key, &e.request_id}) {
+    prefix += ',';
+    append_csv_field(prefix, *s);
+  }
+  prefix += ',';
+  for (const auto& fx : e.effects)
+    if (auto* t = std::get_if<transaction_recorded>(&fx)) prefix += std::to_string(t->id);
+  bool any = false;
+  for (const auto& fx : e.effects) {
+    auto* b = std::get_if<balance_changed>(&fx);
+    if (!b) continue;
+    any = true;
+    out += prefix;
+    out += ',' + std::to_string(b->account) + ',';
+    append_csv_field(out, b->asset);
+    for (amount_t v : {b->d_credits_posted - b->d_debits_posted, b->posted_after, b->d_debits_pending,
+                       b->debits_pending_after, b->d_credits_pending, b->credits_pending_after})
+      out += ',' + to_decimal(v);
+    out += "\r\n";
+  }
+  if (!any) out += prefix + ",,,,,,,\r\n";
+}
+
+void append_json_escaped(std::string& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+}
+
+}  // namespace ledger
