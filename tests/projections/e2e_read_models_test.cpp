@@ -35,9 +35,9 @@ struct pg_ledger {
   response history(std::uint64_t wallet, std::uint64_t seq, const std::string& token) {
     return env.get("/v1/wallets/" + std::to_string(wallet) + "/transactions?min_seq=" + std::to_string(seq), token);
   }
-  // One metric's value from /metrics ("" if absent).
+  // One metric's value from the operations listener's /metrics ("" if absent).
   std::string metric(const std::string& name) {
-    auto r = env.get("/metrics", "");
+    auto r = env.ops_get("/metrics");
     auto at = r.body.find("\n" + name + " ");
     if (at == std::string::npos) return "";
     auto start = at + name.size() + 2;
@@ -146,7 +146,7 @@ TEST_CASE("a_projection_stuck_on_one_seq_shows_in_metrics_readyz_and_lag_then_re
   CHECK(l.eventually([&] { return std::stod(l.metric("ledger_projection_consecutive_failures")) >= 2; }));
   // Lag grows although no new command arrives.
   CHECK(l.eventually([&] { return std::stod(l.metric("ledger_projection_lag_seconds")) > 1.0; }));
-  auto ready = l.env.get("/readyz", "");
+  auto ready = l.env.ops_get("/readyz");
   CHECK(ready.status == 200);  // commands do not depend on the read models
   CHECK(json(ready.body).str("/read_models").find("stuck at seq " + std::to_string(stuck)) != std::string::npos);
   CHECK(l.metric("ledger_projection_dead_letters_total") == "0");
@@ -154,7 +154,7 @@ TEST_CASE("a_projection_stuck_on_one_seq_shows_in_metrics_readyz_and_lag_then_re
   CHECK(l.history(alice, stuck, l.env.alice).status == 200);
   CHECK(l.eventually([&] { return l.metric("ledger_projection_stuck_seq") == "0"; }));
   CHECK(l.metric("ledger_projection_lag_seconds") == "0.000000");
-  CHECK_FALSE(json(l.env.get("/readyz", "").body).has("/read_models"));
+  CHECK_FALSE(json(l.env.ops_get("/readyz").body).has("/read_models"));
 }
 
 TEST_CASE("an_event_the_database_refuses_is_parked_and_the_projection_goes_on") {
