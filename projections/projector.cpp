@@ -224,6 +224,7 @@ struct projector::impl {
   void build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows);
   void write(pqxx::work& tx, batch_rows& rows, const projector_options& o);
   void write_balances(pqxx::work& tx, batch_rows& rows);
+  void write_updates(pqxx::work& tx, batch_rows& rows);
 };
 
 long long projection_lock_key(const std::string& schema) {
@@ -507,6 +508,32 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
        rows.audit);
   copy("event_raw_fields", {"seq", "field", "raw"}, rows.raw);
 
+  write_updates(tx, rows);
+  write_balances(tx, rows);
+  std::vector<std::string> lines;
+  for (const auto& [k, d] : rows.daily)
+    lines.push_back(line()
+                        .text(std::get<0>(k))
+                        .num(std::get<1>(k))
+                        .text(std::get<2>(k))
+                        .text(amount(d.debits, d.asset))
+                        .text(amount(d.credits, d.asset))
+                        .num(static_cast<std::uint64_t>(d.postings))
+                        .take());
+  if (!lines.empty()) {
+    copy_lines(tx, "pg_temp.stage_daily", {"day", "wallet_id", "asset", "debits", "credits", "postings"}, lines);
+    tx.exec("INSERT INTO daily_wallet_totals (day, wallet_id, asset, debits, credits, postings) "
+            "SELECT day, wallet_id, asset, debits, credits, postings FROM pg_temp.stage_daily "
+            "ON CONFLICT (day, wallet_id, asset) DO UPDATE SET debits = daily_wallet_totals.debits + EXCLUDED.debits, "
+            "credits = daily_wallet_totals.credits + EXCLUDED.credits, "
+            "postings = daily_wallet_totals.postings + EXCLUDED.postings");
+  }
+  (void)o;
+}
+
+// Rows changed by later events: wallet statuses, resolved holds and
+// withdrawals, reversed transactions.
+void projector::impl::write_updates(pqxx::work& tx, batch_rows& rows) {
   for (const auto& [id, st] : rows.wallet_status)
     tx.exec("UPDATE wallets SET status = " + tx.quote(st.first) + ", updated_seq = " + std::to_string(st.second) +
             " WHERE wallet_id = " + std::to_string(id));
@@ -537,27 +564,6 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
     tx.exec("UPDATE transactions SET status = 'reversed', reversed_by = " + std::to_string(rev) +
             ", updated_seq = " + std::to_string(rev) + " WHERE transaction_id = " + std::to_string(orig));
   }
-
-  write_balances(tx, rows);
-  std::vector<std::string> lines;
-  for (const auto& [k, d] : rows.daily)
-    lines.push_back(line()
-                        .text(std::get<0>(k))
-                        .num(std::get<1>(k))
-                        .text(std::get<2>(k))
-                        .text(amount(d.debits, d.asset))
-                        .text(amount(d.credits, d.asset))
-                        .num(static_cast<std::uint64_t>(d.postings))
-                        .take());
-  if (!lines.empty()) {
-    copy_lines(tx, "pg_temp.stage_daily", {"day", "wallet_id", "asset", "debits", "credits", "postings"}, lines);
-    tx.exec("INSERT INTO daily_wallet_totals (day, wallet_id, asset, debits, credits, postings) "
-            "SELECT day, wallet_id, asset, debits, credits, postings FROM pg_temp.stage_daily "
-            "ON CONFLICT (day, wallet_id, asset) DO UPDATE SET debits = daily_wallet_totals.debits + EXCLUDED.debits, "
-            "credits = daily_wallet_totals.credits + EXCLUDED.credits, "
-            "postings = daily_wallet_totals.postings + EXCLUDED.postings");
-  }
-  (void)o;
 }
 
 // Balances: the last value of each (wallet, asset) in the batch. Rows that
@@ -780,12 +786,7 @@ status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnec
   std::vector<journal_entry> entries;
   if (auto s = source_.read(impl_->last_seq + 1, batch_max, entries); !s) return s;
   if (entries.empty()) {
-    std::lock_guard lock(mu_);
-    stats_.healthy = true;
-    stats_.last_error.clear();
-    stats_.stuck_seq = 0;
-    stats_.consecutive_failures = 0;
-    stats_.progress_steady_ns = steady_now_ns();
+    record_progress(0, {});
     return status::ok();
   }
   impl_->batch_end = entries.back().seq;
@@ -831,23 +832,29 @@ status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnec
   impl_->last_ts = ts;
   if (impl_->failing_seq != 0 && impl_->failing_seq <= seq) impl_->failing_seq = impl_->failing_attempts = 0;
   projected = entries.size();
-  {
-    std::lock_guard lock(mu_);
-    stats_.projected_seq = seq;
-    stats_.projected_log_ts_us = ts;
-    stats_.batches++;
-    stats_.events += entries.size();
-    stats_.build_ns += static_cast<std::uint64_t>(built_ns - start_ns);
-    stats_.write_ns += static_cast<std::uint64_t>(written_ns - built_ns);
-    stats_.commit_ns += static_cast<std::uint64_t>(committed_ns - written_ns);
-    stats_.healthy = true;
-    stats_.last_error.clear();
-    stats_.stuck_seq = 0;
-    stats_.consecutive_failures = 0;
-    stats_.progress_steady_ns = steady_now_ns();
-  }
+  record_progress(entries.size(), {static_cast<std::uint64_t>(built_ns - start_ns),
+                                   static_cast<std::uint64_t>(written_ns - built_ns),
+                                   static_cast<std::uint64_t>(committed_ns - written_ns)});
   progressed_.notify_all();
   return status::ok();
+}
+
+void projector::record_progress(std::size_t events, std::array<std::uint64_t, 3> phase_ns) {
+  std::lock_guard lock(mu_);
+  if (events > 0) {
+    stats_.projected_seq = impl_->last_seq;
+    stats_.projected_log_ts_us = impl_->last_ts;
+    stats_.batches++;
+    stats_.events += events;
+    stats_.build_ns += phase_ns[0];
+    stats_.write_ns += phase_ns[1];
+    stats_.commit_ns += phase_ns[2];
+  }
+  stats_.healthy = true;
+  stats_.last_error.clear();
+  stats_.stuck_seq = 0;
+  stats_.consecutive_failures = 0;
+  stats_.progress_steady_ns = steady_now_ns();
 }
 
 status projector::catch_up() {

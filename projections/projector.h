@@ -27,6 +27,7 @@
 // reported by stats() (stuck_seq, consecutive_failures) and the log.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -130,6 +131,9 @@ class projector {
   status park(std::uint64_t seq, const std::string& why);
   void write_checkpoint(pqxx::work& tx, std::uint64_t seq, const hash256& chain, std::int64_t ts);
   void log(const std::string& line) const;
+  // After a committed batch of `events` (0: nothing to do), under mu_:
+  // position, phase times (build, write, commit), healthy again.
+  void record_progress(std::size_t events, std::array<std::uint64_t, 3> phase_ns);
 
   journal_source source_;
   projector_options options_;
