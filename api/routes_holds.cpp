@@ -67,7 +67,9 @@ void parse_capture(state_reads& s, field_reader& r, const principal&, std::uint6
   if (r.ok() && !p) {
     r.fail(path_id != 0 ? "" : "hold_id", "hold " + std::to_string(c.hold_id) + " not found", "not-found", 404);
   } else if (p) {
-    c.amount = r.amount("amount", false, s.asset_scale(p->asset).value_or(-1), true);  // "0" or absent: the whole hold
+    // Absent: the whole hold. "0" is refused (400): a client that computed
+    // zero by mistake must not charge the full hold.
+    c.amount = r.amount("amount", false, s.asset_scale(p->asset).value_or(-1));
   }
   out = std::move(c);
 }

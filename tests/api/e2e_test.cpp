@@ -223,12 +223,17 @@ TEST_CASE("holds: RFC 3339 expiry, partial capture, full capture, void, expiry")
                R"({"wallet_id":4,"to_account_id":5,"asset":"USD","amount":"3.00","expires_at":"2099-01-01t00:00:00z"})");
   CHECK(r.status == 400);
   CHECK(json(r.body).str("/field") == "expires_at");
-  // Capture "0" also means the whole hold.
+  // Capture "0" is refused (a client that computed zero by mistake must not
+  // charge the whole hold) and changes nothing; no amount means the whole hold.
   r = env.post("/v1/holds", env.service,
                R"({"wallet_id":4,"to_account_id":5,"asset":"USD","amount":"3.00","expires_at":"2099-01-01T00:00:00Z"})");
   CHECK(check_command(r, 201) == 17);
   CHECK(r.body == accepted_body("hold", 17, R"(,"hold_id":17)", {bal(4, "88.00", "3.00"), bal(5, "12.00", "0.00", "3.00")}));
   r = env.post("/v1/holds/17/capture", env.admin, R"({"amount":"0"})");
+  CHECK(r.status == 400);
+  CHECK(json(r.body).str("/field") == "amount");
+  CHECK(env.seq() == 17);
+  r = env.post("/v1/holds/17/capture", env.admin, "");
   CHECK(check_command(r, 200) == 18);
   CHECK(r.body == accepted_body("capture", 18, R"(,"transaction_id":18)", {bal(4, "85.00"), bal(5, "15.00")}));
 }
