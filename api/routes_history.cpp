@@ -42,6 +42,14 @@ void answer_read(exchange& x, const status& st, std::string&& json, std::uint64_
   if (!st.is_ok()) {
     problem p = problem_of(st, fault::caller);
     if (p.status >= 500) x.log_error(st);
+    // The queries' messages begin with the parameter they refuse ("limit
+    // must be 1 to 200", "from must be before to"): name it in `field`.
+    if (p.status == 400 && p.field.empty()) {
+      auto msg = st.message();
+      auto word = std::string_view(msg).substr(0, msg.find(' '));
+      for (const auto& [k, v] : x.query)
+        if (k == word) p.field = k;
+    }
     p.headers.insert(p.headers.begin(), h.begin(), h.end());
     return x.fail(p);
   }

@@ -198,3 +198,24 @@ TEST_CASE("an_event_the_database_refuses_is_parked_and_the_projection_goes_on") 
   CHECK_MESSAGE(WEXITSTATUS(rc) == 1, out);
   CHECK_MESSAGE(out.find("dead letter seq=" + std::to_string(poisoned)) != std::string::npos, out);
 }
+
+TEST_CASE("history_query_errors_name_the_parameter_in_field") {
+  pg_ledger l("e2e_query_fields");
+  auto alice = l.env.open_wallet("alice");
+  auto base = "/v1/wallets/" + std::to_string(alice);
+  struct bad {
+    std::string target, field;
+  };
+  for (const auto& b : std::vector<bad>{
+           {base + "/transactions?limit=0", "limit"},
+           {base + "/transactions?limit=9999", "limit"},
+           {base + "/transactions?cursor=abc", "cursor"},
+           {base + "/transactions?from=yesterday", "from"},
+           {base + "/statement?asset=USD&from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from"},
+           {base + "/balance-at?asset=USD&at=2026-01-01t00:00:00z", "at"},
+       }) {
+    auto r = l.env.get(b.target, l.env.alice);
+    CHECK_MESSAGE(r.status == 400, b.target, " ", r.body);
+    CHECK_MESSAGE(json(r.body).str("/field") == b.field, b.target, " ", r.body);
+  }
+}
