@@ -73,13 +73,16 @@ void parse_fail(state_reads&, field_reader& r, const principal&, std::uint64_t p
   out = std::move(c);
 }
 
-void parse_transfer(state_reads& s, field_reader& r, const principal&, std::uint64_t, command_body& out) {
+void parse_transfer(state_reads& s, field_reader& r, const principal& p, std::uint64_t, command_body& out) {
   transfer_cmd c;
   c.from = r.id("from_wallet_id");
   c.to = r.id("to_wallet_id");
   int scale = r.asset("asset", [&](std::string_view code) { return scale_of(s, code); }, c.asset);
   c.amount = r.amount("amount", true, scale);
   c.fee = r.amount("fee", false, scale, true);
+  // A fee is the house's income: a user choosing its own would choose zero.
+  // Only a service or an admin (acting for the fee rules) may set one.
+  if (c.fee > 0 && p.role_ == role::user) r.fail("fee", "only a service or an admin may set a transfer fee", "forbidden", 403);
   c.reference = r.text("reference", false, reference_bytes_max);
   c.metadata = r.object_text("metadata", metadata_bytes_max);
   out = std::move(c);

@@ -443,7 +443,7 @@ TEST_CASE("business rejections: 422 with reason and seq, one event, nothing move
   };
   const std::vector<rejection> cases = {
       {"alice", "/v1/transfers", R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"1000.00"})", "insufficient_funds", ""},
-      {"alice", "/v1/transfers", R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"98.00","fee":"0.01"})", "insufficient_funds", ""},
+      {"admin", "/v1/transfers", R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"98.00","fee":"0.01"})", "insufficient_funds", ""},
       {"alice", "/v1/transfers", R"({"from_wallet_id":4,"to_wallet_id":4,"asset":"USD","amount":"1.00"})", "same_account", "from and to are the same wallet"},
       {"alice", "/v1/transfers", R"({"from_wallet_id":4,"to_wallet_id":999,"asset":"USD","amount":"1.00"})", "unknown_wallet", ""},
       {"alice", "/v1/transfers", R"({"from_wallet_id":4,"to_wallet_id":3,"asset":"USD","amount":"1.00"})", "unknown_wallet", ""},

@@ -232,3 +232,20 @@ TEST_CASE("capture of an unknown hold is 404 with or without an amount, and jour
   CHECK(json(b.body).str("/field") == "commands[0].hold_id");
   CHECK(env.seq() == before);
 }
+
+TEST_CASE("a user cannot set its own transfer fee; a service or an admin can") {
+  ledger_env env;
+  REQUIRE(env.open_wallet("alice") == 4);
+  REQUIRE(env.open_wallet("bob") == 5);
+  env.deposit(4, "50.00");
+  auto before = env.seq();
+  auto r = env.post("/v1/transfers", env.alice, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"10.00","fee":"0.00"})");
+  CHECK_MESSAGE(r.status == 201, r.body);  // zero is no fee
+  before = env.seq();
+  r = env.post("/v1/transfers", env.alice, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"10.00","fee":"0.01"})");
+  CHECK(r.status == 403);
+  CHECK(json(r.body).str("/field") == "fee");
+  CHECK(env.seq() == before);  // nothing journaled
+  r = env.post("/v1/transfers", env.admin, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"10.00","fee":"0.01"})");
+  CHECK_MESSAGE(r.status == 201, r.body);
+}

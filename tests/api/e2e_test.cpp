@@ -243,7 +243,7 @@ TEST_CASE("reverse, freeze, unfreeze, close") {
   REQUIRE(env.open_wallet("alice") == 4);
   REQUIRE(env.open_wallet("bob") == 5);
   env.deposit(4, "50.00");  // seq 7
-  auto r = env.post("/v1/transfers", env.alice, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"10.00","fee":"1.00"})");
+  auto r = env.post("/v1/transfers", env.admin, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"10.00","fee":"1.00"})");
   REQUIRE(check_command(r, 201) == 8);
 
   r = env.post("/v1/transactions/8/reverse", env.admin, R"({"reason":"chargeback"})");
@@ -544,7 +544,7 @@ TEST_CASE("wallet limits: overdraft, daily debit limit, asset amount range") {
   env.deposit(4, "100.00");  // seq 10; deposits do not count
   r = env.post("/v1/withdrawals", env.alice, R"({"wallet_id":4,"asset":"USD","amount":"4.00"})");
   CHECK(check_command(r, 201) == 11);
-  r = env.post("/v1/transfers", env.alice, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"0.50","fee":"0.51"})",
+  r = env.post("/v1/transfers", env.admin, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"0.50","fee":"0.51"})",
                auto_key, {{"X-Request-ID", "daily"}});
   CHECK(check_command(r, 422) == 12);  // 5.00 + 4.00 + 1.01 > 10.00: the fee counts
   CHECK(r.body == rejected_body("daily_limit_exceeded", "daily_limit_exceeded", "/v1/transfers", "daily", 12));
