@@ -331,6 +331,30 @@ void ledger_state::apply(const event& e) {
     kv_.put(keys::idempotency(e.principal, e.idempotency_key), encode(idem_record{e.payload_hash, e.seq}));
 }
 
+void ledger_state::open_account(const account_opened& ev) {
+  const auto* o = &ev;
+  LEDGER_ASSERT_EQ(o->id, accounts_.size() + 1, "account ids must be dense");
+  account_record r;
+  r.id = o->id;
+  r.kind = o->kind;
+  r.owner = o->owner;
+  for (const auto& wa : o->assets) {
+    balance_record b;
+    b.asset = wa.asset;
+    b.overdraft_limit = wa.overdraft_limit;
+    b.daily_debit_limit = wa.daily_debit_limit;
+    r.balances.push_back(std::move(b));
+  }
+  if (r.kind == account_kind::system) {
+    LEDGER_ASSERT(!system_names_.count(r.owner), "system account name taken");
+    system_names_[r.owner] = r.id;
+  } else {
+    kv_.put(keys::owner_index(r.owner, r.id), {});
+  }
+  accounts_.push_back(std::move(r));
+  mutable_account(o->id);
+}
+
 void ledger_state::apply_effect(const effect& fx, const daily_usage* usage) {
   if (auto* a = std::get_if<asset_registered>(&fx)) {
     asset_record r{a->code, a->scale, a->min_amount, a->max_amount};
@@ -338,26 +362,7 @@ void ledger_state::apply_effect(const effect& fx, const daily_usage* usage) {
     kv_.put(keys::asset(r.code), encode(r));
     assets_.emplace(r.code, std::move(r));
   } else if (auto* o = std::get_if<account_opened>(&fx)) {
-    LEDGER_ASSERT_EQ(o->id, accounts_.size() + 1, "account ids must be dense");
-    account_record r;
-    r.id = o->id;
-    r.kind = o->kind;
-    r.owner = o->owner;
-    for (const auto& wa : o->assets) {
-      balance_record b;
-      b.asset = wa.asset;
-      b.overdraft_limit = wa.overdraft_limit;
-      b.daily_debit_limit = wa.daily_debit_limit;
-      r.balances.push_back(std::move(b));
-    }
-    if (r.kind == account_kind::system) {
-      LEDGER_ASSERT(!system_names_.count(r.owner), "system account name taken");
-      system_names_[r.owner] = r.id;
-    } else {
-      kv_.put(keys::owner_index(r.owner, r.id), {});
-    }
-    accounts_.push_back(std::move(r));
-    mutable_account(o->id);
+    open_account(*o);
   } else if (auto* s = std::get_if<account_status_changed>(&fx)) {
     auto& acc = mutable_account(s->id);
     LEDGER_ASSERT_EQ(acc.status, s->from, "status change from a status the account is not in");

@@ -201,6 +201,7 @@ class ledger_state {
 
  private:
   void apply_effect(const effect& fx, const daily_usage* usage);
+  void open_account(const account_opened& o);
   account_record& mutable_account(std::uint64_t id);
   state_kv& kv_;
   event_lookup lookup_;

@@ -201,6 +201,19 @@ static api::ops_probes engine_probes(engine& e, kafka::engine_log& log, kafka::r
       }};
 }
 
+// The engine's settings in Kafka mode: the commands topic is its log.
+static engine_options kafka_engine_options(const config& cfg, system_clock_source& clk, kafka::engine_log& log) {
+  engine_options eo;
+  eo.store.path = store_path(cfg);
+  eo.store.sync = cfg.sync;
+  eo.batch_commands_max = cfg.batch_max;
+  eo.snapshot_every_events = cfg.snapshot_every;
+  eo.snapshot_dir = (std::filesystem::path(cfg.data_dir) / "snapshots").string();
+  eo.clk = &clk;
+  eo.log = &log;
+  return eo;
+}
+
 int run_kafka_engine(config& cfg) {
   block_signals();
   std::error_code ec;
@@ -232,14 +245,7 @@ int run_kafka_engine(config& cfg) {
   if (auto s = kafka::engine_log::open(cfg.kafka, lo, log); !s) die("Kafka: " + s.to_string());
 
   system_clock_source clk;
-  engine_options eo;
-  eo.store.path = store_path(cfg);
-  eo.store.sync = cfg.sync;
-  eo.batch_commands_max = cfg.batch_max;
-  eo.snapshot_every_events = cfg.snapshot_every;
-  eo.snapshot_dir = (std::filesystem::path(cfg.data_dir) / "snapshots").string();
-  eo.clk = &clk;
-  eo.log = log.get();
+  engine_options eo = kafka_engine_options(cfg, clk, *log);
   std::unique_ptr<engine> eng;
   if (auto s = engine::open(eo, eng); !s) die("opening the ledger at " + eo.store.path + ": " + s.to_string());
   log_line("engine " + cfg.kafka.instance_id + ": standby in group " + cfg.kafka.group + " (journal at seq " +

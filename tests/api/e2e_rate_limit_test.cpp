@@ -61,7 +61,7 @@ TEST_CASE("rate limit: reads per principal answer 429 with the draft's headers")
   // Another principal has its own bucket; probes are never limited.
   CHECK(get_with(env, "/v1/assets", env.bob).status == 200);
   for (int i = 0; i < 10; ++i) CHECK(env.get("/healthz", "").status == 200);
-  auto metrics = env.get("/metrics", "");
+  auto metrics = env.ops_get("/metrics");
   CHECK(metrics.body.find("ledger_rate_limit_requests_total{backend=\"local\",class=\"reads\",result=\"refused\"} 1") !=
         std::string::npos);
   CHECK(metrics.body.find("ledger_rate_limit_requests_total{backend=\"local\",class=\"reads\",result=\"allowed\"} 4") !=
@@ -112,7 +112,7 @@ TEST_CASE("rate limit: two ledgerd processes share limits in Redis, fail closed 
   CHECK(down.header("Retry-After") == "1");
   CHECK(down.body.find("redis") == std::string::npos);  // no backend detail to clients
   CHECK(a.get("/healthz", "").status == 200);           // probes do not depend on Redis
-  auto metrics = a.get("/metrics", "");
+  auto metrics = a.ops_get("/metrics");
   CHECK(metrics.body.find("backend=\"redis\",class=\"reads\",result=\"backend_error\"} 1") != std::string::npos);
 
   redis.start();

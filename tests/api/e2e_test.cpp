@@ -129,15 +129,16 @@ TEST_CASE("deposits, transfers with a fee, withdrawals settled and failed") {
   CHECK(check_command(r, 201) == 7);
   CHECK(r.body == accepted_body("deposit", 7, R"(,"transaction_id":7)", {bal(3, "-100.00"), bal(4, "100.00")}));
 
-  r = env.post("/v1/transfers", env.alice,
+  // Fees are set by the back office (a user may not set its own).
+  r = env.post("/v1/transfers", env.admin,
                R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"10.00","fee":"0.50","reference":"rent"})");
   CHECK(check_command(r, 201) == 8);
-  // A user's outcome lists its own balances only, not the counterparty's or the fee account's.
-  CHECK(r.body == accepted_body("transfer", 8, R"(,"transaction_id":8)", {bal(4, "89.50")}));
+  CHECK(r.body == accepted_body("transfer", 8, R"(,"transaction_id":8)", {bal(4, "89.50"), bal(5, "10.00"), bal(2, "0.50")}));
   // A charset parameter on the content type is fine; a zero fee touches no fee account.
   r = env.post("/v1/transfers", env.alice, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"0.50","fee":"0.00"})",
                auto_key, {{"Content-Type", "application/json; charset=utf-8"}});
   CHECK(check_command(r, 201) == 9);
+  // A user's outcome lists its own balances only, not the counterparty's.
   CHECK(r.body == accepted_body("transfer", 9, R"(,"transaction_id":9)", {bal(4, "89.00")}));
   // The same movement by an admin shows every touched account.
   r = env.post("/v1/transfers", env.admin, R"({"from_wallet_id":5,"to_wallet_id":4,"asset":"USD","amount":"0.25","fee":"0.25"})");
@@ -544,9 +545,9 @@ TEST_CASE("wallet limits: overdraft, daily debit limit, asset amount range") {
   env.deposit(4, "100.00");  // seq 10; deposits do not count
   r = env.post("/v1/withdrawals", env.alice, R"({"wallet_id":4,"asset":"USD","amount":"4.00"})");
   CHECK(check_command(r, 201) == 11);
-  r = env.post("/v1/transfers", env.admin, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"0.50","fee":"0.51"})",
+  r = env.post("/v1/transfers", env.alice, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"1.01"})",
                auto_key, {{"X-Request-ID", "daily"}});
-  CHECK(check_command(r, 422) == 12);  // 5.00 + 4.00 + 1.01 > 10.00: the fee counts
+  CHECK(check_command(r, 422) == 12);  // 5.00 + 4.00 + 1.01 > 10.00
   CHECK(r.body == rejected_body("daily_limit_exceeded", "daily_limit_exceeded", "/v1/transfers", "daily", 12));
   r = env.post("/v1/holds", env.alice,
                R"({"wallet_id":4,"to_account_id":5,"asset":"USD","amount":"1.00","expires_at":"2099-01-01T00:00:00Z"})");
@@ -554,12 +555,12 @@ TEST_CASE("wallet limits: overdraft, daily debit limit, asset amount range") {
   r = env.post("/v1/transfers", env.alice, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"0.01"})");
   CHECK(check_command(r, 422) == 14);
   CHECK(json(r.body).str("/reason") == "daily_limit_exceeded");
-  // The void gives no usage back.
+  // The void gives its 1.00 of usage back (the debit it counted never happened).
   CHECK(check_command(env.post("/v1/holds/13/void", env.service, ""), 200) == 15);
   r = env.post("/v1/transfers", env.alice, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"0.01"})");
-  CHECK(check_command(r, 422) == 16);
+  CHECK(check_command(r, 201) == 16);
   CHECK(env.wallet(4) == wallet_body(4, "alice", "active",
-                                     {wbal("USD", "95.00", "4.00", "0.00", "96.00", "5.00", "10.00"), wbal("JPY", "0", "0", "0", "0", "0")}));
+                                     {wbal("USD", "94.99", "4.00", "0.00", "95.99", "5.00", "10.00"), wbal("JPY", "0", "0", "0", "0", "0")}));
 
   // The asset's per-movement range (JPY: 100..1000000, scale 0).
   r = env.post("/v1/deposits", env.service, R"({"wallet_id":5,"asset":"JPY","amount":"99","provider":"stripe"})");
@@ -579,6 +580,6 @@ TEST_CASE("wallet limits: overdraft, daily debit limit, asset amount range") {
   CHECK(check_command(env.post("/v1/wallets/5/freeze", env.admin, ""), 200) == 20);
   env.deposit(5, "1.00");  // seq 21
   CHECK(env.wallet(5) == wallet_body(5, "bob", "frozen",
-                                     {wbal("USD", "6.00", "0.00", "0.00", "6.00", "0.00"), wbal("JPY", "1000000", "0", "0", "1000000", "0")}));
+                                     {wbal("USD", "6.01", "0.00", "0.00", "6.01", "0.00"), wbal("JPY", "1000000", "0", "0", "1000000", "0")}));
   CHECK(env.seq() == 21);
 }
