@@ -1,5 +1,7 @@
 #include "schemas/event_json.h"
 
+#include "base/json_out.h"
+
 #include <algorithm>
 
 #include "schemas/time.h"
@@ -243,25 +245,6 @@ void append_event_csv(std::string& out, const event& e) {
   if (!any) out += prefix + ",,,,,,,\r\n";
 }
 
-void append_json_escaped(std::string& out, std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-}
+void append_json_escaped(std::string& out, std::string_view s) { json_out::escape_into(out, s); }
 
 }  // namespace ledger
