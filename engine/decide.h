@@ -1,7 +1,7 @@
 // decide: what a command does to the ledger, as an event, without changing
 // anything. It depends only on the state, the command, and the log time and
-// sequence the writer gives it (rule 1 of ARCHITECTURE.md: no clock, no
-// randomness, no I/O beyond reading state).
+// sequence the writer gives it (determinism: no clock, no randomness, no
+// I/O beyond reading state, so a replay gives byte-identical events).
 //
 // Families of commands live in their own files (money.cpp for money); each
 // provides `decide_body` overloads for its command structs.

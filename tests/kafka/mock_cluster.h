@@ -1,5 +1,7 @@
 // librdkafka's mock cluster for tests: real Kafka protocol over loopback,
-// in this process (see ARCHITECTURE.md for its limits).
+// in this process. In librdkafka 2.0 it keeps at most 100,000 messages or
+// 5 MiB per partition and does not filter aborted transactions, so no test
+// depends on Kafka transactions (docs/kafka.md lists its other quirks).
 #pragma once
 
 #include <librdkafka/rdkafka.h>
