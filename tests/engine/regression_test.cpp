@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tests/engine/harness.h"
+#include "tests/engine/read_only_store.h"
 #include "tests/engine/ledger_checks.h"
 
 namespace {
@@ -181,23 +182,14 @@ namespace {
 // Event count of every journal record (one per engine batch), read from
 // RocksDB directly after the engine is closed.
 std::vector<std::size_t> journal_record_sizes(const std::string& path) {
-  rocksdb::Options o;
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, {}}, {"state", {}}, {"journal", {}}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  auto s = rocksdb::DB::OpenForReadOnly(o, path, cfs, &handles, &db);
-  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  read_only_store store(path);
   std::vector<std::size_t> sizes;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[2]));
+  std::unique_ptr<rocksdb::Iterator> it(store.db->NewIterator(rocksdb::ReadOptions(), store.journal()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::vector<journal_entry> rec;
     REQUIRE(decode_journal_batch(std::string_view(it->value().data(), it->value().size()), rec).is_ok());
     sizes.push_back(rec.size());
   }
-  it.reset();
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
   return sizes;
 }
 }  // namespace

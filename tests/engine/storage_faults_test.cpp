@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "tests/engine/harness.h"
+#include "tests/engine/read_only_store.h"
 
 using namespace ledger;
 using namespace ledger::testing;
@@ -42,20 +43,12 @@ void flip_byte(const fs::path& file, std::uintmax_t offset) {
 
 // Files of one column family, from RocksDB's own metadata.
 std::vector<fs::path> sst_files_of(const std::string& path, const std::string& family) {
-  rocksdb::Options o;
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, {}}, {"state", {}}, {"journal", {}}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  auto s = rocksdb::DB::OpenForReadOnly(o, path, cfs, &handles, &db);
-  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  read_only_store store(path);
   std::vector<rocksdb::LiveFileMetaData> files;
-  db->GetLiveFilesMetaData(&files);
+  store.db->GetLiveFilesMetaData(&files);
   std::vector<fs::path> out;
   for (const auto& f : files)
     if (f.column_family_name == family) out.push_back(fs::path(f.db_path) / fs::path(f.name).relative_path());
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
   return out;
 }
 
