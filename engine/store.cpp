@@ -182,6 +182,10 @@ status store::open(const store_options& options, std::unique_ptr<store>& out) {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::unique_ptr<store> s(new store());
   s->options_ = options;
+  if (options.file_system) {
+    s->env_ = rocksdb::NewCompositeEnv(options.file_system);
+    setup.db.env = s->env_.get();
+  }
   auto rs = rocksdb::DB::Open(setup.db, options.path, setup.cfs, &handles, &s->db_);
   if (!rs.ok()) return from_rocks(rs, "opening the store at " + options.path);
   s->meta_ = handles[0];
@@ -281,6 +285,71 @@ status store::create_snapshot(const std::string& dir) {
   if (!rs.ok()) return from_rocks(rs, "preparing a snapshot");
   std::unique_ptr<rocksdb::Checkpoint> cp(raw);
   return from_rocks(cp->CreateCheckpoint(dir), "writing a snapshot to " + dir);
+}
+
+namespace {
+// Copies one column family of `from` (as of `snap`) into `cf` of `to`, in
+// write batches of about 4 MiB without the WAL (the copy is flushed after).
+status copy_family(rocksdb::DB* from, rocksdb::ColumnFamilyHandle* from_cf, const rocksdb::Snapshot* snap,
+                   rocksdb::DB* to, rocksdb::ColumnFamilyHandle* cf) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(from->NewIterator(ro, from_cf));
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  rocksdb::WriteBatch batch;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    batch.Put(cf, it->key(), it->value());
+    if (batch.GetDataSize() >= (4u << 20)) {
+      if (auto rs = to->Write(wo, &batch); !rs.ok()) return from_rocks(rs, "writing the copy");
+      batch.Clear();
+    }
+  }
+  if (!it->status().ok()) return from_rocks(it->status(), "reading the store for a copy");
+  if (batch.Count() > 0)
+    if (auto rs = to->Write(wo, &batch); !rs.ok()) return from_rocks(rs, "writing the copy");
+  return status::ok();
+}
+}  // namespace
+
+status store::copy_to(const std::string& dir, ledger_head& head) const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return status::invalid_argument(dir + " already exists");
+  store_options options;
+  options.path = dir;
+  auto setup = make_setup(options, false);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto rs = rocksdb::DB::Open(setup.db, dir, setup.cfs, &handles, &raw);
+  if (!rs.ok()) return from_rocks(rs, "creating the copy at " + dir);
+  std::unique_ptr<rocksdb::DB> to(raw);
+  // A follower only moves in catch_up(), which its owner does not call
+  // during the copy; secondary instances take no snapshots.
+  const rocksdb::Snapshot* snap = follower_ ? nullptr : db_->GetSnapshot();
+  status s = status::ok();
+  rocksdb::ColumnFamilyHandle* from_cfs[] = {meta_, state_, journal_};
+  for (std::size_t i = 0; i < 3 && s; ++i) s = copy_family(db_, from_cfs[i], snap, to.get(), handles[i]);
+  if (s) {
+    std::string v;
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    auto hs = db_->Get(ro, meta_, head_key, &v);
+    s = hs.ok() ? decode_head(v, head) : (hs.IsNotFound() ? status::ok() : from_rocks(hs, "reading the head"));
+    if (hs.IsNotFound()) head = {};
+  }
+  if (snap) db_->ReleaseSnapshot(snap);
+  if (s) {
+    // Flushed to table files (synced by the flush) since nothing went to the WAL.
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    rs = to->Flush(fo, handles);
+    if (!rs.ok()) s = from_rocks(rs, "flushing the copy");
+  }
+  for (auto* h : handles) to->DestroyColumnFamilyHandle(h);
+  if (auto cs = to->Close(); s && !cs.ok()) s = from_rocks(cs, "closing the copy");
+  return s;
 }
 
 status store::catch_up() {

@@ -29,6 +29,8 @@
 
 namespace rocksdb {
 class DB;
+class Env;
+class FileSystem;
 class Snapshot;
 class ColumnFamilyHandle;
 class WriteBatch;
@@ -54,6 +56,9 @@ struct store_options {
   bool create_if_missing = true;
   std::size_t block_cache_bytes = 256u << 20;
   std::size_t write_buffer_bytes = 32u << 20;
+  // The file system RocksDB writes through; null is the operating system's.
+  // Tests inject faults here (a power loss that drops unsynced writes).
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 class store {
@@ -73,6 +78,12 @@ class store {
   // memtable flush, not a copy. The copy is at a batch boundary; its head
   // says which. Any thread; not while the store is being closed.
   status create_snapshot(const std::string& dir);
+  // Writes a consistent copy of the committed store into a new store at
+  // `dir` (which must not exist): every key of every column family as of
+  // one snapshot, so at a batch boundary, flushed and synced. A logical
+  // copy, so it also works on a follower (a backup taken beside a running
+  // ledger) and to another file system. `head` is the copy's head.
+  status copy_to(const std::string& dir, ledger_head& head) const;
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -146,6 +157,7 @@ class store {
   std::shared_ptr<const rocksdb::Snapshot> read_snapshot() const;
 
   store_options options_;
+  std::unique_ptr<rocksdb::Env> env_;  // wraps options_.file_system; outlives db_
   rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* state_ = nullptr;

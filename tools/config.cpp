@@ -35,6 +35,14 @@ Commands:
                         ledger's partition), publishes the journal to the
                         events topic; serves /healthz, /readyz, /metrics on
                         --listen. Exits 75 when fenced (restart it).
+  backup                write a consistent, verified copy of the ledger at
+                        --data-dir (running or stopped) to --to DIR as
+                        DIR/seq-<head seq>/ with a manifest.json (seq, chain
+                        hash, state digest); keeps the newest --keep
+  restore               check the backup --from DIR (a backup, or the newest
+                        under a directory of backups) against its manifest,
+                        rebuild its state from its journal (skip: --quick),
+                        and copy it to --data-dir, which must hold no ledger
   probe URL             GET URL (http://host:port/path); exit 0 on 200 within
                         2 seconds, else 1 (container health checks)
 
@@ -45,6 +53,11 @@ rebuild-read-models read the events topic instead of a local journal.
 
 Options (each also read from the environment variable shown; flags win):
   --data-dir DIR            LEDGER_DATA_DIR        state directory [data]
+  --to DIR                                         backup: the directory of backups
+  --keep N                  LEDGER_BACKUP_KEEP     backup: newest backups kept under --to [7]
+  --from DIR                                       restore: a backup, or a directory of them
+  --quick                                          restore: check head and digest only, do not
+                                                   rebuild the state from the journal
   --listen HOST:PORT        LEDGER_LISTEN          [127.0.0.1:8080]; port 0 picks a free one
   --port-file FILE          LEDGER_PORT_FILE       write the bound port here once listening
   --ops-listen HOST:PORT    LEDGER_OPS_LISTEN      serve: the operations listener (/metrics,
@@ -188,6 +201,9 @@ struct option_def {
 std::vector<option_def> option_defs(config& c) {
   return {
       {"--data-dir", "LEDGER_DATA_DIR", [&](const std::string& v) { c.data_dir = v; }},
+      {"--to", "", [&](const std::string& v) { c.backup_to = v; }},
+      {"--keep", "LEDGER_BACKUP_KEEP", [&](const std::string& v) { c.backup_keep = to_number("--keep", v, 1, 10'000); }},
+      {"--from", "", [&](const std::string& v) { c.restore_from = v; }},
       {"--listen", "LEDGER_LISTEN", [&](const std::string& v) { c.listen = v; c.listen_set = true; }},
       {"--port-file", "LEDGER_PORT_FILE", [&](const std::string& v) { c.port_file = v; }},
       {"--ops-listen", "LEDGER_OPS_LISTEN", [&](const std::string& v) { c.ops_listen = v; c.ops_listen_set = true; }},
@@ -327,6 +343,8 @@ void validate(config& c) {
     die("the HS256 secret must be at least 32 bytes");
   bool needs_pg = c.command == "migrate" || c.command == "project" || c.command == "verify-read-models" ||
                   c.command == "rebuild-read-models";
+  if (c.command == "backup" && c.backup_to.empty()) die("backup needs --to DIR (the directory of backups)");
+  if (c.command == "restore" && c.restore_from.empty()) die("restore needs --from DIR (a backup or a directory of them)");
   if (needs_pg && c.pg_conninfo.empty())
     die("no PostgreSQL configured: set LEDGER_PG_CONNINFO or LEDGER_PG_CONNINFO_FILE");
   (void)server_config_of(c);  // --listen must be HOST:PORT
@@ -356,7 +374,7 @@ int read_command(config& c, int argc, char** argv) {
   if (argc <= 1 || argv[1][0] == '-') return 1;
   c.command = argv[1];
   static const char* commands[] = {"serve",  "migrate", "project", "verify-read-models", "rebuild-read-models",
-                                   "engine", "probe"};
+                                   "engine", "probe", "backup", "restore"};
   if (std::find(std::begin(commands), std::end(commands), c.command) == std::end(commands))
     die("unknown command " + c.command + " (see --help)");
   if (c.command != "probe") return 2;
@@ -376,6 +394,7 @@ bool read_switch(config& c, const std::string& a) {
   else if (a == "--check-config") c.check_config = true;
   else if (a == "--kafka-create-topics") c.kafka_create_topics = true;
   else if (a == "--quiet") c.quiet = true;
+  else if (a == "--quick") c.restore_quick = true;
   else if (a == "--unsafe-no-sync") c.sync = false;  // refused without --benchmark-mode (validate)
   else return false;
   return true;

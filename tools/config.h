@@ -46,6 +46,11 @@ struct config {
   bool check_config = false;
   std::string command = "serve";
   std::string probe_url;  // probe's argument
+  // backup and restore
+  std::string backup_to;       // backup --to: the directory of backups
+  std::size_t backup_keep = 7; // backup --keep: newest backups kept there
+  std::string restore_from;    // restore --from: a backup, or a directory of them (newest)
+  bool restore_quick = false;  // restore --quick: skip rebuilding from the journal
   std::string pg_conninfo;  // secret: environment or file only
   std::string pg_schema = "ledger";
   // The command log: "embedded" (in this process) or "kafka".

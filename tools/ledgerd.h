@@ -44,6 +44,9 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& hooks);
 int run_embedded_serve(config& cfg);
 // migrate, project, verify-read-models, rebuild-read-models (tool_commands.cpp).
 int run_tool(const config& cfg);
+// backup --to DIR and restore --from DIR (backup.cpp).
+int run_backup(const config& cfg);
+int run_restore(const config& cfg);
 // GET url; 0 on a 200 answer within two seconds (probe.cpp).
 int run_probe(const std::string& url);
 

@@ -1,7 +1,8 @@
 // Child of the crash test: applies a deterministic stream of commands to the
 // ledger at <dir> and prints "ack <index> <seq> <replay>" for each command
 // once its batch is durable. The parent kills it with SIGKILL at random
-// points and checks what survived.
+// points, drops every write it did not sync (as a power loss would; see
+// power_loss_fs.h) and checks what survived.
 //
 // usage: crash_child <dir> <first index> <end index> [pipeline_commands_min]
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "tests/engine/power_loss_fs.h"
 #include "tools/system_clock.h"
 
 using namespace ledger;
@@ -48,6 +50,10 @@ int main(int argc, char** argv) {
   o.store.path = dir;
   o.store.write_buffer_bytes = 8u << 20;
   o.clk = &clk;
+  // The parent drops what this process wrote but did not sync, after it
+  // kills it, from the log this file system keeps.
+  if (const char* side_log = std::getenv("LEDGER_POWER_LOSS_LOG"))
+    o.store.file_system = std::make_shared<ledger::testing::power_loss_fs>(side_log);
   if (argc == 5) o.pipeline_commands_min = static_cast<std::size_t>(std::atol(argv[4]));
   std::unique_ptr<engine> e;
   if (auto s = engine::open(o, e); !s) {

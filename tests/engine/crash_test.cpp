@@ -1,6 +1,7 @@
 // Crash test: a child process applies commands and reports each
 // acknowledgement; the test kills it with SIGKILL at random points (25
-// times), restarting it each time, and checks after every kill that every
+// times), drops every write the child did not sync (a power loss, not just
+// a process kill, which keeps the page cache), restarting it each time, and checks after every kill that every
 // acknowledged command is in the ledger exactly once, nothing is
 // half-applied, the chain verifies, and the rebuilt state equals the stored
 // one.
@@ -16,6 +17,7 @@
 
 #include "tests/engine/harness.h"
 #include "tests/engine/ledger_checks.h"
+#include "tests/engine/power_loss_fs.h"
 #include "tools/system_clock.h"
 
 using namespace ledger;
@@ -28,7 +30,7 @@ struct child {
   int out_fd = -1;
 };
 
-child spawn(const std::string& dir, long first, long end, int pipeline_min) {
+child spawn(const std::string& dir, const std::string& side_log, long first, long end, int pipeline_min) {
   int fds[2];
   REQUIRE(pipe(fds) == 0);
   pid_t pid = fork();
@@ -37,6 +39,7 @@ child spawn(const std::string& dir, long first, long end, int pipeline_min) {
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
+    setenv("LEDGER_POWER_LOSS_LOG", side_log.c_str(), 1);
     std::string a = std::to_string(first), b = std::to_string(end), p = std::to_string(pipeline_min);
     execl(LEDGER_CRASH_CHILD, "crash_child", dir.c_str(), a.c_str(), b.c_str(), p.c_str(), static_cast<char*>(nullptr));
     _exit(127);
@@ -71,6 +74,8 @@ TEST_CASE("kill -9 at random points loses no acknowledged command and applies no
   std::mt19937_64 rng(seed);
   temp_dir dir("ledger-crash");
   std::string path = (dir.path() / "ledger").string();
+  std::string side_log = (dir.path() / "synced.log").string();
+  std::uint64_t dropped = 0;
 
   std::map<long, std::uint64_t> acked;  // command index -> seq of its event
   long next = 0;
@@ -80,7 +85,7 @@ TEST_CASE("kill -9 at random points loses no acknowledged command and applies no
     // Resend a few already acknowledged commands: they must come back as replays.
     long first = std::max<long>(0, next - std::uniform_int_distribution<long>(0, 50)(rng));
     // Alternate rounds commit on the committer thread (pipelined) or inline.
-    auto c = spawn(path, first, first + 1'000'000, round % 2 == 0 ? 1 : 512);
+    auto c = spawn(path, side_log, first, first + 1'000'000, round % 2 == 0 ? 1 : 512);
     long target = std::uniform_int_distribution<long>(1, 3000)(rng);
     long seen = 0;
     std::string buf, line;
@@ -104,6 +109,8 @@ TEST_CASE("kill -9 at random points loses no acknowledged command and applies no
     waitpid(c.pid, &st, 0);
     REQUIRE_MESSAGE(killed, "the child ended before it was killed");
     REQUIRE(WIFSIGNALED(st));
+    // The power goes with it: what was written but not synced is lost.
+    dropped += drop_unsynced_writes(side_log);
 
     // Restart and check.
     system_clock_source clk;
@@ -147,4 +154,5 @@ TEST_CASE("kill -9 at random points loses no acknowledged command and applies no
     CHECK(duplicated == 0);
   }
   CHECK(acked.size() > 1000);
+  MESSAGE(dropped << " unsynced bytes dropped over " << kills << " power losses");
 }

@@ -26,6 +26,8 @@ class engine_harness {
     o.store.path = (dir_.path() / "ledger").string();
     o.store.write_buffer_bytes = 8u << 20;
     o.store.block_cache_bytes = 8u << 20;
+    o.store.file_system = file_system_;
+    o.store.sync = sync_;
     o.batch_commands_max = batch_max_;
     o.pipeline_commands_min = pipeline_min_;
     if (events_max_ > 0) o.batch_events_max = events_max_;
@@ -34,6 +36,11 @@ class engine_harness {
     if (!s) throw std::runtime_error("engine open failed: " + s.to_string());
   }
   void close() { engine_.reset(); }
+  // The file system and WAL sync setting of the next reopen() (fault tests).
+  void use_file_system(std::shared_ptr<rocksdb::FileSystem> fs, bool sync = true) {
+    file_system_ = std::move(fs);
+    sync_ = sync;
+  }
 
   // Submits a batch and waits for its outcomes.
   std::vector<outcome> run_all(std::vector<command> cmds) {
@@ -114,6 +121,8 @@ class engine_harness {
   temp_dir dir_;
   manual_clock clock_;
   std::unique_ptr<engine> engine_;
+  std::shared_ptr<rocksdb::FileSystem> file_system_;
+  bool sync_ = true;
   int key_counter_ = 0;
 };
 
