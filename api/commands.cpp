@@ -147,20 +147,6 @@ bool reserve_keys(exchange& x, const std::vector<command>& cmds) {
   return true;
 }
 
-void answer_append_failure(exchange& x, append_result result) {
-  switch (result) {
-    case append_result::ok: return;
-    case append_result::full:
-      return x.fail({503, "overloaded", "the command queue is full; retry shortly", "", {{"Retry-After", "1"}}});
-    case append_result::too_large: return x.fail({413, "body-too-large", "more commands than the queue holds", "", {}});
-    case append_result::closed:
-      // While draining, the engine stops once it applied what it accepted:
-      // what arrives after is refused as any command during shutdown.
-      if (x.svc.draining) return x.fail({503, "shutting-down", "the ledger is shutting down", "", {{"Retry-After", "1"}}});
-      x.log_error(x.svc.ledger.health());
-      return x.fail({503, "unavailable", "the ledger is not accepting commands", "", {{"Retry-After", "5"}}});
-  }
-}
 
 void submit(const exchange_ptr& x, std::vector<command> cmds, std::vector<const operation*> ops, bool batch) {
   if (!reserve_keys(*x, cmds))
@@ -248,6 +234,21 @@ void on_batch(const exchange_ptr& x, std::uint64_t) {
 }
 
 }  // namespace
+
+void answer_append_failure(exchange& x, append_result result) {
+  switch (result) {
+    case append_result::ok: return;
+    case append_result::full:
+      return x.fail({503, "overloaded", "the command queue is full; retry shortly", "", {{"Retry-After", "1"}}});
+    case append_result::too_large: return x.fail({413, "body-too-large", "more commands than the queue holds", "", {}});
+    case append_result::closed:
+      // While draining, the engine stops once it applied what it accepted:
+      // what arrives after is refused as any command during shutdown.
+      if (x.svc.draining) return x.fail({503, "shutting-down", "the ledger is shutting down", "", {{"Retry-After", "1"}}});
+      x.log_error(x.svc.ledger.health());
+      return x.fail({503, "unavailable", "the ledger is not accepting commands", "", {{"Retry-After", "5"}}});
+  }
+}
 
 void add_command(router& r, std::string_view path, operation op) {
   r.add("POST", path, std::string(op.type), &on_command, op);

@@ -21,6 +21,8 @@ void add_batch_routes(router& r);
 
 // Reads an id from the path, or from the body when routed without one (batch).
 std::uint64_t id_or_path(field_reader& r, std::string_view name, std::uint64_t path_id);
+// Answers a submission the engine's log refused (full, too large, closed).
+void answer_append_failure(exchange& x, append_result result);
 // Operations without object-level checks.
 std::optional<problem> no_check(state_reads&, const principal&, const command_body&);
 

@@ -84,6 +84,13 @@ Options (each also read from the environment variable shown; flags win):
                             reads:6000:12000:60 other:600:1200:60]
   --trusted-proxies A,B     LEDGER_TRUSTED_PROXIES addresses or CIDR blocks whose X-Forwarded-For
                             names the client [none]
+  --webhook-account SPEC    LEDGER_WEBHOOK_ACCOUNTS (spec;spec) a payment provider's webhook
+                            endpoint: NAME,PROVIDER,SECRETS_FILE[,NOTIFICATION_URL] with
+                            PROVIDER stripe or square, one secret per line in the file (two
+                            while rotating; re-read on SIGHUP), the URL Square signs (square
+                            only); deposits come from clearing:NAME (repeatable) [none]
+  --webhook-tolerance-s N   LEDGER_WEBHOOK_TOLERANCE_S Stripe signature timestamps accepted this
+                            far from now, either way [300]
   --redis-url URL           LEDGER_REDIS_URL       redis://[USER@]HOST[:PORT][/DB]: share the rate
                             limits of every instance there; unreachable: limited routes 503 [none]
   --redis-timeout-ms N      LEDGER_REDIS_TIMEOUT_MS connect and each call [250]
@@ -198,6 +205,15 @@ struct option_def {
 };
 
 // Every option with a value: its flag, its environment variable, its setter.
+// One --webhook-account (or LEDGER_WEBHOOK_ACCOUNTS item), its secrets read now.
+void add_webhook_account(config& c, const std::string& spec) {
+  api::webhook_account a;
+  if (auto e = api::parse_webhook_account(spec, a)) die("--webhook-account: " + *e);
+  for (const auto& other : c.webhooks.accounts)
+    if (other.name == a.name) die("--webhook-account: the name " + a.name + " is given twice");
+  c.webhooks.accounts.push_back(std::move(a));
+}
+
 std::vector<option_def> option_defs(config& c) {
   return {
       {"--data-dir", "LEDGER_DATA_DIR", [&](const std::string& v) { c.data_dir = v; }},
@@ -222,6 +238,9 @@ std::vector<option_def> option_defs(config& c) {
       {"--jwt-audience", "LEDGER_JWT_AUDIENCE", [&](const std::string& v) { c.jwt_audience = v; }},
       {"--jwt-max-token-age-s", "LEDGER_JWT_MAX_TOKEN_AGE_S", [&](const std::string& v) {
          c.jwt_max_token_age_s = std::int64_t(to_number("--jwt-max-token-age-s", v, 60, 31 * 86'400)); }},
+      {"--webhook-account", "", [&](const std::string& v) { add_webhook_account(c, v); }},
+      {"--webhook-tolerance-s", "LEDGER_WEBHOOK_TOLERANCE_S", [&](const std::string& v) {
+         c.webhooks.tolerance_s = std::int64_t(to_number("--webhook-tolerance-s", v, 1, 3600)); }},
       {"--rate-limit", "", [&](const std::string& v) { if (auto e = c.rate_limits.set(v)) die("--rate-limit: " + *e); }},
       {"--trusted-proxies", "LEDGER_TRUSTED_PROXIES", [&](const std::string& v) { c.rate_limits.trusted_proxies = split_list(v); }},
       {"--redis-url", "LEDGER_REDIS_URL", [&](const std::string& v) { c.redis_url = v; }},
@@ -367,6 +386,16 @@ void read_environment(config& c, std::vector<option_def>& defs) {
   if (const char* v = std::getenv("LEDGER_RATE_LIMITS"); v && *v)
     for (const auto& spec : split_list(v))
       if (auto e = c.rate_limits.set(spec)) die("LEDGER_RATE_LIMITS: " + *e);
+  // Specs hold commas, so the environment's list is ';'-separated.
+  if (const char* v = std::getenv("LEDGER_WEBHOOK_ACCOUNTS"); v && *v) {
+    std::string list = v;
+    for (std::size_t start = 0; start <= list.size();) {
+      auto end = list.find(';', start);
+      if (end == std::string::npos) end = list.size();
+      if (end > start) add_webhook_account(c, list.substr(start, end - start));
+      start = end + 1;
+    }
+  }
 }
 
 // The command (and probe's URL); returns the index of the first option.

@@ -10,6 +10,7 @@
 
 #include "api/jwt_files.h"
 #include "api/rate_limit.h"
+#include "api/webhooks.h"
 #include "api/server.h"
 #include "kafka/client.h"
 
@@ -65,6 +66,8 @@ struct config {
   // The JWT key files, read again on SIGHUP; the longest token life accepted.
   api::jwt_files jwt_files;
   std::int64_t jwt_max_token_age_s = 86'400;
+  // Payment providers' webhook accounts (api/webhooks.h), secrets loaded.
+  api::webhook_settings webhooks;
 };
 
 // The verifier's configuration: the keys read from cfg's files (dies on a

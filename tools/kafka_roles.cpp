@@ -145,7 +145,7 @@ int run_kafka_serve(config& cfg) {
   std::thread defaults([&] {
     for (int attempt = 0; !stopping.load(); ++attempt) {
       status s = ensure_defaults([&](std::vector<command>&& c, completion d) { return backend.submit(std::move(c), std::move(d)); },
-                                 cfg.dev);
+                                 cfg.dev, cfg.webhooks);
       if (s) return;
       if (attempt % 10 == 0) log_line("registering the default accounts: " + s.to_string() + "; retrying");
       for (int i = 0; i < 20 && !stopping.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -23,7 +23,8 @@ namespace ledger::tools {
 void write_port_file(const config& cfg, unsigned short port);
 // Registers the system accounts (and dev's USD asset and demo provider)
 // through `submit`, idempotently (retries are replays).
-status ensure_defaults(const std::function<append_result(std::vector<command>&&, completion)>& submit, bool dev);
+status ensure_defaults(const std::function<append_result(std::vector<command>&&, completion)>& submit, bool dev,
+                       const api::webhook_settings& webhooks);
 // Blocks SIGINT/SIGTERM (and ignores SIGPIPE) in every thread started after;
 // wait_for_signal() takes one.
 void block_signals();

@@ -185,11 +185,15 @@ int wait_for_signal(bool with_hup) {
   return sig;
 }
 
-status ensure_defaults(const std::function<append_result(std::vector<command>&&, completion)>& submit, bool dev) {
+status ensure_defaults(const std::function<append_result(std::vector<command>&&, completion)>& submit, bool dev,
+                       const api::webhook_settings& webhooks) {
   std::vector<command> cmds = {
       {"ledgerd", "setup:payouts", "", open_account_cmd{account_kind::system, "payouts", {}}},
       {"ledgerd", "setup:fee_revenue", "", open_account_cmd{account_kind::system, "fee_revenue", {}}},
   };
+  // Each webhook account deposits from its own clearing account.
+  for (const auto& a : webhooks.accounts)
+    cmds.push_back({"ledgerd", "setup:clearing:" + a.name, "", open_account_cmd{account_kind::system, "clearing:" + a.name, {}}});
   if (dev) {
     cmds.push_back({"ledgerd", "setup:asset:USD", "", register_asset_cmd{"USD", 2, 1, amount_limit}});
     cmds.push_back({"ledgerd", "setup:clearing:demo", "", open_account_cmd{account_kind::system, "clearing:demo", {}}});
@@ -221,7 +225,10 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   auto jwt = make_jwt(cfg);
   serve_hooks hooks = given_hooks;
   // SIGHUP: the JWT key files again; requests in progress keep the old keys.
-  hooks.reload = [&cfg, &jwt] {
+  api::webhook_registry webhooks(cfg.webhooks);
+  hooks.reload = [&cfg, &jwt, &webhooks] {
+    if (auto err = webhooks.reload())
+      std::fprintf(stderr, "ledgerd: SIGHUP: webhook secrets kept where a file does not load: %s\n", err->c_str());
     api::jwt_config jc;
     auto err = jwt_config_of(cfg, jc);
     if (!err) err = jwt->reload(jc);
@@ -238,11 +245,13 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   log.set_enabled(!cfg.quiet);
   auto limits = make_limiter(cfg, clk, log);
   m.add_source([&limits] { return limits->render_metrics(); });
+  m.add_source([&webhooks] { return webhooks.render_metrics(); });
   api::service_config svc_cfg;
   svc_cfg.cors_origins = cfg.cors_origins;
   svc_cfg.reads = reads.reads.get();
   svc_cfg.limits = limits.get();
   svc_cfg.rate_limits = cfg.rate_limits;
+  svc_cfg.webhooks = &webhooks;
   std::unique_ptr<api::server> srv;
   svc_cfg.dispatch = [&srv](std::function<void()> f) { srv->dispatcher()(std::move(f)); };
   api::service svc(backend, *jwt, svc_cfg, m, log, clk);
@@ -280,7 +289,7 @@ int run_embedded_serve(config& cfg) {
   std::unique_ptr<engine> eng;
   if (auto s = engine::open(eo, eng); !s) die("opening the ledger at " + eo.store.path + ": " + s.to_string());
   auto submit = [&](std::vector<command>&& c, completion d) { return eng->submit(std::move(c), std::move(d)); };
-  if (auto s = ensure_defaults(submit, cfg.dev); !s) die(s.to_string());
+  if (auto s = ensure_defaults(submit, cfg.dev, cfg.webhooks); !s) die(s.to_string());
 
   // Read models: migrated at start when reachable; the projector retries on
   // its own when PostgreSQL is not there yet.
