@@ -169,7 +169,7 @@ int run_kafka_serve(config& cfg) {
 }
 
 // The Kafka engine's operations endpoints: active or standby, and its metrics.
-static api::ops_probes engine_probes(engine& e, kafka::engine_log& log, kafka::relay& relay) {
+static api::ops_probes engine_probes(engine& e, kafka::engine_log& log, kafka::relay& relay, std::string data_dir) {
   auto* eng = &e;
   auto* lg = &log;
   auto* rl = &relay;
@@ -181,10 +181,10 @@ static api::ops_probes engine_probes(engine& e, kafka::engine_log& log, kafka::r
         return status::ok();
       },
       [lg] { return std::string(kafka::to_string(lg->role())); },
-      [eng, lg, rl] {
+      [eng, lg, rl, data_dir] {
         auto ls = lg->stats();
         auto rs = rl->stats();
-        std::string out = engine_metrics(*eng);
+        std::string out = engine_metrics(*eng) + disk_metrics(data_dir);
         out += gauge("ledger_engine_active", "1 while this engine holds the ledger's partition.",
                      ls.role == kafka::engine_role::active ? 1 : 0);
         out += counter("ledger_kafka_records_total", "Records consumed from the commands topic.", ls.records);
@@ -256,7 +256,7 @@ int run_kafka_engine(config& cfg) {
   kafka::relay relay(cfg.kafka, engine_journal(*eng));
   bool relay_started = false;
 
-  api::ops_handler ops(engine_probes(*eng, *log, relay));
+  api::ops_handler ops(engine_probes(*eng, *log, relay, cfg.data_dir));
   auto sc = server_config_of(cfg);
   api::server srv(ops, sc);
   if (auto s = srv.listen(); !s) die(s.to_string());

@@ -45,6 +45,9 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& hooks);
 int run_embedded_serve(config& cfg);
 // migrate, project, verify-read-models, rebuild-read-models (tool_commands.cpp).
 int run_tool(const config& cfg);
+// The data directory's file system as Prometheus gauges:
+// ledger_disk_bytes{kind="total"|"available"} (statvfs; nothing on error).
+std::string disk_metrics(const std::string& data_dir);
 // backup --to DIR and restore --from DIR (backup.cpp).
 int run_backup(const config& cfg);
 int run_restore(const config& cfg);

@@ -7,6 +7,7 @@
 // answer those requests, then exit. No acknowledged command is lost: an
 // acknowledgement is only sent after its batch is durable anyway.
 #include <signal.h>
+#include <sys/statvfs.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "api/ops.h"
 #include "api/problem.h"
 #include "api/server.h"
+#include "base/prometheus.h"
 #include "projections/metrics.h"
 #include "projections/migrations.h"
 #include "tools/ledgerd.h"
@@ -162,6 +164,15 @@ class ops_endpoint {
 
 }  // namespace
 
+std::string disk_metrics(const std::string& data_dir) {
+  struct statvfs fs {};
+  if (::statvfs(data_dir.c_str(), &fs) != 0) return {};
+  auto bytes = [&](fsblkcnt_t blocks) { return prometheus::number(double(blocks) * double(fs.f_frsize)); };
+  return prometheus::header("ledger_disk_bytes", "The data directory's file system: total and available bytes.", "gauge") +
+         "ledger_disk_bytes{kind=\"total\"} " + bytes(fs.f_blocks) + "\n" + "ledger_disk_bytes{kind=\"available\"} " +
+         bytes(fs.f_bavail) + "\n";
+}
+
 void write_port_file(const config& cfg, unsigned short port) { write_file_atomically(cfg.port_file, port); }
 
 void block_signals() {
@@ -246,6 +257,7 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   auto limits = make_limiter(cfg, clk, log);
   m.add_source([&limits] { return limits->render_metrics(); });
   m.add_source([&webhooks] { return webhooks.render_metrics(); });
+  m.add_source([&cfg] { return disk_metrics(cfg.data_dir); });
   api::service_config svc_cfg;
   svc_cfg.cors_origins = cfg.cors_origins;
   svc_cfg.reads = reads.reads.get();

@@ -377,6 +377,15 @@ TEST_CASE("healthz, readyz, metrics, Ledger-Seq and X-Request-ID") {
   CHECK(r.body.find("\nledger_journal_seq 4\n") != std::string::npos);
   CHECK(r.body.find("\nledger_engine_failed 0\n") != std::string::npos);
   CHECK(r.body.find("\nledger_http_requests_in_flight 0\n") != std::string::npos);  // metrics are not an API request
+  // The data directory's disk, for the disk-usage alert: total >= available > 0.
+  auto disk = [&](const std::string& kind) {
+    auto line = "\nledger_disk_bytes{kind=\"" + kind + "\"} ";
+    auto p = r.body.find(line);
+    REQUIRE_MESSAGE(p != std::string::npos, line);
+    return std::stod(r.body.substr(p + line.size(), r.body.find('\n', p + 1) - p - line.size()));
+  };
+  CHECK(disk("available") > 0);
+  CHECK(disk("total") >= disk("available"));
 
   // Ledger-Seq on commands is the body's seq; on a wallet read, the head.
   auto w = env.post("/v1/wallets", env.alice, R"({"assets":[{"asset":"USD"}]})");

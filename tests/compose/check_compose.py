@@ -25,10 +25,20 @@ usage: check_compose.py LEDGERD COMPOSE_FILE
    LEDGER_KAFKA_OPTIONS_FILE (checked by librdkafka in --check-config) and
    waits for the job.
 
+6. Monitoring: Prometheus scrapes every ledger process's metrics port and
+   loads compose/monitoring/alerts.yml, which `promtool check rules` and
+   `promtool check config` accept and which holds the alerts operations
+   need (disk above 80%, projection lag, engine not ready, commit latency,
+   webhook signature failures); Grafana provisions the dashboard
+   compose/monitoring/grafana/dashboards/ledger.json, whose every query is
+   valid PromQL (promtool) and names only metrics the ledgerd binary
+   exports, like the alert rules.
+
 Every failure is reported (not only the first); the exit status is 1 if any.
 Set DOCKER_COMPOSE to use another compose command (e.g. "docker compose").
 """
 
+import json
 import os
 import re
 import secrets
@@ -663,6 +673,110 @@ def expect_failure(ledgerd, n, what, args, env):
 # --- main ---------------------------------------------------------------------
 
 
+REQUIRED_ALERTS = ["LedgerDiskAbove80Percent", "LedgerProjectionLagHigh", "LedgerEngineFailed", "LedgerNoActiveEngine",
+                   "LedgerCommitLatencyHigh", "LedgerWebhookSignatureFailures"]
+METRIC_RE = re.compile(r"\bledger_[a-z0-9_]+")
+
+
+def exported_metrics(ledgerd):
+    """The metric names ledgerd's binary carries as strings."""
+    with open(ledgerd, "rb") as f:
+        data = f.read().decode("latin-1")
+    return set(METRIC_RE.findall(data))
+
+
+def unknown_metrics(expr, known):
+    out = []
+    for name in METRIC_RE.findall(expr):
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        if name not in known and base not in known:
+            out.append(name)
+    return out
+
+
+def promtool(args):
+    tool = shutil.which("promtool")
+    if tool is None:
+        fail("promtool is not installed (Debian: prometheus; scripts/bootstrap installs it)")
+        return None
+    r = subprocess.run([tool] + args, capture_output=True, text=True, timeout=CHECK_TIMEOUT_S)
+    return r
+
+
+def check_prometheus(services, mon_dir, tmp):
+    with open(os.path.join(mon_dir, "prometheus.yml")) as f:
+        prom = yaml.safe_load(f)
+    targets = [t for job in prom.get("scrape_configs", []) for sc in job.get("static_configs", [])
+               for t in sc.get("targets", [])]
+    for n, s in sorted(services.items()):
+        cmd = as_list(s.get("command"))
+        if "ledgerd" not in cmd[:1]:
+            continue
+        port = port_of(flag_value(cmd, "--ops-listen") or "") if "serve" in cmd else port_of(flag_value(cmd, "--listen") or "")
+        check("%s:%s" % (n, port) in targets, "prometheus scrapes %s:%s" % (n, port),
+              "prometheus does not scrape %s's metrics port (%s); targets: %s" % (n, port, targets))
+    local = dict(prom)
+    local["rule_files"] = [os.path.join(mon_dir, "alerts.yml")]
+    path = os.path.join(tmp, "prometheus.yml")
+    with open(path, "w") as f:
+        yaml.safe_dump(local, f)
+    r = promtool(["check", "config", path])
+    if r is not None:
+        check(r.returncode == 0, "promtool check config: prometheus.yml and its rules load",
+              "promtool check config failed: %s%s" % (r.stdout, r.stderr))
+
+
+def check_alerts(mon_dir, known):
+    path = os.path.join(mon_dir, "alerts.yml")
+    r = promtool(["check", "rules", path])
+    if r is not None:
+        check(r.returncode == 0, "promtool check rules: alerts.yml", "promtool check rules failed: %s%s" % (r.stdout, r.stderr))
+    with open(path) as f:
+        rules = [rule for g in yaml.safe_load(f)["groups"] for rule in g["rules"]]
+    names = {rule.get("alert") for rule in rules}
+    for want in REQUIRED_ALERTS:
+        check(want in names, "alert %s is defined" % want, "alert %s is missing from alerts.yml" % want)
+    for rule in rules:
+        bad = unknown_metrics(rule["expr"], known)
+        check(not bad, "alert %s names exported metrics" % rule.get("alert"),
+              "alert %s names metrics ledgerd does not export: %s" % (rule.get("alert"), bad))
+
+
+def check_dashboard(mon_dir, known, tmp):
+    with open(os.path.join(mon_dir, "grafana", "dashboards", "ledger.json")) as f:
+        dash = json.load(f)
+    exprs = []
+    for panel in dash.get("panels", []):
+        targets = panel.get("targets") or []
+        check(targets and all(t.get("expr") for t in targets), "panel %r has queries" % panel.get("title"),
+              "panel %r has no query" % panel.get("title"))
+        for t in targets:
+            exprs.append((panel.get("title"), t.get("expr", "")))
+            bad = unknown_metrics(t.get("expr", ""), known)
+            check(not bad, "panel %r names exported metrics" % panel.get("title"),
+                  "panel %r names metrics ledgerd does not export: %s" % (panel.get("title"), bad))
+    # promtool parses the queries as recording rules.
+    rules = {"groups": [{"name": "dashboard", "rules": [{"record": "dashboard:q%d" % i, "expr": e}
+                                                          for i, (_, e) in enumerate(exprs)]}]}
+    path = os.path.join(tmp, "dashboard_rules.yml")
+    with open(path, "w") as f:
+        yaml.safe_dump(rules, f)
+    r = promtool(["check", "rules", path])
+    if r is not None:
+        check(r.returncode == 0, "every dashboard query is valid PromQL (%d)" % len(exprs),
+              "a dashboard query is not valid PromQL: %s%s" % (r.stdout, r.stderr))
+
+
+def check_monitoring(ledgerd, services, compose_dir, tmp):
+    mon_dir = os.path.join(compose_dir, "monitoring")
+    check("prometheus" in services and "grafana" in services, "prometheus and grafana run in the deployment",
+          "the deployment needs the prometheus and grafana services")
+    known = exported_metrics(ledgerd)
+    check_prometheus(services, mon_dir, tmp)
+    check_alerts(mon_dir, known)
+    check_dashboard(mon_dir, known, tmp)
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__.strip().splitlines()[2])
@@ -685,6 +799,7 @@ def main():
         ledger, engines = check_ledger_services(services, top_secrets, brokers)
         with tempfile.TemporaryDirectory(prefix="check_compose-") as tmp:
             check_configs(ledgerd, ledger, engines, top_secrets, tmp)
+            check_monitoring(ledgerd, services, os.path.dirname(compose_file), tmp)
     print()
     if failures:
         print("check_compose: %d check(s) failed, %d passed" % (len(failures), passes))
