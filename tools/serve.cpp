@@ -18,6 +18,7 @@
 #include "api/ops.h"
 #include "api/problem.h"
 #include "api/server.h"
+#include "base/prometheus.h"
 #include "projections/metrics.h"
 #include "projections/migrations.h"
 #include "tools/ledgerd.h"
@@ -73,9 +74,13 @@ struct read_side {
     qo.conninfo = cfg.pg_conninfo;
     qo.schema = cfg.pg_schema;
     pool = std::make_unique<projections::query_pool>(qo);
-    reads = std::make_unique<read_models_adapter>(*pool, proj, cfg.min_seq_wait_ms);
+    reads = std::make_unique<read_models_adapter>(*pool, proj, cfg.min_seq_wait_ms, cfg.min_seq_waiters_max);
   }
-  ~read_side() {
+  ~read_side() { stop(); }
+  // Answers the reads still waiting for min_seq, then lets the queued ones
+  // finish. Idempotent.
+  void stop() {
+    if (reads) reads->stop();
     if (pool) pool->stop();
   }
 };
@@ -238,6 +243,11 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   log.set_enabled(!cfg.quiet);
   auto limits = make_limiter(cfg, clk, log);
   m.add_source([&limits] { return limits->render_metrics(); });
+  if (reads.reads)
+    m.add_source([&reads] {
+      return prometheus::gauge("ledger_read_min_seq_waiters", "History reads waiting for their min_seq (no query worker held).",
+                               double(reads.reads->waiting()));
+    });
   api::service_config svc_cfg;
   svc_cfg.cors_origins = cfg.cors_origins;
   svc_cfg.reads = reads.reads.get();
@@ -261,6 +271,9 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   srv->run();
   run_returned = true;
   signal_thread.join();
+  // While the server still exists: late answers are posted to its stopped
+  // I/O threads, not to a destroyed one.
+  reads.stop();
   return 0;
 }
 
