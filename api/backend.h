@@ -21,6 +21,11 @@ class backend {
   virtual status health() const = 0;
   // The head of the state reads see.
   virtual ledger_head head() const = 0;
+  // The highest seq this instance has acknowledged or observed: the highest
+  // a client of this instance can know of (a read's min_seq beyond it is
+  // refused). The engine's head here; in Kafka mode the replica may trail
+  // what this instance acknowledged, so it is the larger of the two.
+  virtual std::uint64_t known_seq() const { return head().seq; }
   // Committed state for reads (assets, wallets, holds). A backend may wait,
   // briefly and bounded, for its reads to include what this instance has
   // already acknowledged.

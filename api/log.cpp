@@ -107,7 +107,7 @@ void logger::write(std::string_view level, std::string_view msg,
   j.begin_object().field("ts", ts).field("level", level).field("msg", redact(msg));
   static const char* exact[] = {"request_id", "method", "route", "status", "duration_ms", "remote"};
   for (const auto& [k, v] : fields) {
-    bool keep = std::any_of(std::begin(exact), std::end(exact), [&](const char* e) { return k == e; });
+    bool keep = std::any_of(std::begin(exact), std::end(exact), [&name = k](const char* e) { return name == e; });
     j.field(k, keep ? v : redact(v));
   }
   j.end_object();

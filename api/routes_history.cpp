@@ -17,13 +17,25 @@ struct query_spec {
   bool wallet_scoped;
 };
 
+// min_seq: a seq this instance has acknowledged or observed (a client
+// learns seqs from responses); beyond that it could wait for a seq that may
+// never come, so it is refused. False after answering.
+bool read_min_seq(exchange& x, std::string_view v, read_query& q) {
+  auto n = parse_id(v);
+  if (!n) return x.fail({400, "invalid-field", "must be a positive sequence number", "min_seq", {}}), false;
+  const std::uint64_t head = x.svc.ledger.known_seq();
+  if (*n > head)
+    return x.fail({400, "invalid-field", "must not be beyond the journal head, seq " + std::to_string(head), "min_seq", {}}),
+           false;
+  q.min_seq = *n;
+  return true;
+}
+
 // Reads the query parameters into `q`; false after answering.
 bool read_params(exchange& x, const query_spec& spec, read_query& q) {
   for (const auto& [k, v] : x.query) {
     if (k == "min_seq") {
-      auto n = parse_id(v);
-      if (!n) return x.fail({400, "invalid-field", "must be a positive sequence number", "min_seq", {}}), false;
-      q.min_seq = *n;
+      if (!read_min_seq(x, v, q)) return false;
       continue;
     }
     bool known = false;

@@ -10,6 +10,8 @@
 #include <map>
 #include <thread>
 
+#include "api/http_wire_beast.h"
+
 namespace ledger::api {
 
 namespace beast = boost::beast;
@@ -43,42 +45,25 @@ class session : public std::enable_shared_from_this<session> {
     if (reading_ || closing_ || pending_ >= cfg_.pipeline_max) return;
     reading_ = true;
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(cfg_.header_bytes_max));
-    parser_->body_limit(cfg_.body_bytes_max);
+    wire::limit(*parser_, cfg_);
     stream_.expires_after(std::chrono::milliseconds(cfg_.read_timeout_ms));
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     reading_ = false;
-    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout) return close_when_idle();
-    if (ec == http::error::body_limit) return reject({413, "body-too-large", "the request body exceeds the limit"});
-    if (ec == http::error::header_limit) return reject({431, "headers-too-large", "the request headers exceed the limit"});
     if (ec) {
-      if (ec.category() == http::make_error_code(http::error::bad_target).category()) return reject({});
+      transport_error refusal;
+      if (wire::refusal_of(ec, refusal)) return reject(refusal);
       return close_when_idle();
     }
     auto msg = parser_->release();
     bool keep_alive = msg.keep_alive();
-    http_request req = to_request(msg);
+    http_request req = wire::to_request(msg, remote_);
     req.body = std::move(msg.body());
     std::size_t slot = open_slot(keep_alive);
     svc_.handle(std::move(req), responder_for(slot));
     if (keep_alive) do_read();
-  }
-
-  http_request to_request(const http::request<http::string_body>& msg) const {
-    http_request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (auto& ch : name)
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-      req.headers.emplace_back(std::move(name), std::string(f.value()));
-    }
-    req.remote = remote_;
-    return req;
   }
 
   // A place in the response order for the request just read.
@@ -104,7 +89,7 @@ class session : public std::enable_shared_from_this<session> {
     http_request partial;
     // The fields read so far: all of them for a body over the limit (Beast
     // refuses it once the header is complete), fewer for the other errors.
-    if (parser_) partial = to_request(parser_->get());
+    if (parser_) partial = wire::to_request(parser_->get(), remote_);
     partial.remote = remote_;
     closing_ = true;
     std::size_t slot = open_slot(false);
@@ -112,16 +97,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_response(std::size_t slot, http_response&& r) {
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(11);
-    res->result(static_cast<http::status>(r.status));
-    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) res->insert(k, v);
-    res->body() = std::move(r.body);
-    bool keep = keep_alive_[slot] && !closing_;
-    res->keep_alive(keep);
-    res->prepare_payload();
-    slots_[slot] = res;
+    slots_[slot] = wire::to_response(std::move(r), keep_alive_[slot] && !closing_);
     write_next();
   }
 

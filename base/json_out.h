@@ -45,9 +45,20 @@ class json_out {
   std::string take() { return std::move(out_); }
   const std::string& view() const { return out_; }
 
+  // Bytes that are not valid UTF-8 (a stray continuation byte, an overlong
+  // or truncated sequence, a surrogate, beyond U+10FFFF) are written as
+  // U+FFFD, one per byte, so the output is always valid JSON whatever a
+  // client sent (a raw byte in a request path, a percent-decoded query key).
   static void escape_into(std::string& out, std::string_view s) {
     static const char* hex = "0123456789abcdef";
-    for (unsigned char c : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x80) {
+        const std::size_t n = utf8_length(s, i);
+        if (n == 0) out += "\\ufffd";
+        else out.append(s, i, n), i += n - 1;
+        continue;
+      }
       switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -64,6 +75,22 @@ class json_out {
           }
       }
     }
+  }
+
+  // The length of the valid UTF-8 sequence starting at s[i] (a byte >= 0x80),
+  // or 0 when it is not one (RFC 3629: no overlongs, no surrogates).
+  static std::size_t utf8_length(std::string_view s, std::size_t i) {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    const unsigned char c = b(0);
+    std::size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((b(k) & 0xc0) != 0x80) return 0;
+    if (c == 0xe0 && b(1) < 0xa0) return 0;  // overlong
+    if (c == 0xed && b(1) > 0x9f) return 0;  // surrogate
+    if (c == 0xf0 && b(1) < 0x90) return 0;  // overlong
+    if (c == 0xf4 && b(1) > 0x8f) return 0;  // beyond U+10FFFF
+    return n;
   }
 
  private:

@@ -116,22 +116,39 @@ void put_int(json_out& j, std::string_view k, const pqxx::field& f) {
   else j.num(f.as<std::int64_t>());
 }
 
-// The keys of a <transaction>, inside an object the caller opened.
-void write_transaction_fields(json_out& j, const pqxx::row& r) {
+// Whether `viewer` (a user; nullopt: a role that sees everything) issued the
+// command behind row `r`. The request's own fields (principal, request id,
+// reference, metadata) belong to whoever sent it; the other party of a
+// transfer, or the owner of a wallet a service deposited into, does not see
+// them (queries.h, "A user's side").
+bool issued_by(const pqxx::row& r, const std::optional<std::string>& viewer) {
+  return !viewer || std::string_view(r["principal"].c_str(), r["principal"].size()) == *viewer;
+}
+
+// put_text, or null when the field is not the viewer's to see.
+void put_own_text(json_out& j, std::string_view k, const pqxx::field& f, bool own) {
+  if (own) return put_text(j, k, f);
+  j.key(k).null();
+}
+
+// The keys of a <transaction>, inside an object the caller opened, as
+// `viewer` may see them.
+void write_transaction_fields(json_out& j, const pqxx::row& r, const std::optional<std::string>& viewer) {
+  const bool own = issued_by(r, viewer);
   put_int(j, "transaction_id", r["transaction_id"]);
   for (const char* k : {"type", "status", "asset", "amount", "fee"}) put_text(j, k, r[k]);
   put_int(j, "from_wallet_id", r["from_wallet_id"]);
   put_int(j, "to_wallet_id", r["to_wallet_id"]);
   put_text(j, "provider", r["provider"]);
-  put_text(j, "reference", r["reference"]);
+  put_own_text(j, "reference", r["reference"], own);
   // jsonb's text form is valid JSON, so it goes in as it is.
   j.key("metadata");
-  if (r["metadata"].is_null()) j.null();
+  if (!own || r["metadata"].is_null()) j.null();
   else j.raw(std::string_view(r["metadata"].c_str(), r["metadata"].size()));
   put_int(j, "related_id", r["related_id"]);
   put_int(j, "reversed_by", r["reversed_by"]);
-  put_text(j, "principal", r["principal"]);
-  put_text(j, "request_id", r["request_id"]);
+  put_own_text(j, "principal", r["principal"], own);
+  put_own_text(j, "request_id", r["request_id"], own);
   put_text(j, "created_at", r["created_at"]);
   put_text(j, "updated_at", r["updated_at"]);
   put_int(j, "updated_seq", r["updated_seq"]);
@@ -150,9 +167,9 @@ void write_transaction_fields(json_out& j, const pqxx::row& r) {
   }
 }
 
-void write_transaction(json_out& j, const pqxx::row& r) {
+void write_transaction(json_out& j, const pqxx::row& r, const std::optional<std::string>& viewer) {
   j.begin_object();
-  write_transaction_fields(j, r);
+  write_transaction_fields(j, r, viewer);
   j.end_object();
 }
 
@@ -189,7 +206,8 @@ status wallet_asset_status(const pqxx::row& r, std::uint64_t wallet_id, std::str
 
 // "opening", "closing", "totals" and "entries" of a statement; `head` holds
 // the balances, `entries` the posted legs with their window totals.
-void write_statement_body(json_out& j, const pqxx::row& head, const pqxx::result& entries) {
+void write_statement_body(json_out& j, const pqxx::row& head, const pqxx::result& entries,
+                          const std::optional<std::string>& viewer) {
   const std::string zero = head["zero"].c_str();
   auto or_zero = [&](const pqxx::field& f) { return f.is_null() ? zero : std::string(f.c_str()); };
   for (const char* side : {"opening", "closing"}) {
@@ -209,7 +227,10 @@ void write_statement_body(json_out& j, const pqxx::row& head, const pqxx::result
     put_int(j, "seq", e["seq"]);
     put_int(j, "leg", e["leg"]);
     put_int(j, "transaction_id", e["transaction_id"]);
-    for (const char* k : {"type", "reference", "at", "amount", "posted_after"}) put_text(j, k, e[k]);
+    put_text(j, "type", e["type"]);
+    // The reference is its issuer's (a leg with no transaction row has none).
+    put_own_text(j, "reference", e["reference"], !viewer || (!e["principal"].is_null() && issued_by(e, viewer)));
+    for (const char* k : {"at", "amount", "posted_after"}) put_text(j, k, e[k]);
     j.end_object();
   }
   j.end_array();
@@ -218,7 +239,8 @@ void write_statement_body(json_out& j, const pqxx::row& head, const pqxx::result
 // ---- history -------------------------------------------------------------
 
 // Appends "AND column <op> $n" for each set filter; validates as it goes.
-status history_where(const history_filters& f, std::vector<std::string>& params, std::string& where) {
+status history_where(const history_filters& f, const std::optional<std::string>& viewer,
+                     std::vector<std::string>& params, std::string& where) {
   auto add = [&](std::string_view column_op, std::string value) {
     params.push_back(std::move(value));
     where += " AND " + std::string(column_op) + " $" + std::to_string(params.size());
@@ -238,6 +260,9 @@ status history_where(const history_filters& f, std::vector<std::string>& params,
   if (f.reference) {
     if (auto s = check_text("reference", *f.reference, reference_bytes_max); !s) return s;
     add("reference =", *f.reference);
+    // A user finds its own references only: matching another party's would
+    // tell the user what that party wrote.
+    if (viewer) add("principal =", *viewer);
   }
   time_arg from, to;
   if (f.from) {
@@ -257,17 +282,19 @@ status history_where(const history_filters& f, std::vector<std::string>& params,
 }  // namespace
 
 status history(pqxx::connection& conn, std::uint64_t wallet_id, const history_filters& filters,
-               std::string_view cursor, int limit, std::string& out_json) {
+               std::string_view cursor, int limit, std::string& out_json, const std::optional<std::string>& viewer) {
   out_json.clear();
   if (auto s = check_id(wallet_id, "wallet_id"); !s) return s;
   if (limit < 1 || limit > history_limit_max)
     return status::invalid_argument("limit must be 1 to " + std::to_string(history_limit_max));
+  if (viewer)
+    if (auto s = check_text("owner", *viewer, owner_bytes_max); !s) return s;
   std::int64_t before = std::numeric_limits<std::int64_t>::max();
   if (!cursor.empty() && !parse_cursor(cursor, before))
     return status::invalid_argument("cursor must be a next_cursor returned by an earlier page");
   std::vector<std::string> params = {std::to_string(wallet_id), std::to_string(before), std::to_string(limit + 1)};
   std::string where;
-  if (auto s = history_where(filters, params, where); !s) return s;
+  if (auto s = history_where(filters, viewer, params, where); !s) return s;
 
   // One ordered index scan per side (transactions_from / transactions_to),
   // each stopping after limit + 1 rows, merged: an OR over both columns
@@ -291,7 +318,7 @@ status history(pqxx::connection& conn, std::uint64_t wallet_id, const history_fi
     const auto shown = std::min<std::size_t>(r.size(), static_cast<std::size_t>(limit));
     json_out j;
     j.begin_object().field("wallet_id", wallet_id).key("transactions").begin_array();
-    for (std::size_t i = 0; i < shown; ++i) write_transaction(j, r[static_cast<pqxx::result::size_type>(i)]);
+    for (std::size_t i = 0; i < shown; ++i) write_transaction(j, r[static_cast<pqxx::result::size_type>(i)], viewer);
     j.end_array();
     if (r.size() > shown)
       j.field("next_cursor", std::string(r[static_cast<pqxx::result::size_type>(shown - 1)]["transaction_id"].c_str()));
@@ -339,7 +366,7 @@ status transaction_detail(pqxx::connection& conn, std::uint64_t transaction_id, 
 
     json_out j;
     j.begin_object();
-    write_transaction_fields(j, row);
+    write_transaction_fields(j, row, visible_to_owner);
     j.key("postings").begin_array();
     const auto shown = std::min<std::size_t>(p.size(), transaction_postings_max);
     for (std::size_t i = 0; i < shown; ++i) {
@@ -361,7 +388,7 @@ status transaction_detail(pqxx::connection& conn, std::uint64_t transaction_id, 
 }
 
 status statement(pqxx::connection& conn, std::uint64_t wallet_id, std::string_view asset, std::string_view from,
-                 std::string_view to, std::string& out_json) {
+                 std::string_view to, std::string& out_json, const std::optional<std::string>& viewer) {
   out_json.clear();
   if (auto s = check_id(wallet_id, "wallet_id"); !s) return s;
   if (auto s = check_text("asset", asset, asset_code_bytes_max); !s) return s;
@@ -369,6 +396,8 @@ status statement(pqxx::connection& conn, std::uint64_t wallet_id, std::string_vi
   if (auto s = parse_time("from", from, from_t); !s) return s;
   if (auto s = parse_time("to", to, to_t); !s) return s;
   if (from_t.us >= to_t.us) return status::invalid_argument("from must be before to");
+  if (viewer)
+    if (auto s = check_text("owner", *viewer, owner_bytes_max); !s) return s;
   const std::string wallet = std::to_string(wallet_id), code(asset);
 
   const std::string head_sql = std::string("SELECT ") + wallet_asset_columns +
@@ -381,7 +410,7 @@ status statement(pqxx::connection& conn, std::uint64_t wallet_id, std::string_vi
   // created_at first follows postings_wallet_time (wallet_id, asset,
   // created_at, seq) and stops at the limit; log time and seq grow together.
   const std::string entries_sql =
-      "SELECT e.seq, e.leg, e.transaction_id, t.type, t.reference, " + ts("e.created_at") + " AS at, "
+      "SELECT e.seq, e.leg, e.transaction_id, t.type, t.reference, t.principal, " + ts("e.created_at") + " AS at, "
       "e.amount::text AS amount, e.posted_after::text AS posted_after, "
       "(sum(-e.amount) FILTER (WHERE e.amount < 0) OVER ())::text AS debits, "
       "(sum(e.amount) FILTER (WHERE e.amount > 0) OVER ())::text AS credits "
@@ -404,7 +433,7 @@ status statement(pqxx::connection& conn, std::uint64_t wallet_id, std::string_vi
     json_out j;
     j.begin_object().field("wallet_id", wallet_id).field("asset", asset);
     j.field("from", from_t.text).field("to", to_t.text);
-    write_statement_body(j, head, r);
+    write_statement_body(j, head, r, viewer);
     j.end_object();
     out_json = j.take();
     return status::ok();
@@ -453,7 +482,10 @@ status by_reference(pqxx::connection& conn, std::string_view reference, std::str
     if (auto s = check_text("owner", *visible_to_owner, owner_bytes_max); !s) return s;
   const std::string ref(reference);
   std::string sql = transaction_select() + " WHERE t.reference = $1";
-  if (visible_to_owner) sql += " AND " + visible_to("$2");
+  // A user finds only what it sent itself (t.principal), and only where it
+  // touches its wallets: another party's reference finds nothing, exactly
+  // as a reference nobody used.
+  if (visible_to_owner) sql += " AND t.principal = $2 AND " + visible_to("$2");
   sql += " ORDER BY t.transaction_id DESC LIMIT " + std::to_string(by_reference_max + 1);
   try {
     read_snapshot tx(conn);
@@ -462,7 +494,8 @@ status by_reference(pqxx::connection& conn, std::string_view reference, std::str
     const auto shown = std::min<std::size_t>(r.size(), by_reference_max);
     json_out j;
     j.begin_object().field("reference", reference).key("transactions").begin_array();
-    for (std::size_t i = 0; i < shown; ++i) write_transaction(j, r[static_cast<pqxx::result::size_type>(i)]);
+    for (std::size_t i = 0; i < shown; ++i)
+      write_transaction(j, r[static_cast<pqxx::result::size_type>(i)], visible_to_owner);
     j.end_array().field("truncated", r.size() > shown).end_object();
     out_json = j.take();
     return status::ok();

@@ -23,8 +23,22 @@
 //
 // Authorization is the caller's: users may see only their own wallets
 // (wallet_owner()), auditors and admins everything. Where a function returns
-// rows that can touch other people's wallets it takes `visible_to_owner`:
-// when set, only what that user may see is returned (see each function).
+// rows that can touch other people's wallets it takes `visible_to_owner`
+// (or `viewer`): when set, only what that user may see is returned (see
+// each function), and only that user's side of each transaction.
+//
+// A user's side: a transaction touching one of the user's wallets shows its
+// ids, type, status, asset, amount, fee, provider, both wallet ids, related
+// transactions, times and hold state, and the postings of the user's own
+// wallets. The fields of the request behind it (principal, request_id,
+// reference, metadata) belong to whoever issued the command: they are shown
+// to the user only when `principal` is the user itself, else they are null.
+// So the receiver of a transfer never sees the sender's name, request id,
+// reference or metadata, and the owner of a wallet that a service deposited
+// into or held does not see what the service wrote. Reference filters and
+// lookups match only the user's own commands, so a guessed reference of
+// someone else's finds nothing. Principals and wallet owners are token
+// subjects, one namespace for every role.
 //
 // ---------------------------------------------------------------------------
 // JSON conventions
@@ -133,8 +147,13 @@ struct history_filters {
 //   { "wallet_id": 10,
 //     "transactions": [<transaction>, ...],   // newest first
 //     "next_cursor": "104" }                  // only when more rows exist
+//
+// With `viewer` (a user who owns the wallet): each row as that user's side
+// (see "A user's side"), and the reference filter matches only rows whose
+// principal is the viewer.
 status history(pqxx::connection& conn, std::uint64_t wallet_id, const history_filters& filters,
-               std::string_view cursor, int limit, std::string& out_json);
+               std::string_view cursor, int limit, std::string& out_json,
+               const std::optional<std::string>& viewer = std::nullopt);
 
 // One transaction with its postings (every leg whose transaction_id is this
 // one, in (seq, leg) order: the creating event's legs and, for holds and
@@ -142,7 +161,7 @@ status history(pqxx::connection& conn, std::uint64_t wallet_id, const history_fi
 // With `visible_to_owner`, the transaction must touch one of that user's
 // wallets (else not_found, which does not reveal that it exists) and only
 // postings of that user's wallets are listed: other wallets' legs would
-// show their balances.
+// show their balances; the transaction is shown as that user's side.
 //
 // Errors: invalid_argument (id 0 or beyond int64); not_found. Answer:
 //   <transaction> plus
@@ -173,8 +192,10 @@ status transaction_detail(pqxx::connection& conn, std::uint64_t transaction_id, 
 //         "at": "<time>", "amount": "-25.00", "posted_after": "75.00" }, ... ] }
 // "seq"/"at" of opening and closing name the event the balance is as of (null:
 // none, the balance was zero). Zeros are written at the asset's scale ("0.00").
+// With `viewer` (a user who owns the wallet), an entry's reference is null
+// unless the viewer issued its transaction.
 status statement(pqxx::connection& conn, std::uint64_t wallet_id, std::string_view asset, std::string_view from,
-                 std::string_view to, std::string& out_json);
+                 std::string_view to, std::string& out_json, const std::optional<std::string>& viewer = std::nullopt);
 
 // The balance of a wallet in one asset as of time `at`: the latest
 // balance_history row with at <= `at` (read from postings, which carry the
@@ -192,8 +213,9 @@ status balance_at(pqxx::connection& conn, std::uint64_t wallet_id, std::string_v
                   std::string& out_json);
 
 // Transactions whose reference is exactly `reference` (1..256 bytes), newest
-// first, at most by_reference_max. With `visible_to_owner`, only those with
-// a from or to wallet of that user.
+// first, at most by_reference_max. With `visible_to_owner`, only those that
+// user issued (principal) with a from or to wallet of that user: another
+// party's reference finds nothing, as a reference nobody used.
 //
 // Errors: invalid_argument. No match is ok with an empty list. Answer:
 //   { "reference": "order-7", "transactions": [<transaction>, ...],

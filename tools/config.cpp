@@ -102,6 +102,8 @@ Options (each also read from the environment variable shown; flags win):
   --pg-schema S             LEDGER_PG_SCHEMA       PostgreSQL schema of the read models [ledger]
   --min-seq-wait-ms N       LEDGER_MIN_SEQ_WAIT_MS how long a read with min_seq waits for the
                                                    projection before answering 503 [2000]
+  --min-seq-waiters-max N   LEDGER_MIN_SEQ_WAITERS_MAX reads waiting for min_seq at once (they
+                                                   hold no query worker); beyond: 503 [256]
   --log embedded|kafka      LEDGER_LOG             the command log [embedded]
   --check-config                                   parse and validate flags, environment and
                                                    secrets, print a summary, exit (0 or 2)
@@ -247,6 +249,8 @@ std::vector<option_def> option_defs(config& c) {
       {"--redis-timeout-ms", "LEDGER_REDIS_TIMEOUT_MS", [&](const std::string& v) { c.redis_timeout_ms = int(to_number("--redis-timeout-ms", v, 10, 10'000)); }},
       {"--pg-schema", "LEDGER_PG_SCHEMA", [&](const std::string& v) { c.pg_schema = v; }},
       {"--min-seq-wait-ms", "LEDGER_MIN_SEQ_WAIT_MS", [&](const std::string& v) { c.min_seq_wait_ms = int(to_number("--min-seq-wait-ms", v, 0, 60'000)); }},
+      {"--min-seq-waiters-max", "LEDGER_MIN_SEQ_WAITERS_MAX", [&](const std::string& v) {
+         c.min_seq_waiters_max = std::size_t(to_number("--min-seq-waiters-max", v, 1, 65'536)); }},
       {"--log", "LEDGER_LOG", [&](const std::string& v) {
          if (v != "embedded" && v != "kafka") die("--log: must be embedded or kafka, not " + v);
          c.log = v;

@@ -35,6 +35,7 @@ struct config {
   int write_timeout_ms = 15'000;
   int shutdown_timeout_ms = 10'000;
   int min_seq_wait_ms = 2'000;
+  std::size_t min_seq_waiters_max = 256;  // reads waiting for min_seq at once; beyond: 503
   std::vector<std::string> cors_origins;
   std::string jwt_issuer = "ledger";
   std::string jwt_audience = "ledger-api";

@@ -2,6 +2,7 @@
 // with the outbox relay) and the stateless API instance.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -59,6 +60,7 @@ class kafka_backend final : public api::backend {
     return status::ok();
   }
   ledger_head head() const override { return rep_.head(); }
+  std::uint64_t known_seq() const override { return std::max(sub_.last_seq(), rep_.head().seq); }
   const store& storage() const override {
     if (auto seq = sub_.last_seq(); rep_.head().seq < seq) rep_.wait_for_seq(seq, read_wait_ms_);
     return rep_.storage();

@@ -75,9 +75,13 @@ struct read_side {
     qo.conninfo = cfg.pg_conninfo;
     qo.schema = cfg.pg_schema;
     pool = std::make_unique<projections::query_pool>(qo);
-    reads = std::make_unique<read_models_adapter>(*pool, proj, cfg.min_seq_wait_ms);
+    reads = std::make_unique<read_models_adapter>(*pool, proj, cfg.min_seq_wait_ms, cfg.min_seq_waiters_max);
   }
-  ~read_side() {
+  ~read_side() { stop(); }
+  // Answers the reads still waiting for min_seq, then lets the queued ones
+  // finish. Idempotent.
+  void stop() {
+    if (reads) reads->stop();
     if (pool) pool->stop();
   }
 };
@@ -258,6 +262,11 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   m.add_source([&limits] { return limits->render_metrics(); });
   m.add_source([&webhooks] { return webhooks.render_metrics(); });
   m.add_source([&cfg] { return disk_metrics(cfg.data_dir); });
+  if (reads.reads)
+    m.add_source([&reads] {
+      return prometheus::gauge("ledger_read_min_seq_waiters", "History reads waiting for their min_seq (no query worker held).",
+                               double(reads.reads->waiting()));
+    });
   api::service_config svc_cfg;
   svc_cfg.cors_origins = cfg.cors_origins;
   svc_cfg.reads = reads.reads.get();
@@ -282,6 +291,9 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   srv->run();
   run_returned = true;
   signal_thread.join();
+  // While the server still exists: late answers are posted to its stopped
+  // I/O threads, not to a destroyed one.
+  reads.stop();
   return 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include "api/log.h"
 #include "api/request_json.h"
+#include "base/json_out.h"
 
 using namespace ledger;
 using namespace ledger::api;
@@ -83,4 +84,16 @@ TEST_CASE("JSON nested deeper than the limit is refused") {
   REQUIRE(p.has_value());
   CHECK(p->type == "malformed-json");
   CHECK(p->detail.find("nested") != std::string::npos);
+}
+
+// Found by fuzz_http: a raw byte in a request path went verbatim into a
+// problem's "instance", making the body invalid JSON.
+TEST_CASE("json_out writes bytes that are not UTF-8 as U+FFFD and keeps valid sequences") {
+  auto quoted = [](std::string_view s) { return ledger::json_out().str(s).take(); };
+  CHECK(quoted("/v1/d\x93posits") == "\"/v1/d\\ufffdposits\"");
+  CHECK(quoted("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") == "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+  CHECK(quoted("\xc3") == "\"\\ufffd\"");                      // truncated
+  CHECK(quoted("\xc0\xaf") == "\"\\ufffd\\ufffd\"");            // overlong
+  CHECK(quoted("\xed\xa0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
+  CHECK(quoted("\xf4\x90\x80\x80") == "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // beyond U+10FFFF
 }

@@ -805,6 +805,57 @@ TEST_CASE("balance_at: the latest change at or before the time") {
 // ============================================================================
 // by_reference, wallet_owner, projection_position
 
+TEST_CASE("a user sees its own side only: the request's fields are its issuer's") {
+  fixture f;
+  auto& c = *f.conn;
+  std::string out;
+  // 105: bob sent 5.50 to alice's wallet 10 with his reference "refund-3".
+  REQUIRE(lp::transaction_detail(c, 105, out, std::string("alice")).is_ok());
+  {
+    json_doc doc(out);
+    CHECK(str(doc["amount"]) == "5.50");
+    CHECK(str(doc["asset"]) == "USD");
+    CHECK(str(doc["status"]) == "completed");
+    CHECK(std::int64_t(doc["from_wallet_id"]) == 20);
+    CHECK(std::int64_t(doc["to_wallet_id"]) == 10);
+    for (const char* k : {"principal", "request_id", "reference", "metadata"}) CHECK_MESSAGE(doc[k].is_null(), k);
+    CHECK(simdjson::dom::array(doc["postings"]).size() == 1);
+  }
+  // The sender sees what it wrote; so does an admin (no viewer).
+  REQUIRE(lp::transaction_detail(c, 105, out, std::string("bob")).is_ok());
+  CHECK(str(json_doc(out)["reference"]) == "refund-3");
+  CHECK(str(json_doc(out)["principal"]) == "bob");
+  REQUIRE(lp::transaction_detail(c, 105, out).is_ok());
+  CHECK(str(json_doc(out)["reference"]) == "refund-3");
+  // Alice's own deposit keeps every field for her.
+  REQUIRE(lp::transaction_detail(c, 100, out, std::string("alice")).is_ok());
+  CHECK(str(json_doc(out)["request_id"]) == "req-100");
+  CHECK(str(json_doc(out)["metadata"]["city"]) == "Zürich");
+
+  // History: the same row as alice's side; her reference filter finds only her own.
+  REQUIRE(lp::history(c, 10, {}, "", 50, out, std::string("alice")).is_ok());
+  json_doc seen(out);
+  for (auto t : simdjson::dom::array(seen["transactions"])) {
+    const bool own = std::int64_t(t["transaction_id"]) != 105 && std::int64_t(t["transaction_id"]) != 103;
+    CHECK_MESSAGE(t["principal"].is_null() != own, std::int64_t(t["transaction_id"]));
+  }
+  lp::history_filters by_ref;
+  by_ref.reference = "refund-3";
+  REQUIRE(lp::history(c, 10, by_ref, "", 50, out, std::string("alice")).is_ok());
+  CHECK(ids_of(json_doc(out)["transactions"]).empty());
+  REQUIRE(lp::history(c, 10, by_ref, "", 50, out).is_ok());
+  CHECK(ids_of(json_doc(out)["transactions"]) == ids({105}));
+  CHECK(lp::history(c, 10, {}, "", 50, out, std::string("")).error_code() == code::invalid_argument);
+
+  // Statement entries: bob's reference is not alice's to read.
+  REQUIRE(lp::statement(c, 10, "USD", "2026-01-01T10:30:00Z", "2026-01-01T15:30:00Z", out, std::string("alice")).is_ok());
+  std::vector<std::string> refs;
+  json_doc stmt(out);
+  for (auto e : simdjson::dom::array(stmt["entries"]))
+    refs.push_back(e["reference"].is_null() ? "null" : str(e["reference"]));
+  CHECK(refs == std::vector<std::string>{"order-7", "null", "null"});
+}
+
 TEST_CASE("by_reference: exact match, newest first, bounded, visibility") {
   fixture f;
   auto& c = *f.conn;
@@ -819,8 +870,14 @@ TEST_CASE("by_reference: exact match, newest first, bounded, visibility") {
   }
   REQUIRE(lp::by_reference(c, "order-7", out, std::string("alice")).is_ok());
   CHECK(ids_of(json_doc(out)["transactions"]) == ids({102, 101}));
+  // User "clearing" received 107 from bob, who wrote the reference: a
+  // receiver finds nothing by it, as for a reference nobody used.
   REQUIRE(lp::by_reference(c, "order-7", out, std::string("clearing")).is_ok());
+  CHECK(ids_of(json_doc(out)["transactions"]).empty());
+  REQUIRE(lp::by_reference(c, "order-7", out, std::string("bob")).is_ok());
   CHECK(ids_of(json_doc(out)["transactions"]) == ids({107}));
+  REQUIRE(lp::by_reference(c, "refund-3", out, std::string("alice")).is_ok());
+  CHECK(ids_of(json_doc(out)["transactions"]).empty());
   REQUIRE(lp::by_reference(c, "dep-1", out, std::string("clearing")).is_ok());
   CHECK(ids_of(json_doc(out)["transactions"]).empty());
 
