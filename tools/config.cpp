@@ -82,6 +82,14 @@ Options (each also read from the environment variable shown; flags win):
   --pg-schema S             LEDGER_PG_SCHEMA       PostgreSQL schema of the read models [ledger]
   --min-seq-wait-ms N       LEDGER_MIN_SEQ_WAIT_MS how long a read with min_seq waits for the
                                                    projection before answering 503 [2000]
+  --events-page-max N       LEDGER_EVENTS_PAGE_MAX events per GET /v1/events page [1000]
+  --events-subscribers-max N LEDGER_EVENTS_SUBSCRIBERS_MAX open event streams (SSE, WebSocket);
+                                                   beyond: 503 [256]
+  --events-queue-max N      LEDGER_EVENTS_QUEUE_MAX events queued per subscriber [1024]
+  --events-stall-ms N       LEDGER_EVENTS_STALL_MS a subscriber whose queue stays full this long
+                                                   is cut off with its resume position [5000]
+  --audit-signing-key FILE  LEDGER_AUDIT_SIGNING_KEY the Ed25519 audit signing key (PEM); its
+                                                   public key is served at /v1/audit/public-key
   --log embedded|kafka      LEDGER_LOG             the command log [embedded]
   --check-config                                   parse and validate flags, environment and
                                                    secrets, print a summary, exit (0 or 2)
@@ -212,6 +220,11 @@ std::vector<option_def> option_defs(config& c) {
       {"--redis-timeout-ms", "LEDGER_REDIS_TIMEOUT_MS", [&](const std::string& v) { c.redis_timeout_ms = int(to_number("--redis-timeout-ms", v, 10, 10'000)); }},
       {"--pg-schema", "LEDGER_PG_SCHEMA", [&](const std::string& v) { c.pg_schema = v; }},
       {"--min-seq-wait-ms", "LEDGER_MIN_SEQ_WAIT_MS", [&](const std::string& v) { c.min_seq_wait_ms = int(to_number("--min-seq-wait-ms", v, 0, 60'000)); }},
+      {"--events-page-max", "LEDGER_EVENTS_PAGE_MAX", [&](const std::string& v) { c.events_page_max = to_number("--events-page-max", v, 1, 100'000); }},
+      {"--events-subscribers-max", "LEDGER_EVENTS_SUBSCRIBERS_MAX", [&](const std::string& v) { c.events_subscribers_max = to_number("--events-subscribers-max", v, 1, 100'000); }},
+      {"--events-queue-max", "LEDGER_EVENTS_QUEUE_MAX", [&](const std::string& v) { c.events_queue_max = to_number("--events-queue-max", v, 1, 1u << 20); }},
+      {"--events-stall-ms", "LEDGER_EVENTS_STALL_MS", [&](const std::string& v) { c.events_stall_ms = int(to_number("--events-stall-ms", v, 10, 3'600'000)); }},
+      {"--audit-signing-key", "LEDGER_AUDIT_SIGNING_KEY", [&](const std::string& v) { c.audit_signing_key = v; }},
       {"--log", "LEDGER_LOG", [&](const std::string& v) {
          if (v != "embedded" && v != "kafka") die("--log: must be embedded or kafka, not " + v);
          c.log = v;
