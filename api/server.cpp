@@ -24,6 +24,10 @@ namespace {
 namespace websocket = beast::websocket;
 
 constexpr std::size_t ws_message_in_max = 4096;  // clients only send control frames and small messages
+// A streaming connection's kernel send buffer: fixed (no autotuning to
+// megabytes), so what a stalled client holds in the kernel is bounded too
+// and a slow consumer shows in its queue soon.
+constexpr int stream_send_buffer_bytes = 256 * 1024;
 
 // A WebSocket taken over from an HTTP session after the service accepted
 // the upgrade: one text frame per piece of the body stream, in order, one
@@ -264,11 +268,15 @@ class session : public std::enable_shared_from_this<session> {
     if (ws) {
       if (!upgrade_req_ || reading_) return end_stream();
       stream_.expires_never();  // the WebSocket keeps its own timeouts
+      beast::error_code ignored;
+      stream_.socket().set_option(net::socket_base::send_buffer_size(stream_send_buffer_bytes), ignored);
       auto w = std::make_shared<ws_session>(std::move(stream_), body_, std::move(*upgrade_req_), shared_from_this());
       stream_done_ = true;  // the WebSocket owns the body now
       return w->run();
     }
     if (reading_) stream_.socket().cancel();  // on_read then watches for the client leaving
+    beast::error_code ignored;
+    stream_.socket().set_option(net::socket_base::send_buffer_size(stream_send_buffer_bytes), ignored);
     writing_ = true;
     auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
     stream_.expires_after(std::chrono::milliseconds(cfg_.write_timeout_ms));
