@@ -154,7 +154,20 @@ void on_page(const exchange_ptr& x, std::uint64_t) {
   x->finish(std::move(r));
 }
 
+// Browsers cannot set Authorization on an EventSource or a WebSocket: the
+// stream routes also take the bearer token as the access_token parameter
+// (the header wins when both are sent).
+void take_query_token(exchange& x) {
+  for (auto it = x.query.begin(); it != x.query.end(); ++it) {
+    if (it->first != "access_token") continue;
+    if (!x.req.has_header("authorization")) x.req.headers.emplace_back("authorization", "Bearer " + it->second);
+    x.query.erase(it);
+    return;
+  }
+}
+
 void on_stream(const exchange_ptr& x, event_channel ch) {
+  take_query_token(*x);
   if (!x->authenticate(role_user | role_admin | role_auditor)) return;
   if (ch == event_channel::websocket && lower(x->req.header("upgrade")) != "websocket")
     return x->fail({426, "upgrade-required", "this is a WebSocket endpoint: send an Upgrade: websocket request", "",

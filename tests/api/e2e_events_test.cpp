@@ -160,6 +160,28 @@ std::string metric_line(const std::string& metrics, std::string_view name) {
   return "";
 }
 
+// Every line validates against schemas/event.schema.json (python3's jsonschema).
+void check_schema(const std::vector<std::string>& events, const std::filesystem::path& dir) {
+  auto data = dir / "events.ndjson", script = dir / "validate.py";
+  {
+    std::ofstream out(data);
+    for (const auto& e : events) out << e << "\n";
+    std::ofstream(script) << "import json, sys, jsonschema\n"
+                             "v = jsonschema.Draft202012Validator(json.load(open(sys.argv[2])))\n"
+                             "n = 0\n"
+                             "for line in open(sys.argv[1]):\n"
+                             "    v.validate(json.loads(line)); n += 1\n"
+                             "assert n > 0\n";
+  }
+  auto schema = std::filesystem::path(LEDGER_SOURCE_DIR) / "schemas/event.schema.json";
+  std::string cmd = "python3 " + script.string() + " " + data.string() + " " + schema.string() + " > " +
+                    (dir / "validate.out").string() + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::ifstream in(dir / "validate.out");
+  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_MESSAGE(rc == 0, out);
+}
+
 // A small history: alice (4) and bob (5) wallets, deposits, transfers both ways.
 void make_history(ledger_env& env) {
   REQUIRE(check_command(env.post("/v1/wallets", env.alice, R"({"assets":[{"asset":"USD"}]})"), 201) == 5);
@@ -262,8 +284,10 @@ TEST_CASE("a user's view: only its own wallets' events, nothing of the counterpa
   json mine(alice[3]);
   CHECK(mine.str("/principal") == "alice");
   CHECK_FALSE(mine.str("/idempotency_key").empty());
+  check_schema(alice, env.proc.dir());
   // The same events, whole, for an auditor.
   auto whole = page_all(env, env.auditor, "&wallet=4", 100);
+  check_schema(whole, env.proc.dir());
   REQUIRE(whole.size() == 4);
   CHECK(json(whole[2]).str("/principal") == "bob");
   CHECK(json(whole[2]).boolean("/redacted") == -1);
@@ -401,8 +425,9 @@ TEST_CASE("WebSocket: live events as JSON text frames, with the same filters and
     ws->next_layer().connect({net::ip::make_address("127.0.0.1"), env.proc.port()});
     timeval tv{10, 0};
     ::setsockopt(ws->next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ws->set_option(websocket::stream_base::decorator(
-        [token](websocket::request_type& req) { req.set(beast::http::field::authorization, "Bearer " + token); }));
+    if (!token.empty())
+      ws->set_option(websocket::stream_base::decorator(
+          [token](websocket::request_type& req) { req.set(beast::http::field::authorization, "Bearer " + token); }));
     ws->handshake("127.0.0.1", target);
     return ws;
   };
@@ -426,6 +451,10 @@ TEST_CASE("WebSocket: live events as JSON text frames, with the same filters and
   // Resuming from a position replays from there.
   auto resumed = connect("/v1/events/ws?after_seq=10", env.auditor);
   CHECK(json(read_json(*resumed)).u64("/seq") == 11);
+  // A browser cannot set Authorization on a WebSocket: the token as access_token.
+  auto browser = connect("/v1/events/ws?after_seq=12&access_token=" + env.alice, "");
+  CHECK(json(read_json(*browser)).u64("/seq") == 13);
+  CHECK_THROWS(connect("/v1/events/ws?access_token=not-a-token", ""));
   admin->close(websocket::close_code::normal);
   // A plain GET on the WebSocket route is told to upgrade.
   auto r = env.get("/v1/events/ws", env.admin);
