@@ -18,6 +18,7 @@ constexpr int commit_wait_ms = 50;               // also how soon stalls and new
 struct decoded {
   event e;
   hash256 chain{};
+  std::string whole;  // the whole rendering, made by the first reader who sees it whole (hub thread)
 };
 
 status read_decoded(const store& st, std::uint64_t from, std::uint64_t to, std::vector<decoded>& out) {
@@ -95,18 +96,18 @@ class event_hub::subscriber final : public body_stream {
 
   // Hands over the events after the cursor, in order, while the queue has
   // room; false when it filled up before the end of `batch`.
-  bool offer(const std::vector<decoded>& batch, const owner_lookup& owners, std::size_t queue_max) {
+  bool offer(std::vector<decoded>& batch, const owner_lookup& owners, std::size_t queue_max) {
     std::unique_lock lock(mu_);
     if (ended_) return true;
     bool added = false, room = true;
-    for (const auto& d : batch) {
+    for (auto& d : batch) {
       if (d.e.seq <= cursor_) continue;
       if (queued_events_ >= queue_max) {
         room = false;
         if (!full_since_) full_since_ = steady::now();
         break;
       }
-      if (auto json = view_event(d.e, d.chain, filter_, owners)) {
+      if (auto json = view_event(d.e, d.chain, filter_, owners, &d.whole)) {
         queue_.push_back(channel_ == event_channel::sse ? "id: " + std::to_string(d.e.seq) + "\ndata: " + *json + "\n\n"
                                                         : std::move(*json));
         queued_events_++;
@@ -226,7 +227,7 @@ bool event_hub::serve_all(std::uint64_t head) {
     }
     std::uint64_t c = s->cursor();
     if (c >= head) continue;
-    const std::vector<decoded>* src = &batch;
+    std::vector<decoded>* src = &batch;
     if (c + 1 < batch_from || c >= batch_to) {  // not covered by the shared range
       if (!read_decoded(st, c + 1, std::min(head, c + read_chunk_events), own)) continue;
       src = &own;

@@ -140,10 +140,14 @@ void redact_effects(event& e, const std::vector<std::uint64_t>& own, event_json_
 }  // namespace
 
 std::optional<std::string> view_event(const event& e, const hash256& chain, const event_filter& f,
-                                      const owner_lookup& owner) {
+                                      const owner_lookup& owner, std::string* whole_cache) {
   auto accounts = event_accounts(e);
   if (!matches(e, f, accounts)) return std::nullopt;
-  if (!f.user) return event_to_json(e, chain);
+  if (!f.user) {
+    if (!whole_cache) return event_to_json(e, chain);
+    if (whole_cache->empty()) *whole_cache = event_to_json(e, chain);
+    return *whole_cache;
+  }
   std::vector<std::uint64_t> own;  // ascending, as `accounts`
   for (auto id : accounts)
     if (auto o = owner(id); o && *o == *f.user) own.push_back(id);

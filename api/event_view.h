@@ -55,8 +55,10 @@ using owner_lookup = std::function<std::optional<std::string>(std::uint64_t acco
 // payload_hash unless the user issued the command, drops other accounts'
 // openings, status changes and daily usage, and withholds other accounts'
 // balances after the event (their ids and the amounts moved stay).
+// `whole_cache` (optional) holds the event's whole rendering once made, so
+// that many readers who see it whole render it once.
 std::optional<std::string> view_event(const event& e, const hash256& chain, const event_filter& f,
-                                      const owner_lookup& owner);
+                                      const owner_lookup& owner, std::string* whole_cache = nullptr);
 
 // The first seq at or after `ts_us` (head + 1 when none), by binary search
 // over the journal's log times (which never decrease).

@@ -5,7 +5,9 @@
 #   2. with 1 Server-Sent Events subscriber following every event
 #   3. with N subscribers
 # and, for 2 and 3, the events/s each subscriber received (curl -N, counting
-# `id:` lines), beside the commands/s of the same run.
+# `id:` lines; events received while the load ran and in 2 s after it, over
+# the load's duration), beside the commands/s of the same run and the events
+# committed during it.
 #
 # usage: bench/events_bench.sh [duration_s] [subscribers] [wallets]
 # Expects a built tree (scripts/build ledgerd). Load generator, subscribers
@@ -45,6 +47,10 @@ for ((start = 0; start < wallets; start += 500)); do
 done
 export WALLET_FIRST=$first WALLET_COUNT=$wallets BATCH=1000
 
+head_seq() {
+  curl -s "http://127.0.0.1:$(cat "$work/ops-port")/readyz" | python3 -c "import json,sys; print(json.load(sys.stdin)['seq'])"
+}
+
 # One run: `subs` subscribers from the head for the run's length, with the load.
 run() {
   local subs=$1 label=$2
@@ -55,8 +61,10 @@ run() {
     pids+=($!)
   done
   sleep 0.5  # let the subscriptions open before the load starts
-  local load
+  local load before after
+  before=$(head_seq)
   load=$(wrk -t1 -c4 -d"${duration}s" -s bench/wrk_batch.lua "$url" | grep -o 'transfers_per_s=[0-9]*' | cut -d= -f2)
+  after=$(head_seq)
   for p in "${pids[@]}"; do wait "$p"; done
   local total=0 min=-1 c
   for ((i = 0; i < subs; i++)); do
@@ -67,8 +75,8 @@ run() {
   if [ "$subs" -eq 0 ]; then
     printf '%-22s commands/s %8s\n' "$label" "$load"
   else
-    printf '%-22s commands/s %8s  events/s per subscriber %8s (slowest %s)  all subscribers %8s\n' "$label" "$load" \
-      "$((total / subs / duration))" "$((min / duration))" "$((total / duration))"
+    printf '%-22s commands/s %8s  events/s per subscriber %8s (slowest %s)  all subscribers %8s  (each got %s of %s events)\n' \
+      "$label" "$load" "$((total / subs / duration))" "$((min / duration))" "$((total / duration))" "$min" "$((after - before))"
   fi
 }
 
