@@ -202,7 +202,12 @@ void event_hub::run() {
     }
     head = backend_.head().seq;
     if (serve_all(head)) continue;
-    backend_.wait_for_seq(head + 1, commit_wait_ms);
+    auto until = steady::now() + std::chrono::milliseconds(commit_wait_ms);
+    // A failed engine answers at once: wait out the rest here rather than spin.
+    if (!backend_.wait_for_seq(head + 1, commit_wait_ms)) {
+      std::unique_lock lock(mu_);
+      wake_.wait_until(lock, until, [this] { return stop_; });
+    }
   }
 }
 

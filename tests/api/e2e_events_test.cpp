@@ -462,6 +462,53 @@ TEST_CASE("WebSocket: live events as JSON text frames, with the same filters and
   CHECK(r.header("Upgrade") == "websocket");
 }
 
+TEST_CASE("WebSocket: a slow consumer is closed with its resume position") {
+  namespace beast = boost::beast;
+  namespace websocket = beast::websocket;
+  namespace net = boost::asio;
+  ledgerd_options o;
+  o.args = {"--events-queue-max", "4", "--events-stall-ms", "200", "--write-timeout-ms", "60000"};
+  ledger_env env(o);
+  REQUIRE(env.open_wallet("alice") == 4);
+  net::io_context ioc;
+  websocket::stream<net::ip::tcp::socket> ws(ioc);
+  ws.next_layer().open(net::ip::tcp::v4());
+  ws.next_layer().set_option(net::socket_base::receive_buffer_size(4096));
+  ws.next_layer().connect({net::ip::make_address("127.0.0.1"), env.proc.port()});
+  timeval tv{10, 0};
+  ::setsockopt(ws.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ws.set_option(websocket::stream_base::decorator(
+      [&](websocket::request_type& req) { req.set(beast::http::field::authorization, "Bearer " + env.admin); }));
+  ws.handshake("127.0.0.1", "/v1/events/ws?after_seq=0");
+  for (int round = 0; round < 3; ++round) {  // about 2.4 MB of events the client does not read
+    std::string batch = R"({"commands":[)";
+    for (int i = 0; i < 1000; ++i)
+      batch += std::string(i ? "," : "") + R"({"type":"deposit","idempotency_key":"ws-)" + std::to_string(round) + "-" +
+               std::to_string(i) + R"(","wallet_id":4,"asset":"USD","amount":"1.00","provider":"stripe"})";
+    REQUIRE(env.post("/v1/batch", env.service, batch + "]}", no_key).status == 200);
+  }
+  std::string cutoffs;
+  for (int i = 0; i < 400 && (cutoffs = metric_line(env.ops_get("/metrics").body, "ledger_events_cutoffs_total")) != "1"; ++i)
+    std::this_thread::sleep_for(ms(25));  // polling the server's state with a deadline
+  REQUIRE(cutoffs == "1");
+  std::uint64_t last = 0;
+  beast::error_code ec;
+  for (;;) {
+    beast::flat_buffer b;
+    ws.read(b, ec);
+    if (ec) break;
+    auto seq = json(beast::buffers_to_string(b.data())).u64("/seq");
+    REQUIRE(seq == last + 1);
+    last = seq;
+  }
+  CHECK(ec == websocket::error::closed);
+  CHECK(ws.reason().code == websocket::close_code::try_again_later);
+  CHECK(std::string(ws.reason().reason.data(), ws.reason().reason.size()) ==
+        "slow consumer; resume_after_seq=" + std::to_string(last));
+  CHECK(last > 0);
+  CHECK(last < 3005);
+}
+
 TEST_CASE("event streams: the subscriber limit answers 503; subscribers and lag in /metrics") {
   ledgerd_options o;
   o.args = {"--events-subscribers-max", "1"};
