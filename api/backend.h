@@ -4,7 +4,9 @@
 // topic and reads come from a local replica of the events topic.
 #pragma once
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/engine.h"
@@ -32,6 +34,14 @@ class backend {
   virtual const store& storage() const = 0;
   // Prometheus lines about the backend (engine or Kafka path).
   virtual std::string metrics() const = 0;
+  // Waits up to timeout_ms until head() reaches `seq` (the engine's commit
+  // signal, or the Kafka replica's); true when it has. The event streams
+  // wake on it. The default, for backends without a signal, looks again
+  // after the timeout.
+  virtual bool wait_for_seq(std::uint64_t seq, int timeout_ms) const {
+    if (head().seq < seq) std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
+    return head().seq >= seq;
+  }
 };
 
 class engine_backend final : public backend {
@@ -44,6 +54,7 @@ class engine_backend final : public backend {
   ledger_head head() const override { return e_.head(); }
   const store& storage() const override { return e_.storage(); }
   std::string metrics() const override { return engine_metrics(e_); }
+  bool wait_for_seq(std::uint64_t seq, int timeout_ms) const override { return e_.wait_for_seq(seq, timeout_ms); }
 
  private:
   engine& e_;

@@ -51,6 +51,7 @@ struct service_state {
   const router& routes;
 
   state_reads state;  // thread-safe
+  std::unique_ptr<event_hub> events;  // live event streams; thread-safe
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> in_flight{0};
   // Idempotency keys of commands not yet answered (principal NUL key).

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,11 +32,36 @@ struct http_request {
   }
 };
 
+// A response body written over time (Server-Sent Events, long NDJSON) or
+// the messages of a WebSocket. The transport calls start() once, then pull()
+// whenever it can write and after each wake(); stop() once when the
+// connection ends for any reason (client gone, write failed or timed out,
+// server stopping). After pull() returned false (the end), the transport
+// writes what it got, then closes (a WebSocket with close_reason()).
+// Memory: the producer bounds what it keeps between pulls.
+class body_stream {
+ public:
+  virtual ~body_stream() = default;
+  // `wake` may be called from any thread, any number of times.
+  virtual void start(std::function<void()> wake) = 0;
+  // Appends the pieces ready now (a WebSocket sends each as one text frame;
+  // HTTP writes them back to back); false once nothing will follow them.
+  virtual bool pull(std::vector<std::string>& out) = 0;
+  virtual void stop() = 0;
+  // The WebSocket close frame's reason (at most 123 bytes).
+  virtual std::string close_reason() const { return {}; }
+};
+
 struct http_response {
   unsigned status = 200;
   std::string content_type = "application/json";
   header_list headers;
   std::string body;
+  // Set: the body is streamed from here (after `body`, if any), and the
+  // connection closes at its end. With `websocket`, the request is upgraded
+  // instead (status, headers and body are not sent).
+  std::shared_ptr<body_stream> stream;
+  bool websocket = false;
 };
 
 // A request the transport refused before it was whole: unparseable (400),

@@ -52,6 +52,9 @@ std::string_view problem_title(std::string_view slug) {
       {"internal-error", "Internal error"},
       {"rate-limited", "Too many requests"},
       {"rate-limiter-unavailable", "The rate limiter is unavailable; retry later"},
+      {"too-many-subscribers", "Too many event stream subscribers"},
+      {"upgrade-required", "WebSocket upgrade required"},
+      {"no-audit-key", "No audit signing key configured"},
   };
   for (const auto& [k, v] : titles)
     if (slug == k) return v;

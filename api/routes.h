@@ -16,5 +16,7 @@ void add_hold_routes(router& r);     // holds: place, capture, void
 void add_batch_routes(router& r);    // several commands at once (commands.cpp)
 void add_history_routes(router& r);  // read-model queries: history, statements, transactions
 void add_webhook_routes(router& r);  // payment providers' signed webhooks
+void add_events_routes(router& r);   // the event journal: pages, Server-Sent Events, WebSocket
+void add_audit_routes(router& r);    // auditors: state at a point, checkpoints, signing key
 
 }  // namespace ledger::api

@@ -6,6 +6,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <array>
 #include <deque>
 #include <map>
 #include <thread>
@@ -21,6 +23,94 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+namespace websocket = beast::websocket;
+
+constexpr std::size_t ws_message_in_max = 4096;  // clients only send control frames and small messages
+// A streaming connection's kernel send buffer: fixed (no autotuning to
+// megabytes), so what a stalled client holds in the kernel is bounded too
+// and a slow consumer shows in its queue soon.
+constexpr int stream_send_buffer_bytes = 256 * 1024;
+
+// A WebSocket taken over from an HTTP session after the service accepted
+// the upgrade: one text frame per piece of the body stream, in order, one
+// write at a time; what the client sends is read (control frames: ping,
+// close) and dropped. Beast's suggested server timeouts (handshake, idle
+// with pings) bound a dead peer.
+class ws_session : public std::enable_shared_from_this<ws_session> {
+ public:
+  ws_session(beast::tcp_stream&& s, std::shared_ptr<body_stream> body, http::request<http::string_body>&& req,
+             std::shared_ptr<void> keep)
+      : ws_(std::move(s)), body_(std::move(body)), req_(std::move(req)), keep_(std::move(keep)) {}
+  ~ws_session() { finish(); }
+
+  void run() {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(ws_message_in_max);
+    ws_.async_accept(req_, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->finish();
+      self->body_->start([weak = self->weak_from_this()] {
+        if (auto me = weak.lock()) net::post(me->ws_.get_executor(), [me] { me->pump(); });
+      });
+      self->read_loop();
+      self->pump();
+    });
+  }
+
+ private:
+  void read_loop() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->finish();
+      self->in_.consume(self->in_.size());
+      self->read_loop();
+    });
+  }
+
+  void pump() {
+    if (writing_ || done_ || closing_) return;
+    if (out_.empty() && more_) {
+      std::vector<std::string> pieces;
+      more_ = body_->pull(pieces);
+      for (auto& p : pieces) out_.push_back(std::move(p));
+    }
+    if (out_.empty()) {
+      if (!more_) close();
+      return;
+    }
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(out_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec) return self->finish();
+      self->out_.pop_front();
+      self->pump();
+    });
+  }
+
+  void close() {
+    closing_ = true;
+    auto reason = body_->close_reason().substr(0, 123);
+    websocket::close_reason cr(reason.empty() ? websocket::close_code::normal : websocket::close_code::try_again_later,
+                               beast::string_view(reason));
+    ws_.async_close(cr, [self = shared_from_this()](beast::error_code) { self->finish(); });
+  }
+
+  void finish() {
+    if (done_) return;
+    done_ = true;
+    body_->stop();
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<body_stream> body_;
+  http::request<http::string_body> req_;
+  std::shared_ptr<void> keep_;  // the HTTP session: an open connection until this ends
+  beast::flat_buffer in_;
+  std::deque<std::string> out_;
+  bool writing_ = false, more_ = true, closing_ = false, done_ = false;
+};
+
 class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket&& socket, http_handler& svc, const server_config& cfg, std::shared_ptr<std::atomic<std::size_t>> count)
@@ -29,7 +119,10 @@ class session : public std::enable_shared_from_this<session> {
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
-  ~session() { (*count_)--; }
+  ~session() {
+    if (body_ && !stream_done_) body_->stop();
+    (*count_)--;
+  }
 
   void start() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
@@ -52,6 +145,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_read(beast::error_code ec, std::size_t) {
     reading_ = false;
+    if (streaming_) return watch_close();  // the read cancelled when a stream began
     if (ec) {
       transport_error refusal;
       if (wire::refusal_of(ec, refusal)) return reject(refusal);
@@ -59,11 +153,14 @@ class session : public std::enable_shared_from_this<session> {
     }
     auto msg = parser_->release();
     bool keep_alive = msg.keep_alive();
+    // An upgrade ends the HTTP part of the connection: read nothing after it.
+    bool upgrade = websocket::is_upgrade(msg);
+    if (upgrade) upgrade_req_ = msg;
     http_request req = wire::to_request(msg, remote_);
     req.body = std::move(msg.body());
     std::size_t slot = open_slot(keep_alive);
     svc_.handle(std::move(req), responder_for(slot));
-    if (keep_alive) do_read();
+    if (keep_alive && !upgrade) do_read();
   }
 
   // A place in the response order for the request just read.
@@ -97,7 +194,12 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_response(std::size_t slot, http_response&& r) {
-    slots_[slot] = wire::to_response(std::move(r), keep_alive_[slot] && !closing_);
+    if (r.stream) streams_[slot] = {std::move(r.stream), r.websocket};
+    bool streamed = streams_.count(slot) > 0;
+    auto res = wire::to_response(std::move(r), keep_alive_[slot] && !closing_ && !streamed);
+    // A streamed body has no length: it ends when the connection closes.
+    if (streamed) res->erase(http::field::content_length);
+    slots_[slot] = res;
     write_next();
   }
 
@@ -109,6 +211,12 @@ class session : public std::enable_shared_from_this<session> {
     auto res = *it->second;
     slots_.erase(it);
     keep_alive_.erase(write_slot_);
+    if (auto st = streams_.find(write_slot_); st != streams_.end()) {
+      auto [body, ws] = std::move(st->second);
+      streams_.erase(st);
+      ++write_slot_;
+      return begin_stream(res, std::move(body), ws);
+    }
     ++write_slot_;
     stream_.expires_after(std::chrono::milliseconds(cfg_.write_timeout_ms));
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
@@ -129,7 +237,81 @@ class session : public std::enable_shared_from_this<session> {
     do_read();
   }
 
+  // The response to write_slot_ streams its body: no more requests on this
+  // connection; the header, then the pieces as they come, then close.
+  void begin_stream(const std::shared_ptr<http::response<http::string_body>>& res, std::shared_ptr<body_stream> body,
+                    bool ws) {
+    closing_ = true;
+    streaming_ = true;
+    body_ = std::move(body);
+    if (ws) {
+      if (!upgrade_req_ || reading_) return end_stream();
+      stream_.expires_never();  // the WebSocket keeps its own timeouts
+      beast::error_code ignored;
+      stream_.socket().set_option(net::socket_base::send_buffer_size(stream_send_buffer_bytes), ignored);
+      auto w = std::make_shared<ws_session>(std::move(stream_), body_, std::move(*upgrade_req_), shared_from_this());
+      stream_done_ = true;  // the WebSocket owns the body now
+      return w->run();
+    }
+    if (reading_) stream_.socket().cancel();  // on_read then watches for the client leaving
+    beast::error_code ignored;
+    stream_.socket().set_option(net::socket_base::send_buffer_size(stream_send_buffer_bytes), ignored);
+    writing_ = true;
+    auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
+    stream_.expires_after(std::chrono::milliseconds(cfg_.write_timeout_ms));
+    http::async_write_header(stream_, *sr, [self = shared_from_this(), sr, res](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec) return self->end_stream();
+      if (!self->reading_) self->watch_close();
+      self->body_->start([weak = self->weak_from_this()] {
+        if (auto me = weak.lock()) net::post(me->stream_.get_executor(), [me] { me->pump(); });
+      });
+      self->pump();
+    });
+  }
+
+  // Writes what the body has ready, one write at a time; the write timeout
+  // bounds a client that stopped reading.
+  void pump() {
+    if (writing_ || stream_done_) return;
+    std::vector<std::string> pieces;
+    bool more = body_->pull(pieces);
+    auto buf = std::make_shared<std::string>();
+    for (auto& p : pieces) *buf += p;
+    if (buf->empty()) {
+      if (!more) end_stream();
+      return;
+    }
+    writing_ = true;
+    stream_.expires_after(std::chrono::milliseconds(cfg_.write_timeout_ms));
+    net::async_write(stream_, net::buffer(*buf), [self = shared_from_this(), buf, more](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec || !more) return self->end_stream();
+      self->pump();
+    });
+  }
+
+  // While streaming, a read on the bare socket notices the client leaving
+  // (whatever it sends is dropped).
+  void watch_close() {
+    if (stream_done_ || watching_) return;
+    watching_ = true;
+    stream_.socket().async_read_some(net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->watching_ = false;
+      if (ec) return self->end_stream();
+      self->watch_close();
+    });
+  }
+
+  void end_stream() {
+    if (stream_done_) return;
+    stream_done_ = true;
+    if (body_) body_->stop();
+    shutdown();
+  }
+
   void close_when_idle() {
+    if (streaming_) return end_stream();  // a drain ends live streams; clients resume from their last id
     closing_ = true;
     if (pending_ == 0) shutdown();
   }
@@ -152,6 +334,12 @@ class session : public std::enable_shared_from_this<session> {
   std::map<std::size_t, bool> keep_alive_;
   std::size_t next_slot_ = 0, write_slot_ = 0, pending_ = 0;
   bool reading_ = false, writing_ = false, closing_ = false;
+  // Streaming responses (strand-protected).
+  std::map<std::size_t, std::pair<std::shared_ptr<body_stream>, bool>> streams_;  // by slot: body, websocket
+  std::optional<http::request<http::string_body>> upgrade_req_;
+  std::shared_ptr<body_stream> body_;
+  std::array<char, 256> discard_{};
+  bool streaming_ = false, stream_done_ = false, watching_ = false;
 };
 
 // Accepts connections (Beast's advanced server: one listener, a session per

@@ -12,6 +12,7 @@ namespace {
 constexpr route_module modules[] = {
     add_ops_routes, add_wallet_routes, add_money_routes, add_hold_routes, add_batch_routes, add_history_routes,
     add_webhook_routes,
+    add_events_routes, add_audit_routes,
 };
 
 const router& api_routes() {
@@ -28,7 +29,10 @@ const router& api_routes() {
 std::vector<route_info> route_table() { return api_routes().list(); }
 
 service::service(backend& b, const jwt_verifier& jwt, service_config config, metrics& m, logger& log, clock& clk)
-    : state_(std::make_unique<service_state>(b, jwt, std::move(config), m, log, clk, api_routes())) {}
+    : state_(std::make_unique<service_state>(b, jwt, std::move(config), m, log, clk, api_routes())) {
+  state_->events = std::make_unique<event_hub>(b, state_->config.events);
+  m.add_source([hub = state_->events.get()] { return hub->metrics(); });
+}
 
 service::~service() = default;
 

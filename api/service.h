@@ -23,7 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "api/audit_reads.h"
 #include "api/backend.h"
+#include "api/event_hub.h"
 #include "api/http.h"
 #include "api/jwt.h"
 #include "api/log.h"
@@ -50,6 +52,14 @@ struct service_config {
   rate_limit_settings rate_limits;
   // Payment providers' webhook accounts (api/webhooks.h); null: none.
   webhook_registry* webhooks = nullptr;
+  // Event pages and streams (api/routes_events.cpp, api/event_hub.h).
+  std::size_t events_page_max = 1000;         // events per /v1/events page
+  std::size_t events_scan_max = 100'000;      // events read for one page, matching or not
+  event_hub_settings events;
+  // Auditor routes: point-in-time state (null: 503), and the audit signing
+  // public key (PEM; empty: none configured, 404).
+  audit_reads* audit = nullptr;
+  std::string audit_public_key_pem;
 };
 
 // Every route the service answers, for documentation checks.

@@ -56,6 +56,7 @@ class writer_json {
 
 struct effect_json {
   writer_json& w;
+  const event_json_view* view = nullptr;
   void operator()(const asset_registered& v) {
     w.str("effect", "asset_registered");
     w.str("asset", v.code);
@@ -93,6 +94,7 @@ struct effect_json {
     w.amount("d_credits_posted", v.d_credits_posted);
     w.amount("d_debits_pending", v.d_debits_pending);
     w.amount("d_credits_pending", v.d_credits_pending);
+    if (view && std::binary_search(view->balances_withheld.begin(), view->balances_withheld.end(), v.account)) return;
     w.amount("posted_after", v.posted_after);
     w.amount("debits_pending_after", v.debits_pending_after);
     w.amount("credits_pending_after", v.credits_pending_after);
@@ -166,7 +168,9 @@ std::vector<std::string> event_assets(const event& e) {
   return out;
 }
 
-std::string event_to_json(const event& e, const hash256& chain) {
+std::string event_to_json(const event& e, const hash256& chain) { return event_to_json(e, chain, event_json_view{}); }
+
+std::string event_to_json(const event& e, const hash256& chain, const event_json_view& view) {
   std::string out;
   out.reserve(512);
   writer_json w(out);
@@ -188,12 +192,16 @@ std::string event_to_json(const event& e, const hash256& chain) {
   w.open('[');
   for (const auto& fx : e.effects) {
     w.open('{');
-    std::visit(effect_json{w}, fx);
+    std::visit(effect_json{w, &view}, fx);
     w.close('}');
   }
   w.close(']');
   w.str("payload_hash", to_hex(e.payload_hash));
   w.str("chain", to_hex(chain));
+  if (view.redacted) {
+    w.key("redacted");
+    out += "true";
+  }
   w.close('}');
   return out;
 }

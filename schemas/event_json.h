@@ -33,6 +33,16 @@ std::vector<std::string> event_assets(const event& e);
 // chain hash from the journal.
 std::string event_to_json(const event& e, const hash256& chain);
 
+// A partial view of an event, for a reader who may not see all of it (the
+// HTTP API's view for users). `redacted` adds "redacted":true; the
+// balance_changed effects of the accounts in `balances_withheld` keep their
+// account, asset and deltas but leave out the balances after the event.
+struct event_json_view {
+  bool redacted = false;
+  std::vector<std::uint64_t> balances_withheld;  // ascending
+};
+std::string event_to_json(const event& e, const hash256& chain, const event_json_view& view);
+
 // CSV: one row per balance leg (balance_changed effect); an event without legs
 // gives one row with the leg columns empty. RFC 4180 quoting; rows end in
 // "\r\n". The header names the columns in order.

@@ -104,6 +104,14 @@ Options (each also read from the environment variable shown; flags win):
                                                    projection before answering 503 [2000]
   --min-seq-waiters-max N   LEDGER_MIN_SEQ_WAITERS_MAX reads waiting for min_seq at once (they
                                                    hold no query worker); beyond: 503 [256]
+  --events-page-max N       LEDGER_EVENTS_PAGE_MAX events per GET /v1/events page [1000]
+  --events-subscribers-max N LEDGER_EVENTS_SUBSCRIBERS_MAX open event streams (SSE, WebSocket);
+                                                   beyond: 503 [256]
+  --events-queue-max N      LEDGER_EVENTS_QUEUE_MAX events queued per subscriber [1024]
+  --events-stall-ms N       LEDGER_EVENTS_STALL_MS a subscriber whose queue stays full this long
+                                                   is cut off with its resume position [5000]
+  --audit-signing-key FILE  LEDGER_AUDIT_SIGNING_KEY the Ed25519 audit signing key (PEM); its
+                                                   public key is served at /v1/audit/public-key
   --log embedded|kafka      LEDGER_LOG             the command log [embedded]
   --check-config                                   parse and validate flags, environment and
                                                    secrets, print a summary, exit (0 or 2)
@@ -251,6 +259,11 @@ std::vector<option_def> option_defs(config& c) {
       {"--min-seq-wait-ms", "LEDGER_MIN_SEQ_WAIT_MS", [&](const std::string& v) { c.min_seq_wait_ms = int(to_number("--min-seq-wait-ms", v, 0, 60'000)); }},
       {"--min-seq-waiters-max", "LEDGER_MIN_SEQ_WAITERS_MAX", [&](const std::string& v) {
          c.min_seq_waiters_max = std::size_t(to_number("--min-seq-waiters-max", v, 1, 65'536)); }},
+      {"--events-page-max", "LEDGER_EVENTS_PAGE_MAX", [&](const std::string& v) { c.events_page_max = to_number("--events-page-max", v, 1, 100'000); }},
+      {"--events-subscribers-max", "LEDGER_EVENTS_SUBSCRIBERS_MAX", [&](const std::string& v) { c.events_subscribers_max = to_number("--events-subscribers-max", v, 1, 100'000); }},
+      {"--events-queue-max", "LEDGER_EVENTS_QUEUE_MAX", [&](const std::string& v) { c.events_queue_max = to_number("--events-queue-max", v, 1, 1u << 20); }},
+      {"--events-stall-ms", "LEDGER_EVENTS_STALL_MS", [&](const std::string& v) { c.events_stall_ms = int(to_number("--events-stall-ms", v, 10, 3'600'000)); }},
+      {"--audit-signing-key", "LEDGER_AUDIT_SIGNING_KEY", [&](const std::string& v) { c.audit_signing_key = v; }},
       {"--log", "LEDGER_LOG", [&](const std::string& v) {
          if (v != "embedded" && v != "kafka") die("--log: must be embedded or kafka, not " + v);
          c.log = v;

@@ -36,6 +36,14 @@ struct config {
   int shutdown_timeout_ms = 10'000;
   int min_seq_wait_ms = 2'000;
   std::size_t min_seq_waiters_max = 256;  // reads waiting for min_seq at once; beyond: 503
+  // Event pages and streams (api/event_hub.h).
+  std::size_t events_page_max = 1000;
+  std::size_t events_subscribers_max = 256;
+  std::size_t events_queue_max = 1024;
+  int events_stall_ms = 5'000;
+  // The Ed25519 audit signing key (PEM, PKCS#8): its public key is served at
+  // /v1/audit/public-key. Empty: none.
+  std::string audit_signing_key;
   std::vector<std::string> cors_origins;
   std::string jwt_issuer = "ledger";
   std::string jwt_audience = "ledger-api";

@@ -65,6 +65,8 @@ class kafka_backend final : public api::backend {
     if (auto seq = sub_.last_seq(); rep_.head().seq < seq) rep_.wait_for_seq(seq, read_wait_ms_);
     return rep_.storage();
   }
+  // The replica's commit signal: the event streams follow what it has applied.
+  bool wait_for_seq(std::uint64_t seq, int timeout_ms) const override { return rep_.wait_for_seq(seq, timeout_ms); }
   std::string metrics() const override {
     auto st = sub_.stats();
     auto head = rep_.head();

@@ -22,6 +22,8 @@
 #include "base/prometheus.h"
 #include "projections/metrics.h"
 #include "projections/migrations.h"
+#include "tools/audit/signing.h"
+#include "tools/audit_reads_adapter.h"
 #include "tools/ledgerd.h"
 #include "tools/read_models_adapter.h"
 #include "tools/system_clock.h"
@@ -166,6 +168,15 @@ class ops_endpoint {
   std::thread io_;
 };
 
+// The public half of --audit-signing-key, or empty; a key that does not
+// load stops the start (a misconfigured key must not look like no key).
+std::string audit_public_key(const config& cfg) {
+  if (cfg.audit_signing_key.empty()) return {};
+  std::unique_ptr<audit::signing_key> key;
+  if (auto s = audit::signing_key::load(cfg.audit_signing_key, key); !s) die("--audit-signing-key: " + s.to_string());
+  return key->public_key_pem();
+}
+
 }  // namespace
 
 std::string disk_metrics(const std::string& data_dir) {
@@ -273,6 +284,11 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   svc_cfg.limits = limits.get();
   svc_cfg.rate_limits = cfg.rate_limits;
   svc_cfg.webhooks = &webhooks;
+  svc_cfg.events_page_max = cfg.events_page_max;
+  svc_cfg.events = {cfg.events_subscribers_max, cfg.events_queue_max, cfg.events_stall_ms};
+  audit_reads_adapter audit(backend, (std::filesystem::path(cfg.data_dir) / "snapshots").string());
+  svc_cfg.audit = &audit;
+  svc_cfg.audit_public_key_pem = audit_public_key(cfg);
   std::unique_ptr<api::server> srv;
   svc_cfg.dispatch = [&srv](std::function<void()> f) { srv->dispatcher()(std::move(f)); };
   api::service svc(backend, *jwt, svc_cfg, m, log, clk);

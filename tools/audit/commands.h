@@ -85,6 +85,8 @@ status run_state(source& src, const state_options& o, state_report& report);
 
 // Writes a state report (filtered to o.wallet) as CSV or NDJSON.
 void write_state(const state_report& r, const std::optional<std::uint64_t>& wallet, bool csv, std::FILE* out);
+// The same text, in a string (the HTTP route /v1/audit/state serves the NDJSON).
+std::string render_state(const state_report& r, const std::optional<std::uint64_t>& wallet, bool csv);
 
 struct trial_row {
   std::string asset;

@@ -132,6 +132,41 @@ class kafka_source final : public source {
   std::unique_ptr<kafka::event_reader> reader_;
 };
 
+class store_source final : public source {
+ public:
+  store_source(const store& st, std::function<ledger_head()> head, std::string snapshot_dir)
+      : st_(st), head_(std::move(head)), snapshot_dir_(std::move(snapshot_dir)) {}
+  status read(std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) override {
+    std::uint64_t last = head_().seq;
+    out.clear();
+    if (from == 0) from = 1;
+    if (from > last) return status::ok();
+    return st_.read_journal(from, static_cast<std::size_t>(std::min<std::uint64_t>(max, last - from + 1)), out);
+  }
+  status head(ledger_head& out) override {
+    out = head_();
+    return status::ok();
+  }
+  status checkpoints(std::vector<checkpoint>& out) override { return st_.load_checkpoints(out); }
+  bool wait_past(std::uint64_t, int) override { return false; }
+  bool random_access() const override { return true; }
+  std::vector<std::pair<std::uint64_t, std::string>> snapshots() const override {
+    std::vector<std::pair<std::uint64_t, std::string>> out;
+    if (snapshot_dir_.empty()) return out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(snapshot_dir_, ec))
+      if (auto seq = snapshot_seq_of(e.path().filename().string()); seq != 0) out.emplace_back(seq, e.path().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::string describe() const override { return "the running ledger's store"; }
+
+ private:
+  const store& st_;
+  std::function<ledger_head()> head_;
+  std::string snapshot_dir_;
+};
+
 // The log time of event `seq` of a random-access source.
 status log_time_of(source& src, std::uint64_t seq, std::int64_t& ts_us) {
   std::vector<journal_entry> one;
@@ -162,6 +197,10 @@ status open_archive(const std::string& path, std::unique_ptr<source>& out) {
   if (auto s = archive_reader::open(path, r); !s) return s;
   out = std::make_unique<archive_source>(path, std::move(r));
   return status::ok();
+}
+
+std::unique_ptr<source> open_store(const store& st, std::function<ledger_head()> head, std::string snapshot_dir) {
+  return std::make_unique<store_source>(st, std::move(head), std::move(snapshot_dir));
 }
 
 status open_kafka(const std::string& brokers, const std::string& topic,

@@ -42,6 +42,11 @@ class source {
 
 status open_data_dir(const std::string& data_dir, std::unique_ptr<source>& out);
 status open_archive(const std::string& path, std::unique_ptr<source>& out);
+// The journal of a store this process already has open (ledgerd's engine or
+// Kafka replica), up to `head()` (what is released; never a batch past it),
+// with the retained snapshots in `snapshot_dir` (empty: none). The store
+// and `head` must outlive the source.
+std::unique_ptr<source> open_store(const store& st, std::function<ledger_head()> head, std::string snapshot_dir);
 // `brokers` host:port list; librdkafka settings in `extra` (e.g. test.mock.*).
 status open_kafka(const std::string& brokers, const std::string& topic,
                   const std::vector<std::pair<std::string, std::string>>& extra, std::unique_ptr<source>& out);

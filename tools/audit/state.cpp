@@ -142,10 +142,15 @@ status run_state(source& src, const state_options& o, state_report& r) {
   return status::ok();
 }
 
-void write_state(const state_report& r, const std::optional<std::uint64_t>& wallet, bool csv, std::FILE* out) {
+std::string render_state(const state_report& r, const std::optional<std::uint64_t>& wallet, bool csv) {
   std::string o;
   if (csv) write_csv(r, wallet, o);
   else write_ndjson(r, wallet, o);
+  return o;
+}
+
+void write_state(const state_report& r, const std::optional<std::uint64_t>& wallet, bool csv, std::FILE* out) {
+  std::string o = render_state(r, wallet, csv);
   std::fwrite(o.data(), 1, o.size(), out);
   std::fflush(out);
 }
