@@ -16,5 +16,6 @@ void add_hold_routes(router& r);     // holds: place, capture, void
 void add_batch_routes(router& r);    // several commands at once (commands.cpp)
 void add_history_routes(router& r);  // read-model queries: history, statements, transactions
 void add_webhook_routes(router& r);  // payment providers' signed webhooks
+void add_reconciliation_routes(router& r);  // provider reports matched with deposits
 
 }  // namespace ledger::api
