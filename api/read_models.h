@@ -14,7 +14,7 @@
 namespace ledger::api {
 
 struct read_query {
-  enum class kind { history, transaction, statement, balance_at, by_reference };
+  enum class kind { history, transaction, statement, balance_at, by_reference, reconcile, reconciliation };
   kind what = kind::history;
   std::uint64_t id = 0;                          // wallet or transaction id
   std::map<std::string, std::string> params;     // validated query parameters

@@ -18,5 +18,6 @@ void add_history_routes(router& r);  // read-model queries: history, statements,
 void add_webhook_routes(router& r);  // payment providers' signed webhooks
 void add_events_routes(router& r);   // the event journal: pages, Server-Sent Events, WebSocket
 void add_audit_routes(router& r);    // auditors: state at a point, checkpoints, signing key
+void add_reconciliation_routes(router& r);  // provider reports matched with deposits
 
 }  // namespace ledger::api

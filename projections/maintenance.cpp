@@ -70,6 +70,20 @@ status verify_read_models(const journal_source& journal, const std::string& conn
   }
 }
 
+namespace {
+// Imports (reconciliations) are not derived from the journal, so a rebuild
+// cannot make them: they move to the rebuilt schema in the swap.
+void carry_imports(pqxx::work& tx, const std::string& from, const std::string& to) {
+  if (tx.exec_params("SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'reconciliations'", from).empty())
+    return;
+  const std::string f = tx.quote_name(from), t = tx.quote_name(to);
+  tx.exec("INSERT INTO " + t + ".reconciliations SELECT * FROM " + f + ".reconciliations");
+  tx.exec("INSERT INTO " + t + ".reconciliation_items SELECT * FROM " + f + ".reconciliation_items");
+  tx.exec("SELECT setval(pg_get_serial_sequence(" + tx.quote(t + ".reconciliations") +
+          ", 'reconciliation_id'), coalesce(max(reconciliation_id), 0) + 1, false) FROM " + t + ".reconciliations");
+}
+}  // namespace
+
 status rebuild_read_models(const journal_source& journal, const std::string& conninfo, const std::string& schema,
                            const std::string& projection, rebuild_report& out) {
   const std::string fresh = schema + "_rebuild";
@@ -96,6 +110,7 @@ status rebuild_read_models(const journal_source& journal, const std::string& con
     tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(projection_lock_key(schema)) + ")");
     tx.exec("DROP SCHEMA IF EXISTS " + c.quote_name(old) + " CASCADE");
     auto exists = tx.exec_params("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema);
+    if (!exists.empty()) carry_imports(tx, schema, fresh);
     if (!exists.empty()) tx.exec("ALTER SCHEMA " + c.quote_name(schema) + " RENAME TO " + c.quote_name(old));
     tx.exec("ALTER SCHEMA " + c.quote_name(fresh) + " RENAME TO " + c.quote_name(schema));
     if (!exists.empty()) tx.exec("DROP SCHEMA " + c.quote_name(old) + " CASCADE");

@@ -43,6 +43,11 @@ Commands:
                         under a directory of backups) against its manifest,
                         rebuild its state from its journal (skip: --quick),
                         and copy it to --data-dir, which must hold no ledger
+  reconcile             match a payment provider's report (--report FILE, CSV;
+                        --format stripe-payments|generic) with the deposits
+                        from the webhook account --account NAME in the read
+                        models; keeps the result there; prints it as JSON;
+                        exit 1 when anything does not match
   probe URL             GET URL (http://host:port/path); exit 0 on 200 within
                         2 seconds, else 1 (container health checks)
 
@@ -58,6 +63,8 @@ Options (each also read from the environment variable shown; flags win):
   --from DIR                                       restore: a backup, or a directory of them
   --quick                                          restore: check head and digest only, do not
                                                    rebuild the state from the journal
+  --account NAME, --report FILE, --format F        reconcile: the webhook account, the provider's
+                                                   CSV report, its format [stripe-payments]
   --listen HOST:PORT        LEDGER_LISTEN          [127.0.0.1:8080]; port 0 picks a free one
   --port-file FILE          LEDGER_PORT_FILE       write the bound port here once listening
   --ops-listen HOST:PORT    LEDGER_OPS_LISTEN      serve: the operations listener (/metrics,
@@ -230,6 +237,9 @@ std::vector<option_def> option_defs(config& c) {
       {"--to", "", [&](const std::string& v) { c.backup_to = v; }},
       {"--keep", "LEDGER_BACKUP_KEEP", [&](const std::string& v) { c.backup_keep = to_number("--keep", v, 1, 10'000); }},
       {"--from", "", [&](const std::string& v) { c.restore_from = v; }},
+      {"--account", "", [&](const std::string& v) { c.reconcile_account = v; }},
+      {"--report", "", [&](const std::string& v) { c.reconcile_report = v; }},
+      {"--format", "", [&](const std::string& v) { c.reconcile_format = v; }},
       {"--listen", "LEDGER_LISTEN", [&](const std::string& v) { c.listen = v; c.listen_set = true; }},
       {"--port-file", "LEDGER_PORT_FILE", [&](const std::string& v) { c.port_file = v; }},
       {"--ops-listen", "LEDGER_OPS_LISTEN", [&](const std::string& v) { c.ops_listen = v; c.ops_listen_set = true; }},
@@ -377,7 +387,11 @@ void validate(config& c) {
     die("no JWT key configured: set LEDGER_JWT_HS256_SECRET(_FILE) or LEDGER_JWT_ES256_PUBLIC_KEY_FILE (or use --dev)");
   if (c.command == "serve" && !c.hs256_secret.empty() && c.hs256_secret.size() < 32)
     die("the HS256 secret must be at least 32 bytes");
-  bool needs_pg = c.command == "migrate" || c.command == "project" || c.command == "verify-read-models" ||
+  if (c.command == "reconcile" && (c.reconcile_account.empty() || c.reconcile_report.empty()))
+    die("reconcile needs --account NAME and --report FILE");
+  if (c.command == "reconcile" && c.reconcile_format != "stripe-payments" && c.reconcile_format != "generic")
+    die("--format must be stripe-payments or generic");
+  bool needs_pg = c.command == "reconcile" || c.command == "migrate" || c.command == "project" || c.command == "verify-read-models" ||
                   c.command == "rebuild-read-models";
   if (c.command == "backup" && c.backup_to.empty()) die("backup needs --to DIR (the directory of backups)");
   if (c.command == "restore" && c.restore_from.empty()) die("restore needs --from DIR (a backup or a directory of them)");
@@ -420,7 +434,7 @@ int read_command(config& c, int argc, char** argv) {
   if (argc <= 1 || argv[1][0] == '-') return 1;
   c.command = argv[1];
   static const char* commands[] = {"serve",  "migrate", "project", "verify-read-models", "rebuild-read-models",
-                                   "engine", "probe", "backup", "restore"};
+                                   "engine", "probe", "backup", "restore", "reconcile"};
   if (std::find(std::begin(commands), std::end(commands), c.command) == std::end(commands))
     die("unknown command " + c.command + " (see --help)");
   if (c.command != "probe") return 2;

@@ -61,6 +61,10 @@ struct config {
   std::size_t backup_keep = 7; // backup --keep: newest backups kept there
   std::string restore_from;    // restore --from: a backup, or a directory of them (newest)
   bool restore_quick = false;  // restore --quick: skip rebuilding from the journal
+  // reconcile
+  std::string reconcile_account;               // --account: the webhook account (provider clearing:NAME)
+  std::string reconcile_report;                // --report: the CSV file
+  std::string reconcile_format = "stripe-payments";
   std::string pg_conninfo;  // secret: environment or file only
   std::string pg_schema = "ledger";
   // The command log: "embedded" (in this process) or "kafka".

@@ -14,6 +14,7 @@
 #include "api/read_models.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
+#include "projections/reconcile.h"
 #include "projections/query_pool.h"
 #include "projections/seq_waiters.h"
 
@@ -129,6 +130,10 @@ class read_models_adapter final : public api::read_models {
       case k::balance_at:
         return projections::balance_at(c, q.id, param(q, "asset").value_or(""), param(q, "at").value_or(""), json);
       case k::by_reference: return projections::by_reference(c, param(q, "reference").value_or(""), json, q.visible_to_owner);
+      case k::reconcile:
+        return projections::reconcile(c, param(q, "account").value_or(""), param(q, "format").value_or("stripe-payments"),
+                                      param(q, "report").value_or(""), json);
+      case k::reconciliation: return projections::reconciliation(c, q.id, param(q, "outcome").value_or(""), json);
     }
     return status::invalid_argument("unknown query");
   }

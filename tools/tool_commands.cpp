@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -16,6 +17,9 @@
 #include "projections/maintenance.h"
 #include "projections/metrics.h"
 #include "projections/migrations.h"
+#include "projections/reconcile.h"
+
+#include <pqxx/nontransaction>
 #include "tools/ledgerd.h"
 
 namespace ledger::tools {
@@ -108,6 +112,33 @@ int run_verify(const config& cfg, journal_input& in) {
   return r.clean() ? 0 : 1;
 }
 
+// Matches a provider report with the read models' deposits; exit 1 when
+// anything does not match (the JSON says what).
+int run_reconcile(const config& cfg) {
+  projections::migrate_result m;
+  if (auto s = projections::migrate(cfg.pg_conninfo, cfg.pg_schema, m); !s) die(s.to_string());
+  std::ifstream in(cfg.reconcile_report, std::ios::binary);
+  if (!in) die("cannot read the report " + cfg.reconcile_report);
+  std::string report((std::istreambuf_iterator<char>(in)), {});
+  std::string json;
+  try {
+    pqxx::connection c(cfg.pg_conninfo);
+    {
+      pqxx::nontransaction n(c);
+      n.exec("SET search_path TO " + c.quote_name(cfg.pg_schema));
+    }
+    if (auto s = projections::reconcile(c, cfg.reconcile_account, cfg.reconcile_format, report, json); !s)
+      die(s.to_string());
+  } catch (const std::exception& e) {
+    die(std::string("reconcile: ") + e.what());
+  }
+  std::printf("%s\n", json.c_str());
+  return json.find("\"missing_in_ledger\":0,\"missing_at_provider\":0,\"amount_mismatch\":0,\"status_mismatch\":0") ==
+                 std::string::npos
+             ? 1
+             : 0;
+}
+
 int run_rebuild(const config& cfg, journal_input& in) {
   projections::rebuild_report r;
   if (auto s = projections::rebuild_read_models(in.source, cfg.pg_conninfo, cfg.pg_schema, "read_models", r); !s)
@@ -171,6 +202,7 @@ int run_project(const config& cfg, journal_input& in) {
 
 int run_tool(const config& cfg) {
   if (cfg.command == "migrate") return run_migrate(cfg);
+  if (cfg.command == "reconcile") return run_reconcile(cfg);
   journal_input in(cfg);
   if (cfg.command == "verify-read-models") return run_verify(cfg, in);
   if (cfg.command == "rebuild-read-models") return run_rebuild(cfg, in);
