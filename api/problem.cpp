@@ -52,6 +52,8 @@ std::string_view problem_title(std::string_view slug) {
       {"internal-error", "Internal error"},
       {"rate-limited", "Too many requests"},
       {"rate-limiter-unavailable", "The rate limiter is unavailable; retry later"},
+      {"sign-in-refused", "Wallet sign-in refused"},
+      {"unsupported-chain", "Unsupported chain"},
   };
   for (const auto& [k, v] : titles)
     if (slug == k) return v;

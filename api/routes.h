@@ -15,5 +15,6 @@ void add_money_routes(router& r);    // deposits, withdrawals, transfers, revers
 void add_hold_routes(router& r);     // holds: place, capture, void
 void add_batch_routes(router& r);    // several commands at once (commands.cpp)
 void add_history_routes(router& r);  // read-model queries: history, statements, transactions
+void add_auth_routes(router& r);     // wallet sign-in, sessions, connections (routes_auth*.cpp)
 
 }  // namespace ledger::api

@@ -11,6 +11,7 @@ namespace {
 // module here (see api/routes.h).
 constexpr route_module modules[] = {
     add_ops_routes, add_wallet_routes, add_money_routes, add_hold_routes, add_batch_routes, add_history_routes,
+    add_auth_routes,
 };
 
 const router& api_routes() {

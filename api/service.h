@@ -31,6 +31,7 @@
 #include "api/rate_limit.h"
 #include "api/read_models.h"
 #include "api/router.h"
+#include "api/wallet_auth_settings.h"
 
 namespace ledger::api {
 
@@ -47,6 +48,8 @@ struct service_config {
   // Rate limits (api/rate_limit.h); null: no limits (tests of other things).
   limiter* limits = nullptr;
   rate_limit_settings rate_limits;
+  // Wallet sign-in (api/routes_auth.cpp).
+  wallet_auth_settings wallet_auth;
 };
 
 // Every route the service answers, for documentation checks.

@@ -243,6 +243,7 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   svc_cfg.reads = reads.reads.get();
   svc_cfg.limits = limits.get();
   svc_cfg.rate_limits = cfg.rate_limits;
+  svc_cfg.wallet_auth = cfg.wallet_auth;
   std::unique_ptr<api::server> srv;
   svc_cfg.dispatch = [&srv](std::function<void()> f) { srv->dispatcher()(std::move(f)); };
   api::service svc(backend, *jwt, svc_cfg, m, log, clk);
