@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/json_out.h"
+#include "schemas/time.h"
 #include "tests/api/e2e_support.h"
 
 namespace ledger::e2e {
@@ -109,6 +110,18 @@ std::size_t active_sessions(ledger_env& env, const wallet& w, const std::string&
 
 std::string refusal_of(const response& r) { return json(r.body).str("/reason"); }
 
+// Expiry needs time to pass: waits until the wall clock (which ledgerd on
+// this machine shares) is past `rfc3339`, checking the condition, not a
+// fixed delay.
+void wait_past(const std::string& rfc3339) {
+  auto t = parse_rfc3339_us(rfc3339);
+  REQUIRE_MESSAGE(t.has_value(), rfc3339);
+  auto now_us = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  };
+  while (now_us() <= *t) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
 }  // namespace
 
 TEST_CASE("wallet sessions: each chain signs in with its wallet library; the token is a bearer credential") {
@@ -191,23 +204,24 @@ TEST_CASE("wallet sessions: refusals name the check that failed and open nothing
 }
 
 TEST_CASE("wallet sessions: expired challenges and sessions are refused") {
-  ledger_env env({.args = {"--auth-challenge-ttl-s", "1", "--auth-session-min-s", "1", "--rate-limit",
-                           "auth:1000:1000:60"}});
+  ledger_env env({.args = {"--auth-challenge-ttl-s", "1", "--rate-limit", "auth:1000:1000:60"}});
   wallet w{"solana", "mainnet", key_b};
   auto c = new_challenge(env, w);
   std::string sig = w.sign(c.message);
-  // Time has to pass for an expiry: wait until the challenge's expiry is behind us.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  auto expiry = c.message.substr(c.message.find("Expiration Time: ") + 17);
+  wait_past(expiry);
   auto late = sign_in(env, c.message, sig);
   CHECK(late.status == 401);
   CHECK(refusal_of(late) == "expired");
 
-  auto c2 = new_challenge(env, w);
-  auto r = sign_in(env, c2.message, w.sign(c2.message), 1);
+  // Sessions: a ledgerd whose challenges last long enough to be signed under load.
+  ledger_env env2({.args = {"--auth-session-min-s", "1", "--rate-limit", "auth:1000:1000:60"}});
+  auto c2 = new_challenge(env2, w);
+  auto r = sign_in(env2, c2.message, w.sign(c2.message), 1);
   REQUIRE_MESSAGE(r.status == 201, r.body);
   std::string token = json(r.body).str("/token");
-  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
-  auto used = env.get("/v1/auth/sessions", token);
+  wait_past(json(r.body).str("/expires_at"));
+  auto used = env2.get("/v1/auth/sessions", token);
   CHECK(used.status == 401);
   CHECK(json(used.body).str("/detail").find("expired") != std::string::npos);
 }
