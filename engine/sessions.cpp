@@ -62,7 +62,7 @@ void decide_session(const ledger_state& s, const open_session_cmd& c, const deci
     return reject(out, reason::too_many_sessions,
                   "the owner holds " + std::to_string(sessions_per_owner_max) + " active sessions");
   out.effects.emplace_back(
-      session_opened{ctx.seq, owner, c.chain, c.address, c.token_hash, c.nonce, ctx.now_us + duration_us});
+      session_opened{ctx.seq, owner, c.chain, ch->network, c.address, c.token_hash, c.nonce, ctx.now_us + duration_us});
   accept(out);
 }
 

@@ -147,6 +147,7 @@ struct effect_json {
     w.unum("session", v.id);
     w.str("owner", v.owner);
     w.str("chain", to_string(v.chain));
+    w.str("network", v.network);
     w.str("address", v.address);
     // The token's hash only: the token itself never enters the ledger.
     hash256 h{};

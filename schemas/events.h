@@ -131,6 +131,7 @@ struct session_opened {
   std::uint64_t id = 0;  // the sequence of the event that opened it
   std::string owner;
   wallet_chain chain = wallet_chain::ethereum;
+  std::string network;  // the challenge's, for read models and incident queries
   std::string address;
   std::string token_hash;  // SHA-256 of the bearer token, 32 raw bytes
   std::string nonce;       // the challenge it consumed

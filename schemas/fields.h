@@ -61,7 +61,7 @@ template <class A> void fields(A& a, challenge_issued& v) {
 }
 template <class A> void fields(A& a, challenge_closed& v) { a(v.nonce); a(v.resolution); }
 template <class A> void fields(A& a, session_opened& v) {
-  a(v.id); a(v.owner); a(v.chain); a(v.address); a(v.token_hash); a(v.nonce); a(v.expires_at_us);
+  a(v.id); a(v.owner); a(v.chain); a(v.network); a(v.address); a(v.token_hash); a(v.nonce); a(v.expires_at_us);
 }
 template <class A> void fields(A& a, session_closed& v) { a(v.id); a(v.resolution); }
 template <class A> void fields(A& a, wallet_connected& v) { a(v.chain); a(v.address); a(v.owner); }

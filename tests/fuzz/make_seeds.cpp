@@ -60,7 +60,7 @@ event sample_event(const command_body& b, std::uint64_t seq) {
                account_status_changed{6, account_status::active, account_status::frozen},
                challenge_issued{"q7Zk2mX9vB4nR8tL1pW3aQ", wallet_chain::ethereum, "1", "0xAb58", "a.example", "https://a.example", 1, 2},
                challenge_closed{"q7Zk2mX9vB4nR8tL1pW3aQ", challenge_resolution::expired},
-               session_opened{seq, "alice", wallet_chain::stacks, "SP3J", std::string(32, 'h'), "q7Zk2mX9vB4nR8tL1pW3aQ", 9},
+               session_opened{seq, "alice", wallet_chain::stacks, "mainnet", "SP3J", std::string(32, 'h'), "q7Zk2mX9vB4nR8tL1pW3aQ", 9},
                session_closed{seq, session_resolution::revoked},
                wallet_connected{wallet_chain::solana, "F25s", "alice"},
                wallet_disconnected{wallet_chain::solana, "F25s", "alice"}};

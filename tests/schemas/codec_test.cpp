@@ -86,7 +86,7 @@ event full_event() {
   e.effects.push_back(challenge_issued{"abcdefghijklmnopqr", wallet_chain::ethereum, "1", "0xAb58", "example.com",
                                        "https://example.com", 1'700'000'000'000'000, 1'700'000'300'000'000});
   e.effects.push_back(challenge_closed{"abcdefghijklmnopqr", challenge_resolution::expired});
-  e.effects.push_back(session_opened{77, "bob", wallet_chain::stacks, "SP2J6", std::string(32, 'h'),
+  e.effects.push_back(session_opened{77, "bob", wallet_chain::stacks, "mainnet", "SP2J6", std::string(32, 'h'),
                                      "abcdefghijklmnopqr", 1'700'086'400'000'000});
   e.effects.push_back(session_closed{70, session_resolution::expired});
   e.effects.push_back(wallet_connected{wallet_chain::solana, "9xQe", "bob"});
