@@ -67,7 +67,7 @@ void exchange::limit_then(const exchange_ptr& self, route_class c, std::function
   const auto& settings = svc.config.rate_limits;
   std::string subject;
   if (auto h = req.header("authorization"); h.size() >= 7 && lower(h.substr(0, 7)) == "bearer ") {
-    verified = verify_bearer(svc.ledger.storage(), svc.jwt, h.substr(7), svc.clk.now_us());
+    verified = verify_bearer(svc.ledger, svc.jwt, h.substr(7), svc.clk.now_us());
     if (const auto* p = std::get_if<principal>(&*verified))
       subject = p->subject;
     else
@@ -174,7 +174,7 @@ bool exchange::authenticate(unsigned roles) {
     fail({401, "unauthorized", "a bearer token is required", "", {{"WWW-Authenticate", "Bearer"}}});
     return false;
   }
-  auto v = verified ? std::move(*verified) : verify_bearer(svc.ledger.storage(), svc.jwt, h.substr(7), svc.clk.now_us());
+  auto v = verified ? std::move(*verified) : verify_bearer(svc.ledger, svc.jwt, h.substr(7), svc.clk.now_us());
   if (auto* e = std::get_if<jwt_error>(&v)) {
     fail({401, "unauthorized", "invalid token: " + e->reason, "", {{"WWW-Authenticate", "Bearer error=\"invalid_token\""}}});
     return false;

@@ -47,10 +47,10 @@ std::variant<session_record, jwt_error> find_session(const store& s, std::string
   return r;
 }
 
-std::variant<principal, jwt_error> verify_bearer(const store& s, const jwt_verifier& jwt, std::string_view token,
+std::variant<principal, jwt_error> verify_bearer(const backend& b, const jwt_verifier& jwt, std::string_view token,
                                                  std::int64_t now_us) {
   if (!is_session_token(token)) return jwt.verify(token, now_us / 1'000'000);
-  auto found = find_session(s, token, now_us);
+  auto found = find_session(b.storage(), token, now_us);
   if (auto* e = std::get_if<jwt_error>(&found)) return *e;
   principal p;
   p.subject = std::get<session_record>(found).owner;

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <variant>
 
+#include "api/backend.h"
 #include "api/jwt.h"
 #include "engine/state.h"
 #include "engine/store.h"
@@ -34,8 +35,10 @@ std::string session_token_hash(std::string_view token);
 // The session a token opened, if it is active at `now_us`.
 std::variant<session_record, jwt_error> find_session(const store& s, std::string_view token, std::int64_t now_us);
 
-// A bearer token of either kind: a session token (by find_session), else a JWT.
-std::variant<principal, jwt_error> verify_bearer(const store& s, const jwt_verifier& jwt, std::string_view token,
+// A bearer token of either kind: a session token (by find_session), else a
+// JWT. The backend's store is read for session tokens only: in Kafka mode
+// storage() may wait for the replica, which a JWT must never do.
+std::variant<principal, jwt_error> verify_bearer(const backend& b, const jwt_verifier& jwt, std::string_view token,
                                                  std::int64_t now_us);
 
 }  // namespace ledger::api
