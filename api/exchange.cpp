@@ -1,6 +1,7 @@
 #include "api/exchange.h"
 
 #include "api/request_parse.h"
+#include "api/session_tokens.h"
 
 #include <thread>
 
@@ -15,6 +16,8 @@ const char* cors_exposed_headers =
 bool unlimited(std::string_view route) { return route == "healthz" || route == "readyz" || route == "metrics"; }
 
 route_class class_of(const route& r) {
+  // Wallet sign-in checks credentials: the auth class (api/routes_auth.cpp).
+  if (r.name == "create_auth_session") return route_class::auth;
   if (r.method == "POST") return route_class::commands;
   if (r.method == "GET") return route_class::reads;
   return route_class::other;
@@ -64,7 +67,7 @@ void exchange::limit_then(const exchange_ptr& self, route_class c, std::function
   const auto& settings = svc.config.rate_limits;
   std::string subject;
   if (auto h = req.header("authorization"); h.size() >= 7 && lower(h.substr(0, 7)) == "bearer ") {
-    verified = svc.jwt.verify(h.substr(7), svc.clk.now_us() / 1'000'000);
+    verified = verify_bearer(svc.ledger, svc.jwt, h.substr(7), svc.clk.now_us());
     if (const auto* p = std::get_if<principal>(&*verified))
       subject = p->subject;
     else
@@ -171,7 +174,7 @@ bool exchange::authenticate(unsigned roles) {
     fail({401, "unauthorized", "a bearer token is required", "", {{"WWW-Authenticate", "Bearer"}}});
     return false;
   }
-  auto v = verified ? std::move(*verified) : svc.jwt.verify(h.substr(7), svc.clk.now_us() / 1'000'000);
+  auto v = verified ? std::move(*verified) : verify_bearer(svc.ledger, svc.jwt, h.substr(7), svc.clk.now_us());
   if (auto* e = std::get_if<jwt_error>(&v)) {
     fail({401, "unauthorized", "invalid token: " + e->reason, "", {{"WWW-Authenticate", "Bearer error=\"invalid_token\""}}});
     return false;

@@ -55,6 +55,8 @@ std::string_view problem_title(std::string_view slug) {
       {"too-many-subscribers", "Too many event stream subscribers"},
       {"upgrade-required", "WebSocket upgrade required"},
       {"no-audit-key", "No audit signing key configured"},
+      {"sign-in-refused", "Wallet sign-in refused"},
+      {"unsupported-chain", "Unsupported chain"},
   };
   for (const auto& [k, v] : titles)
     if (slug == k) return v;

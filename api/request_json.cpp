@@ -106,7 +106,7 @@ std::uint64_t field_reader::id(std::string_view name, bool required) {
   return out;
 }
 
-std::string field_reader::text(std::string_view name, bool required, std::size_t max_bytes) {
+std::string field_reader::text(std::string_view name, bool required, std::size_t max_bytes, bool lf_ok) {
   auto v = get(name, required);
   if (!v) return {};
   std::string_view s;
@@ -117,8 +117,8 @@ std::string field_reader::text(std::string_view name, bool required, std::size_t
   if (required && s.empty()) fail(name, "must not be empty");
   if (s.size() > max_bytes) fail(name, "longer than " + std::to_string(max_bytes) + " bytes");
   for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f) {
-      fail(name, "must not contain control characters");
+    if ((c < 0x20 && !(lf_ok && c == '\n')) || c == 0x7f) {
+      fail(name, lf_ok ? "must not contain control characters other than line feeds" : "must not contain control characters");
       break;
     }
   return std::string(s);

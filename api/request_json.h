@@ -41,7 +41,8 @@ class field_reader {
   field_reader(simdjson::dom::object obj, std::string path_prefix = {}) : obj_(obj), prefix_(std::move(path_prefix)) {}
 
   std::uint64_t id(std::string_view name, bool required = true);
-  std::string text(std::string_view name, bool required, std::size_t max_bytes);
+  // `lf_ok`: line feeds are allowed (multi-line text such as a signed message).
+  std::string text(std::string_view name, bool required, std::size_t max_bytes, bool lf_ok = false);
   // A decimal string in major units of an asset of `scale` places.
   amount_t amount(std::string_view name, bool required, int scale, bool zero_ok = false);
   std::int64_t integer(std::string_view name, bool required, std::int64_t min, std::int64_t max);

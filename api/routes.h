@@ -19,5 +19,6 @@ void add_webhook_routes(router& r);  // payment providers' signed webhooks
 void add_events_routes(router& r);   // the event journal: pages, Server-Sent Events, WebSocket
 void add_audit_routes(router& r);    // auditors: state at a point, checkpoints, signing key
 void add_reconciliation_routes(router& r);  // provider reports matched with deposits
+void add_auth_routes(router& r);     // wallet sign-in, sessions, connections (routes_auth*.cpp)
 
 }  // namespace ledger::api

@@ -13,6 +13,7 @@ constexpr route_module modules[] = {
     add_ops_routes, add_wallet_routes, add_money_routes, add_hold_routes, add_batch_routes, add_history_routes,
     add_webhook_routes, add_reconciliation_routes,
     add_events_routes, add_audit_routes,
+    add_auth_routes,
 };
 
 const router& api_routes() {

@@ -34,6 +34,7 @@
 #include "api/read_models.h"
 #include "api/router.h"
 #include "api/webhooks.h"
+#include "api/wallet_auth_settings.h"
 
 namespace ledger::api {
 
@@ -60,6 +61,8 @@ struct service_config {
   // public key (PEM; empty: none configured, 404).
   audit_reads* audit = nullptr;
   std::string audit_public_key_pem;
+  // Wallet sign-in (api/routes_auth.cpp).
+  wallet_auth_settings wallet_auth;
 };
 
 // Every route the service answers, for documentation checks.

@@ -23,6 +23,21 @@ void decide(const ledger_state& state, const command_body& body, const decide_co
 // The system event that releases an open hold whose expiry has passed.
 void decide_hold_expiry(const ledger_state& state, std::uint64_t hold_id, const decide_context& ctx, event& out);
 
+// The wallet-session family (engine/sessions.cpp), command types 200-299.
+template <typename T>
+concept session_command = static_cast<std::uint16_t>(T::type) >= 200 && static_cast<std::uint16_t>(T::type) < 300;
+void decide_session(const ledger_state& state, const issue_challenge_cmd& c, const decide_context& ctx, event& out);
+void decide_session(const ledger_state& state, const open_session_cmd& c, const decide_context& ctx, event& out);
+void decide_session(const ledger_state& state, const revoke_session_cmd& c, const decide_context& ctx, event& out);
+void decide_session(const ledger_state& state, const revoke_sessions_cmd& c, const decide_context& ctx, event& out);
+void decide_session(const ledger_state& state, const link_wallet_cmd& c, const decide_context& ctx, event& out);
+void decide_session(const ledger_state& state, const unlink_wallet_cmd& c, const decide_context& ctx, event& out);
+
+// The system event that closes sessions and challenges whose expiry has
+// passed (ids and nonces from due_sessions and due_challenges).
+void decide_session_sweep(const ledger_state& state, const std::vector<std::uint64_t>& sessions,
+                          const std::vector<std::string>& challenges, event& out);
+
 // Day number (since the Unix epoch, UTC) of a log timestamp, for daily limits.
 std::int32_t log_day(std::int64_t ts_us);
 

@@ -16,7 +16,7 @@ constexpr int take_wait_ms = 50;
 status engine::open(const engine_options& options, std::unique_ptr<engine>& out) {
   LEDGER_ASSERT(options.clk != nullptr, "engine needs a clock");
   LEDGER_ASSERT(options.batch_commands_max > 0 && options.queue_commands_max > 0, "limits must be positive");
-  LEDGER_ASSERT(options.batch_events_max > expiries_per_command_max + 1 && options.batch_bytes_max > 0,
+  LEDGER_ASSERT(options.batch_events_max > command_events_max && options.batch_bytes_max > 0,
                 "a batch must hold at least one command's events");
   std::unique_ptr<engine> e(new engine());
   e->options_ = options;
@@ -30,6 +30,8 @@ status engine::open(const engine_options& options, std::unique_ptr<engine>& out)
   if (options.snapshot_every_events > 0)
     e->next_snapshot_seq_ = (e->committed_.seq / options.snapshot_every_events + 1) * options.snapshot_every_events;
   e->account_count_ = e->machine_->state().account_count();
+  e->session_count_ = e->machine_->state().session_count();
+  e->challenge_count_ = e->machine_->state().challenge_count();
   if (options.log) {
     e->log_ = options.log;
   } else {
@@ -214,10 +216,12 @@ void engine::execute(batch_job& job) {
   machine_->flush();
   job.head = machine_->head();
   account_count_ = machine_->state().account_count();
+  session_count_ = machine_->state().session_count();
+  challenge_count_ = machine_->state().challenge_count();
 }
 
 bool engine::batch_full(const batch_job& job) const {
-  return job.events + 1 + expiries_per_command_max > options_.batch_events_max ||
+  return job.events + command_events_max > options_.batch_events_max ||
          job.event_bytes >= options_.batch_bytes_max;
 }
 

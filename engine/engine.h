@@ -33,7 +33,7 @@ struct engine_options {
   store_options store;
   std::size_t batch_commands_max = 8190;
   // A batch also stops taking commands before its events could pass
-  // batch_events_max (a command makes at most 1 + expiries_per_command_max
+  // batch_events_max (a command makes at most command_events_max
   // events, so the bound is strict) or once its event bytes reach
   // batch_bytes_max (so it may pass it by one command's events). A
   // submission that does not fit is split across batches; its completion
@@ -107,6 +107,9 @@ class engine {
   store& storage() { return *store_; }
   // Account count, for memory reports (approximate while running).
   std::size_t account_count() const { return account_count_.load(); }
+  // Active wallet sessions and open sign-in challenges, as of the last batch.
+  std::size_t session_count() const { return session_count_.load(); }
+  std::size_t challenge_count() const { return challenge_count_.load(); }
 
   // Digest of the committed state, saved as a checkpoint (seq, chain, digest).
   status checkpoint(ledger::checkpoint& out);
@@ -167,6 +170,8 @@ class engine {
   bool committer_stop_ = false;
   std::atomic<bool> failed_{false};
   std::atomic<std::size_t> account_count_{0};
+  std::atomic<std::size_t> session_count_{0};
+  std::atomic<std::size_t> challenge_count_{0};
   std::uint64_t next_snapshot_seq_ = 0;  // the committing thread only (writer or committer, never both)
   std::thread snapshotter_;
   // Protected by snapshot_mu_.

@@ -28,6 +28,17 @@ execute_result machine::execute(const command& c, std::int64_t ts_us, std::uint6
     decide_hold_expiry(state_, id, decide_context{head_.seq + 1, now}, x);
     emit(x, sink);
   }
+  // Sessions and challenges past their expiry leave the state in one
+  // system event, bounded like the hold sweep.
+  auto sessions = state_.due_sessions(now, session_expiries_per_command_max);
+  auto challenges = state_.due_challenges(now, session_expiries_per_command_max);
+  if (!sessions.empty() || !challenges.empty()) {
+    event x;
+    x.log_ts_us = now;
+    x.input_pos = input_pos;
+    decide_session_sweep(state_, sessions, challenges, x);
+    emit(x, sink);
+  }
 
   event e;
   e.log_ts_us = now;

@@ -33,6 +33,10 @@ inline constexpr std::size_t invalid_body_bytes_max = 16 * 1024;
 // Hold expiries handled before one command, at most; the rest wait for the next.
 inline constexpr std::size_t expiries_per_command_max = 1024;
 
+// Events one command may produce at most: the hold expiries, one session
+// sweep event (sessions and challenges past their expiry), its own event.
+inline constexpr std::size_t command_events_max = expiries_per_command_max + 2;
+
 struct execute_result {
   std::uint64_t seq = 0;  // the command's own event, or the replayed one
   bool replay = false;    // same key and payload seen before: nothing written

@@ -17,6 +17,8 @@ std::string engine_metrics(const engine& e) {
   out += prom::counter("ledger_engine_commands_total", "Commands applied.", s.commands);
   out += prom::counter("ledger_engine_replays_total", "Idempotent replays answered.", s.replays);
   out += prom::gauge("ledger_journal_seq", "Sequence of the last committed event.", double(head.seq));
+  out += prom::gauge("ledger_wallet_sessions_active", "Active wallet sessions.", double(e.session_count()));
+  out += prom::gauge("ledger_wallet_challenges_open", "Sign-in challenges not yet expired.", double(e.challenge_count()));
   out += prom::gauge("ledger_engine_failed", "1 if the engine stopped after a store failure.", e.failed() ? 1 : 0);
   return out;
 }

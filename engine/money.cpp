@@ -426,7 +426,14 @@ void decide_body(decision& d, const close_account_cmd& c) {
 void decide(const ledger_state& state, const command_body& body, const decide_context& ctx, event& out) {
   decision d{state, ctx, out};
   out.effects.clear();
-  std::visit([&](const auto& b) { decide_body(d, b); }, body);
+  std::visit(
+      [&](const auto& b) {
+        if constexpr (session_command<std::decay_t<decltype(b)>>)
+          decide_session(state, b, ctx, out);
+        else
+          decide_body(d, b);
+      },
+      body);
 }
 
 void decide_hold_expiry(const ledger_state& state, std::uint64_t hold_id, const decide_context& ctx, event& out) {

@@ -18,6 +18,14 @@ outcome outcome_of(const event& e) {
       o.account_id = a->id;
     } else if (auto* p = std::get_if<pending_opened>(&fx)) {
       o.pending_id = p->id;
+    } else if (auto* so = std::get_if<session_opened>(&fx)) {
+      o.session_id = so->id;
+      o.session_expires_at_us = so->expires_at_us;
+      o.session_owner = so->owner;
+    } else if (auto* c = std::get_if<challenge_issued>(&fx)) {
+      o.session_expires_at_us = c->expires_at_us;
+    } else if (std::holds_alternative<session_closed>(fx)) {
+      ++o.sessions_closed;
     }
   }
   return o;

@@ -19,6 +19,10 @@ struct outcome {
   std::uint64_t transaction_id = 0;  // posted money movement recorded by the command
   std::uint64_t account_id = 0;      // account opened by the command
   std::uint64_t pending_id = 0;      // hold or withdrawal opened by the command
+  std::uint64_t session_id = 0;      // wallet session opened by the command
+  std::string session_owner;         // the owner that session belongs to
+  std::int64_t session_expires_at_us = 0;  // of the session opened, or of the challenge issued
+  std::uint32_t sessions_closed = 0;       // sessions revoked by the command
   std::vector<balance_changed> balances;
 
   bool accepted() const { return error.is_ok() && result == event_status::accepted; }

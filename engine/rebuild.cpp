@@ -113,7 +113,48 @@ class event_check {
     return status::ok();
   }
 
+  status check(const challenge_issued& c) {
+    if (c.nonce.empty() || c.nonce.size() > nonce_chars_max || c.expires_at_us <= c.issued_at_us)
+      return bad("challenge " + c.nonce + " malformed");
+    if (s_.challenge(c.nonce) || !new_challenges_.insert(c.nonce).second) return bad("issues challenge " + c.nonce + " twice");
+    return status::ok();
+  }
+  status check(const challenge_closed& c) {
+    bool open = (s_.challenge(c.nonce) || new_challenges_.count(c.nonce)) && !closed_challenges_.count(c.nonce);
+    if (!open) return bad("closes challenge " + c.nonce + ", which is not open");
+    closed_challenges_.insert(c.nonce);
+    return status::ok();
+  }
+  status check(const session_opened& o);
+  status check(const session_closed& c) {
+    bool active = (s_.session(c.id) || new_sessions_.count(c.id)) && !closed_sessions_.count(c.id);
+    if (!active) return bad("closes session " + std::to_string(c.id) + ", which is not active");
+    closed_sessions_.insert(c.id);
+    return status::ok();
+  }
+  // Whether (chain, address) is connected at this point of the event.
+  bool connected(wallet_chain chain, const std::string& address) const {
+    auto k = keys::connection(chain, address);
+    if (auto it = connections_.find(k); it != connections_.end()) return it->second;
+    return s_.connection(chain, address).has_value();
+  }
+  status check(const wallet_connected& c) {
+    if (c.address.empty() || c.owner.empty() || c.owner.size() > owner_bytes_max || c.owner.find('\0') != std::string::npos)
+      return bad("connection of " + c.address + " malformed");
+    if (connected(c.chain, c.address)) return bad("connects " + c.address + ", which is connected");
+    connections_[keys::connection(c.chain, c.address)] = true;
+    return status::ok();
+  }
+  status check(const wallet_disconnected& c) {
+    if (!connected(c.chain, c.address)) return bad("disconnects " + c.address + ", which is not connected");
+    connections_[keys::connection(c.chain, c.address)] = false;
+    return status::ok();
+  }
+
   const ledger_state& s_;
+  std::set<std::string> new_challenges_, closed_challenges_, consumed_nonces_, new_tokens_;
+  std::set<std::uint64_t> new_sessions_, closed_sessions_;
+  std::map<std::string, bool> connections_;
   std::map<std::pair<std::uint64_t, std::string>, balance_record> balances_;
   std::map<std::uint64_t, account_status> status_;
   std::map<std::uint64_t, const account_opened*> opened_;
@@ -152,6 +193,20 @@ status event_check::check(const balance_changed& b) {
       after_mismatch_.is_ok())
     after_mismatch_ = bad("balance of account " + std::to_string(b.account) + " after the event differs from the one recorded");
   balances_[key] = cur;
+  return status::ok();
+}
+
+status event_check::check(const session_opened& o) {
+  if (o.token_hash.size() != token_hash_bytes || o.owner.empty() || o.owner.size() > owner_bytes_max ||
+      o.owner.find('\0') != std::string::npos)
+    return bad("session " + std::to_string(o.id) + " malformed");
+  if (s_.session(o.id) || !new_sessions_.insert(o.id).second) return bad("opens session " + std::to_string(o.id) + " twice");
+  const auto* ch = s_.challenge(o.nonce);
+  bool usable = (ch ? ch->consumed_by == 0 : new_challenges_.count(o.nonce) > 0) && !closed_challenges_.count(o.nonce);
+  if (!usable || !consumed_nonces_.insert(o.nonce).second)
+    return bad("session " + std::to_string(o.id) + " uses nonce " + o.nonce + ", which is not open and unused");
+  if (s_.token_in_use(o.token_hash) || !new_tokens_.insert(o.token_hash).second)
+    return bad("session " + std::to_string(o.id) + " reuses a token");
   return status::ok();
 }
 

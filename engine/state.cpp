@@ -202,6 +202,9 @@ status ledger_state::load_entry(std::string_view key, std::string_view value) {
       pending_[p.id] = std::move(p);
       return status::ok();
     }
+    case 'c':
+    case 's':
+      return load_session_entry(key, value);
     default:
       return status::ok();  // cold records stay in the store
   }
@@ -314,6 +317,7 @@ amount_t ledger_state::expired_held(std::uint64_t account, std::string_view asse
 }
 
 void ledger_state::apply(const event& e) {
+  apply_ts_us_ = e.log_ts_us;
   // A pending opened by an event that also records daily usage of its
   // debit side counted against the limit on that day (decide adds the
   // usage effect first).
@@ -415,6 +419,8 @@ void ledger_state::apply_effect(const effect& fx, const daily_usage* usage) {
     std::string id_bytes;
     put_key_u64(id_bytes, t->id);
     kv_.put(keys::reversal(t->reverses), id_bytes);
+  } else {
+    apply_session_effect(fx);
   }
 }
 

@@ -34,6 +34,11 @@ namespace ledger {
 //   'r' id            -> id of the reversal of transaction id (8, BE)
 //   'o' owner 0 id    -> (empty) index of user wallets by owner
 //   'i' principal 0 key -> idem_record
+//   'c' nonce           -> challenge_record, until the challenge's expiry
+//   's' id (8, BE)      -> session_record, active sessions
+//   't' token sha256    -> session id (8, BE), active sessions
+//   'u' owner 0 id      -> (empty) index of active sessions by owner
+//   'x' chain address   -> connection_record (chain is one byte)
 namespace keys {
 std::string asset(std::string_view code);
 std::string account(std::uint64_t id);
@@ -47,7 +52,19 @@ std::string asset_prefix();
 // The account id inside an owner_index key.
 std::uint64_t owner_index_account(std::string_view key);
 std::string idempotency(std::string_view principal, std::string_view key);
+std::string challenge(std::string_view nonce);
+std::string session(std::uint64_t id);
+std::string session_token(std::string_view token_hash);
+std::string owner_session(std::string_view owner, std::uint64_t id);
+std::string owner_session_prefix(std::string_view owner);
+std::string connection(wallet_chain chain, std::string_view address);
 }  // namespace keys
+
+// Bounds on session state, so memory and every event stay bounded.
+inline constexpr std::size_t sessions_per_owner_max = 256;
+inline constexpr std::size_t challenges_open_max = 65'536;
+// Sessions and challenges each swept before one command, at most.
+inline constexpr std::size_t session_expiries_per_command_max = 256;
 
 class state_kv {
  public:
@@ -139,6 +156,35 @@ struct tx_record {
   std::vector<tx_leg> legs;
 };
 
+struct challenge_record {
+  std::string nonce;
+  wallet_chain chain = wallet_chain::ethereum;
+  std::string network;
+  std::string address;
+  std::string domain;
+  std::string uri;
+  std::int64_t issued_at_us = 0;
+  std::int64_t expires_at_us = 0;
+  std::uint64_t consumed_by = 0;  // the session that used the nonce; 0: unused
+};
+
+struct session_record {
+  std::uint64_t id = 0;
+  std::string owner;
+  wallet_chain chain = wallet_chain::ethereum;
+  std::string address;
+  std::string token_hash;
+  std::string nonce;
+  std::int64_t opened_at_us = 0;
+  std::int64_t expires_at_us = 0;
+};
+
+struct connection_record {
+  wallet_chain chain = wallet_chain::ethereum;
+  std::string address;
+  std::string owner;
+};
+
 struct idem_record {
   hash256 payload_hash{};
   std::uint64_t seq = 0;
@@ -148,6 +194,12 @@ std::string encode(const asset_record& r);
 std::string encode(const account_record& r);
 std::string encode(const pending_record& r);
 std::string encode(const idem_record& r);
+std::string encode(const challenge_record& r);
+std::string encode(const session_record& r);
+std::string encode(const connection_record& r);
+status decode(std::string_view bytes, challenge_record& r);
+status decode(std::string_view bytes, session_record& r);
+status decode(std::string_view bytes, connection_record& r);
 status decode(std::string_view bytes, asset_record& r);
 status decode(std::string_view bytes, account_record& r);
 status decode(std::string_view bytes, pending_record& r);
@@ -194,6 +246,20 @@ class ledger_state {
   // Open holds whose expiry is at or before `now_us`, earliest first, at most `max`.
   std::vector<std::uint64_t> due_holds(std::int64_t now_us, std::size_t max) const;
 
+  // --- wallet sessions (engine/session_state.cpp) ---
+  const challenge_record* challenge(std::string_view nonce) const;
+  const session_record* session(std::uint64_t id) const;
+  std::optional<connection_record> connection(wallet_chain chain, std::string_view address) const;
+  // Active session ids of an owner, or of an address; ascending.
+  std::vector<std::uint64_t> owner_sessions(std::string_view owner) const;
+  std::vector<std::uint64_t> address_sessions(wallet_chain chain, std::string_view address) const;
+  bool token_in_use(std::string_view token_hash) const;
+  // Sessions and challenges whose expiry is at or before `now_us`, earliest first, at most `max`.
+  std::vector<std::uint64_t> due_sessions(std::int64_t now_us, std::size_t max) const;
+  std::vector<std::string> due_challenges(std::int64_t now_us, std::size_t max) const;
+  std::size_t challenge_count() const { return challenges_.size(); }
+  std::size_t session_count() const { return sessions_.size(); }
+
   std::size_t account_count() const { return accounts_.size(); }
   std::size_t asset_count() const { return assets_.size(); }
   std::size_t open_pending_count() const { return pending_.size(); }
@@ -212,6 +278,17 @@ class ledger_state {
   std::set<std::pair<std::int64_t, std::uint64_t>> expiry_;  // (expires_at_us, hold id)
   // Open holds with an expiry by debit account: (expires_at_us, hold id).
   std::unordered_map<std::uint64_t, std::set<std::pair<std::int64_t, std::uint64_t>>> holds_by_account_;
+  void apply_session_effect(const effect& fx);
+  status load_session_entry(std::string_view key, std::string_view value);
+  void index_session(const session_record& r);
+  void unindex_session(const session_record& r);
+  std::int64_t apply_ts_us_ = 0;  // log time of the event being applied
+  std::unordered_map<std::string, challenge_record> challenges_;
+  std::set<std::pair<std::int64_t, std::string>> challenge_expiry_;
+  std::unordered_map<std::uint64_t, session_record> sessions_;
+  std::set<std::pair<std::int64_t, std::uint64_t>> session_expiry_;
+  std::unordered_map<std::string, std::set<std::uint64_t>> sessions_by_owner_;
+  std::unordered_map<std::string, std::set<std::uint64_t>> sessions_by_address_;  // by keys::connection
   void index_hold(const pending_record& p);
   void unindex_hold(const pending_record& p);
   std::vector<std::uint64_t> dirty_;                          // accounts changed since flush

@@ -165,7 +165,10 @@ struct event_scope {
 
 // Everything one batch writes, built in memory before the transaction opens.
 struct batch_rows {
-  std::vector<std::string> assets, wallets, holds, transactions, postings, audit, raw;
+  std::vector<std::string> assets, wallets, holds, transactions, postings, audit, raw, sessions, connections;
+  // Later changes to session and connection rows: (id or "chain address", status or "", seq, at).
+  std::vector<status_update> session_closes;
+  std::vector<std::tuple<std::string, std::string, std::uint64_t, std::int64_t>> disconnects;
   std::set<std::pair<std::uint64_t, std::string>> raw_keys;
   std::vector<std::pair<std::uint64_t, std::pair<std::string, std::uint64_t>>> wallet_status;  // id -> (status, seq)
   std::vector<status_update> hold_updates, tx_updates;
@@ -221,6 +224,7 @@ struct projector::impl {
   void build_effect(event_scope& x, const effect& fx, batch_rows& rows);
   void build_balance(event_scope& x, const balance_changed& b, batch_rows& rows);
   void build_pending(event_scope& x, const pending_opened& p, batch_rows& rows);
+  void build_session_effect(event_scope& x, const effect& fx, batch_rows& rows);
   void build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows);
   void write(pqxx::work& tx, batch_rows& rows, const projector_options& o);
   void write_balances(pqxx::work& tx, batch_rows& rows);
@@ -346,6 +350,37 @@ void projector::impl::build_effect(event_scope& x, const effect& fx, batch_rows&
     std::string st(to_string(c->resolution));
     rows.hold_updates.push_back({c->id, st, {}, e.seq, e.log_ts_us});
     rows.tx_updates.push_back({c->id, st, {}, e.seq, e.log_ts_us});
+  } else {
+    build_session_effect(x, fx, rows);
+  }
+}
+
+// Wallet sessions and connections (schemas/sql/0003_wallet_sessions.sql).
+void projector::impl::build_session_effect(event_scope& x, const effect& fx, batch_rows& rows) {
+  const event& e = x.e;
+  if (auto* o = std::get_if<session_opened>(&fx)) {
+    rows.sessions.push_back(line()
+                                .num(o->id)
+                                .text(safe_text(o->owner, e.seq, "wallet_sessions.owner", rows))
+                                .text(to_string(o->chain))
+                                .text(safe_text(o->network, e.seq, "wallet_sessions.network", rows))
+                                .text(safe_text(o->address, e.seq, "wallet_sessions.address", rows))
+                                .text("active")
+                                .text(x.at)
+                                .text(timestamp(o->expires_at_us))
+                                .take());
+  } else if (auto* c = std::get_if<session_closed>(&fx)) {
+    rows.session_closes.push_back({c->id, std::string(to_string(c->resolution)), {}, e.seq, e.log_ts_us});
+  } else if (auto* w = std::get_if<wallet_connected>(&fx)) {
+    rows.connections.push_back(line()
+                                   .text(to_string(w->chain))
+                                   .text(safe_text(w->address, e.seq, "wallet_connections.address", rows))
+                                   .text(safe_text(w->owner, e.seq, "wallet_connections.owner", rows))
+                                   .num(e.seq)
+                                   .text(x.at)
+                                   .take());
+  } else if (auto* d = std::get_if<wallet_disconnected>(&fx)) {
+    rows.disconnects.emplace_back(std::string(to_string(d->chain)), d->address, e.seq, e.log_ts_us);
   }
 }
 
@@ -507,6 +542,9 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
                      "chain_hash"},
        rows.audit);
   copy("event_raw_fields", {"seq", "field", "raw"}, rows.raw);
+  copy("wallet_sessions", {"session_id", "owner", "chain", "network", "address", "status", "opened_at", "expires_at"},
+       rows.sessions);
+  copy("wallet_connections", {"chain", "address", "owner", "connected_seq", "connected_at"}, rows.connections);
 
   write_updates(tx, rows);
   write_balances(tx, rows);
@@ -557,6 +595,13 @@ void projector::impl::write_updates(pqxx::work& tx, batch_rows& rows) {
   resolve(rows.tx_updates,
           "UPDATE transactions t SET status = v.status, updated_seq = v.seq, updated_at = v.at FROM (VALUES ",
           ") AS v(id, status, seq, at) WHERE t.transaction_id = v.id");
+  resolve(rows.session_closes,
+          "UPDATE wallet_sessions s SET status = v.status, closed_seq = v.seq, closed_at = v.at FROM (VALUES ",
+          ") AS v(id, status, seq, at) WHERE s.session_id = v.id");
+  for (const auto& [chain, address, seq, at] : rows.disconnects)
+    tx.exec("UPDATE wallet_connections SET disconnected_seq = " + std::to_string(seq) + ", disconnected_at = " +
+            tx.quote(timestamp(at)) + " WHERE chain = " + tx.quote(chain) + " AND address = " + tx.quote(address) +
+            " AND connected_seq < " + std::to_string(seq) + " AND disconnected_seq IS NULL");
   for (const auto& [rev, orig] : rows.reversals) {
     tx.exec("UPDATE transactions r SET asset = o.asset, amount = o.amount, fee = o.fee, from_wallet_id = o.to_wallet_id, "
             "to_wallet_id = o.from_wallet_id FROM transactions o WHERE r.transaction_id = " + std::to_string(rev) +

@@ -1,7 +1,7 @@
 // Reconciliation: a payment provider's report (CSV) matched against the
 // ledger's deposits from that provider account, by the provider's reference
 // and amount. Results are kept in the read models (reconciliations,
-// reconciliation_items; schemas/sql/0003_reconciliations.sql) under the
+// reconciliation_items; schemas/sql/0004_reconciliations.sql) under the
 // report's identity (account + SHA-256 of its bytes): the same report
 // imported twice is one reconciliation.
 //

@@ -1,6 +1,7 @@
 #include "schemas/commands.h"
 
 #include "schemas/fields.h"
+#include "schemas/session_validate.h"
 
 namespace ledger {
 
@@ -42,6 +43,12 @@ std::string_view to_string(command_type t) {
     case command_type::freeze_account: return "freeze_account";
     case command_type::unfreeze_account: return "unfreeze_account";
     case command_type::close_account: return "close_account";
+    case command_type::issue_challenge: return "issue_challenge";
+    case command_type::open_session: return "open_session";
+    case command_type::revoke_session: return "revoke_session";
+    case command_type::revoke_sessions: return "revoke_sessions";
+    case command_type::link_wallet: return "link_wallet";
+    case command_type::unlink_wallet: return "unlink_wallet";
   }
   return "unknown";
 }
@@ -74,6 +81,7 @@ status decode_body(std::string_view bytes, command_body& out) {
   if (auto* o = std::get_if<open_account_cmd>(&out);
       o && o->kind != account_kind::user && o->kind != account_kind::system)
     return status::corruption("unknown account kind");
+  if (!session_body_in_domain(out)) return status::corruption("unknown wallet chain");
   return status::ok();
 }
 

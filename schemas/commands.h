@@ -19,28 +19,11 @@
 #include <vector>
 
 #include "schemas/base.h"
+#include "schemas/command_type.h"
 #include "schemas/money.h"
+#include "schemas/session_commands.h"
 
 namespace ledger {
-
-enum class command_type : std::uint16_t {
-  none = 0,  // system-generated events (hold expiry) carry no command
-  register_asset = 1,
-  open_account = 2,
-  deposit = 3,
-  withdraw = 4,
-  settle_withdrawal = 5,
-  fail_withdrawal = 6,
-  transfer = 7,
-  hold = 8,
-  capture = 9,
-  void_hold = 10,
-  reverse = 11,
-  freeze_account = 12,
-  unfreeze_account = 13,
-  close_account = 14,
-};
-std::string_view to_string(command_type t);
 
 enum class account_kind : std::uint8_t { user = 1, system = 2 };
 
@@ -191,7 +174,8 @@ struct close_account_cmd {
 using command_body = std::variant<register_asset_cmd, open_account_cmd, deposit_cmd, withdraw_cmd,
                                   settle_withdrawal_cmd, fail_withdrawal_cmd, transfer_cmd, hold_cmd,
                                   capture_cmd, void_hold_cmd, reverse_cmd, freeze_account_cmd,
-                                  unfreeze_account_cmd, close_account_cmd>;
+                                  unfreeze_account_cmd, close_account_cmd, issue_challenge_cmd, open_session_cmd,
+                                  revoke_session_cmd, revoke_sessions_cmd, link_wallet_cmd, unlink_wallet_cmd>;
 
 struct command {
   std::string principal;        // who asks; idempotency keys are scoped to it

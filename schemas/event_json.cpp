@@ -128,6 +128,53 @@ struct effect_json {
     w.str("kind", to_string(v.kind));
     if (v.reverses != 0) w.unum("reverses", v.reverses);
   }
+  void operator()(const challenge_issued& v) {
+    w.str("effect", "challenge_issued");
+    w.str("nonce", v.nonce);
+    w.str("chain", to_string(v.chain));
+    w.str("network", v.network);
+    w.str("address", v.address);
+    w.str("domain", v.domain);
+    w.str("uri", v.uri);
+    w.str("issued_at", format_rfc3339_us(v.issued_at_us));
+    w.str("expires_at", format_rfc3339_us(v.expires_at_us));
+  }
+  void operator()(const challenge_closed& v) {
+    w.str("effect", "challenge_closed");
+    w.str("nonce", v.nonce);
+    w.str("resolution", "expired");
+  }
+  void operator()(const session_opened& v) {
+    w.str("effect", "session_opened");
+    w.unum("session", v.id);
+    w.str("owner", v.owner);
+    w.str("chain", to_string(v.chain));
+    w.str("network", v.network);
+    w.str("address", v.address);
+    // The token's hash only: the token itself never enters the ledger.
+    hash256 h{};
+    std::copy_n(v.token_hash.begin(), std::min(v.token_hash.size(), h.size()), h.begin());
+    w.str("token_sha256", to_hex(h));
+    w.str("nonce", v.nonce);
+    w.str("expires_at", format_rfc3339_us(v.expires_at_us));
+  }
+  void operator()(const session_closed& v) {
+    w.str("effect", "session_closed");
+    w.unum("session", v.id);
+    w.str("resolution", to_string(v.resolution));
+  }
+  void operator()(const wallet_connected& v) {
+    w.str("effect", "wallet_connected");
+    w.str("chain", to_string(v.chain));
+    w.str("address", v.address);
+    w.str("owner", v.owner);
+  }
+  void operator()(const wallet_disconnected& v) {
+    w.str("effect", "wallet_disconnected");
+    w.str("chain", to_string(v.chain));
+    w.str("address", v.address);
+    w.str("owner", v.owner);
+  }
 };
 
 void add_accounts(const effect& fx, std::vector<std::uint64_t>& out) {

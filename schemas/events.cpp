@@ -7,6 +7,8 @@ namespace ledger {
 namespace {
 constexpr std::uint8_t event_version = 1;
 
+bool valid_chain(wallet_chain c) { return c >= wallet_chain::ethereum && c <= wallet_chain::stacks; }
+
 bool valid_enums(const effect& fx) {
   return std::visit(
       [](const auto& v) -> bool {
@@ -22,6 +24,12 @@ bool valid_enums(const effect& fx) {
           return v.resolution >= pending_resolution::captured && v.resolution <= pending_resolution::failed;
         else if constexpr (std::is_same_v<T, transaction_recorded>)
           return v.kind >= tx_kind::deposit && v.kind <= tx_kind::reversal;
+        else if constexpr (std::is_same_v<T, challenge_closed>)
+          return v.resolution == challenge_resolution::expired;
+        else if constexpr (std::is_same_v<T, session_closed>)
+          return v.resolution == session_resolution::revoked || v.resolution == session_resolution::expired;
+        else if constexpr (requires { v.chain; })
+          return valid_chain(v.chain);
         else
           return true;
       },
@@ -57,6 +65,14 @@ std::string_view to_string(pending_resolution r) {
     case pending_resolution::expired: return "expired";
     case pending_resolution::settled: return "settled";
     case pending_resolution::failed: return "failed";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(session_resolution r) {
+  switch (r) {
+    case session_resolution::revoked: return "revoked";
+    case session_resolution::expired: return "expired";
   }
   return "unknown";
 }

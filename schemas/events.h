@@ -103,14 +103,70 @@ struct transaction_recorded {
   std::uint64_t reverses = 0;  // for reversals: the transaction reversed
 };
 
+// --- wallet sessions (docs/wallet-sessions.md) -------------------------------
+
+enum class challenge_resolution : std::uint8_t { expired = 1 };
+enum class session_resolution : std::uint8_t { revoked = 1, expired = 2 };
+std::string_view to_string(session_resolution r);
+
+// A sign-in challenge, open until its expiry (log time); consumed by the
+// session that used its nonce, and swept away at its expiry either way.
+struct challenge_issued {
+  std::string nonce;
+  wallet_chain chain = wallet_chain::ethereum;
+  std::string network;
+  std::string address;
+  std::string domain;
+  std::string uri;
+  std::int64_t issued_at_us = 0;
+  std::int64_t expires_at_us = 0;
+};
+
+struct challenge_closed {
+  std::string nonce;
+  challenge_resolution resolution = challenge_resolution::expired;
+};
+
+struct session_opened {
+  std::uint64_t id = 0;  // the sequence of the event that opened it
+  std::string owner;
+  wallet_chain chain = wallet_chain::ethereum;
+  std::string network;  // the challenge's, for read models and incident queries
+  std::string address;
+  std::string token_hash;  // SHA-256 of the bearer token, 32 raw bytes
+  std::string nonce;       // the challenge it consumed
+  std::int64_t expires_at_us = 0;
+};
+
+struct session_closed {
+  std::uint64_t id = 0;
+  session_resolution resolution = session_resolution::revoked;
+};
+
+// An address belongs to at most one owner at a time.
+struct wallet_connected {
+  wallet_chain chain = wallet_chain::ethereum;
+  std::string address;
+  std::string owner;
+};
+
+struct wallet_disconnected {
+  wallet_chain chain = wallet_chain::ethereum;
+  std::string address;
+  std::string owner;
+};
+
 // The position of a type in this list is its code in the event format:
 // append new effects at the end, never reorder (checked below).
 using effect = std::variant<asset_registered, account_opened, account_status_changed, balance_changed,
-                            daily_usage, pending_opened, pending_closed, transaction_recorded>;
+                            daily_usage, pending_opened, pending_closed, transaction_recorded, challenge_issued,
+                            challenge_closed, session_opened, session_closed, wallet_connected, wallet_disconnected>;
 static_assert(std::is_same_v<std::variant_alternative_t<0, effect>, asset_registered>);
 static_assert(std::is_same_v<std::variant_alternative_t<3, effect>, balance_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<7, effect>, transaction_recorded>);
-static_assert(std::variant_size_v<effect> == 8, "a new effect goes at the end with the next code");
+static_assert(std::is_same_v<std::variant_alternative_t<8, effect>, challenge_issued>);
+static_assert(std::is_same_v<std::variant_alternative_t<13, effect>, wallet_disconnected>);
+static_assert(std::variant_size_v<effect> == 14, "a new effect goes at the end with the next code");
 
 enum class event_status : std::uint8_t { accepted = 1, rejected = 2 };
 

@@ -45,5 +45,26 @@ template <class A> void fields(A& a, pending_opened& v) {
 template <class A> void fields(A& a, pending_closed& v) { a(v.id); a(v.resolution); a(v.posted_amount); }
 template <class A> void fields(A& a, transaction_recorded& v) { a(v.id); a(v.kind); a(v.reverses); }
 
+template <class A> void fields(A& a, issue_challenge_cmd& v) {
+  a(v.chain); a(v.network); a(v.address); a(v.domain); a(v.uri); a(v.nonce); a(v.ttl_s);
+}
+template <class A> void fields(A& a, open_session_cmd& v) {
+  a(v.nonce); a(v.chain); a(v.address); a(v.owner); a(v.token_hash); a(v.duration_s); a(v.message); a(v.signature);
+}
+template <class A> void fields(A& a, revoke_session_cmd& v) { a(v.session_id); a(v.owner); }
+template <class A> void fields(A& a, revoke_sessions_cmd& v) { a(v.owner); a(v.chain); a(v.address); }
+template <class A> void fields(A& a, link_wallet_cmd& v) { a(v.chain); a(v.address); a(v.owner); }
+template <class A> void fields(A& a, unlink_wallet_cmd& v) { a(v.chain); a(v.address); }
+
+template <class A> void fields(A& a, challenge_issued& v) {
+  a(v.nonce); a(v.chain); a(v.network); a(v.address); a(v.domain); a(v.uri); a(v.issued_at_us); a(v.expires_at_us);
+}
+template <class A> void fields(A& a, challenge_closed& v) { a(v.nonce); a(v.resolution); }
+template <class A> void fields(A& a, session_opened& v) {
+  a(v.id); a(v.owner); a(v.chain); a(v.network); a(v.address); a(v.token_hash); a(v.nonce); a(v.expires_at_us);
+}
+template <class A> void fields(A& a, session_closed& v) { a(v.id); a(v.resolution); }
+template <class A> void fields(A& a, wallet_connected& v) { a(v.chain); a(v.address); a(v.owner); }
+template <class A> void fields(A& a, wallet_disconnected& v) { a(v.chain); a(v.address); a(v.owner); }
 
 }  // namespace ledger

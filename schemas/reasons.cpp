@@ -31,6 +31,14 @@ std::string_view to_string(reason r) {
     case reason::overflow: return "overflow";
     case reason::same_account: return "same_account";
     case reason::invalid_state: return "invalid_state";
+    case reason::unknown_challenge: return "unknown_challenge";
+    case reason::challenge_expired: return "challenge_expired";
+    case reason::nonce_used: return "nonce_used";
+    case reason::challenge_mismatch: return "challenge_mismatch";
+    case reason::unknown_session: return "unknown_session";
+    case reason::wallet_linked_elsewhere: return "wallet_linked_elsewhere";
+    case reason::unknown_connection: return "unknown_connection";
+    case reason::too_many_sessions: return "too_many_sessions";
   }
   return "unknown_reason";
 }

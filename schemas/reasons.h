@@ -37,9 +37,18 @@ enum class reason : std::uint16_t {
   overflow = 24,
   same_account = 25,
   invalid_state = 26,  // e.g. unfreeze of a wallet that is not frozen
+  // Wallet sessions.
+  unknown_challenge = 27,       // no open challenge with this nonce
+  challenge_expired = 28,       // the challenge's expiry (log time) has passed
+  nonce_used = 29,              // the challenge's nonce already opened a session
+  challenge_mismatch = 30,      // address or chain differ from the challenge's
+  unknown_session = 31,         // no active session with this id (for this owner)
+  wallet_linked_elsewhere = 32, // the address is connected to another owner
+  unknown_connection = 33,      // the address is not connected
+  too_many_sessions = 34,       // the owner holds sessions_per_owner_max active sessions
 };
 
-inline constexpr std::uint16_t reason_max = 26;
+inline constexpr std::uint16_t reason_max = 34;
 
 std::string_view to_string(reason r);
 

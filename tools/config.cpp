@@ -106,6 +106,11 @@ Options (each also read from the environment variable shown; flags win):
                                                    "demo" provider. Refuses a configured JWT key
                                                    and any address but loopback
   --quiet                   LEDGER_QUIET=1         no request logs
+  --auth-domains A,B        LEDGER_AUTH_DOMAINS    domains wallet sign-in challenges may name [any ASCII domain]
+  --auth-challenge-ttl-s N  LEDGER_AUTH_CHALLENGE_TTL_S sign-in challenge expiry, log time [300]
+  --auth-session-default-s N LEDGER_AUTH_SESSION_DEFAULT_S wallet session life when not asked [86400]
+  --auth-session-min-s N    LEDGER_AUTH_SESSION_MIN_S shortest wallet session a client may ask [3600]
+  --auth-session-max-s N    LEDGER_AUTH_SESSION_MAX_S longest wallet session a client may ask [31536000]
   --pg-schema S             LEDGER_PG_SCHEMA       PostgreSQL schema of the read models [ledger]
   --min-seq-wait-ms N       LEDGER_MIN_SEQ_WAIT_MS how long a read with min_seq waits for the
                                                    projection before answering 503 [2000]
@@ -265,6 +270,15 @@ std::vector<option_def> option_defs(config& c) {
       {"--trusted-proxies", "LEDGER_TRUSTED_PROXIES", [&](const std::string& v) { c.rate_limits.trusted_proxies = split_list(v); }},
       {"--redis-url", "LEDGER_REDIS_URL", [&](const std::string& v) { c.redis_url = v; }},
       {"--redis-timeout-ms", "LEDGER_REDIS_TIMEOUT_MS", [&](const std::string& v) { c.redis_timeout_ms = int(to_number("--redis-timeout-ms", v, 10, 10'000)); }},
+      {"--auth-domains", "LEDGER_AUTH_DOMAINS", [&](const std::string& v) { c.wallet_auth.domains = split_list(v); }},
+      {"--auth-challenge-ttl-s", "LEDGER_AUTH_CHALLENGE_TTL_S", [&](const std::string& v) {
+         c.wallet_auth.challenge_ttl_s = std::int64_t(to_number("--auth-challenge-ttl-s", v, 1, 86'400)); }},
+      {"--auth-session-default-s", "LEDGER_AUTH_SESSION_DEFAULT_S", [&](const std::string& v) {
+         c.wallet_auth.session_default_s = std::int64_t(to_number("--auth-session-default-s", v, 1, 366 * 86'400)); }},
+      {"--auth-session-min-s", "LEDGER_AUTH_SESSION_MIN_S", [&](const std::string& v) {
+         c.wallet_auth.session_min_s = std::int64_t(to_number("--auth-session-min-s", v, 1, 366 * 86'400)); }},
+      {"--auth-session-max-s", "LEDGER_AUTH_SESSION_MAX_S", [&](const std::string& v) {
+         c.wallet_auth.session_max_s = std::int64_t(to_number("--auth-session-max-s", v, 1, 366 * 86'400)); }},
       {"--pg-schema", "LEDGER_PG_SCHEMA", [&](const std::string& v) { c.pg_schema = v; }},
       {"--min-seq-wait-ms", "LEDGER_MIN_SEQ_WAIT_MS", [&](const std::string& v) { c.min_seq_wait_ms = int(to_number("--min-seq-wait-ms", v, 0, 60'000)); }},
       {"--min-seq-waiters-max", "LEDGER_MIN_SEQ_WAITERS_MAX", [&](const std::string& v) {
@@ -373,6 +387,7 @@ void validate(config& c) {
                  c.sync ? "" : ": the WAL is not synced; a crash loses acknowledged commands");
   if (kafka) check_kafka(c);
   if (auto e = c.rate_limits.validate()) die(*e);
+  if (auto e = c.wallet_auth.validate()) die("wallet sign-in: " + *e);
   if (!c.redis_url.empty()) {
     api::redis_settings rs;
     if (auto e = api::parse_redis_url(c.redis_url, rs)) die(*e);

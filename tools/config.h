@@ -11,6 +11,7 @@
 #include "api/jwt_files.h"
 #include "api/rate_limit.h"
 #include "api/webhooks.h"
+#include "api/wallet_auth_settings.h"
 #include "api/server.h"
 #include "kafka/client.h"
 
@@ -73,6 +74,8 @@ struct config {
   bool kafka_create_topics = false;
   // Rate limits (api/rate_limit.h): in this process, or shared in Redis.
   api::rate_limit_settings rate_limits;
+  // Wallet sign-in (api/routes_auth.cpp).
+  api::wallet_auth_settings wallet_auth;
   std::string redis_url;       // empty: the in-process limiter
   int redis_timeout_ms = 250;
   std::string redis_password;  // secret: environment or file only

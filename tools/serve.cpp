@@ -289,6 +289,7 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   audit_reads_adapter audit(backend, (std::filesystem::path(cfg.data_dir) / "snapshots").string());
   svc_cfg.audit = &audit;
   svc_cfg.audit_public_key_pem = audit_public_key(cfg);
+  svc_cfg.wallet_auth = cfg.wallet_auth;
   std::unique_ptr<api::server> srv;
   svc_cfg.dispatch = [&srv](std::function<void()> f) { srv->dispatcher()(std::move(f)); };
   api::service svc(backend, *jwt, svc_cfg, m, log, clk);

@@ -34,7 +34,15 @@ std::vector<command_body> bodies() {
           reverse_cmd{7, "dispute"},
           freeze_account_cmd{4},
           unfreeze_account_cmd{4},
-          close_account_cmd{4}};
+          close_account_cmd{4},
+          issue_challenge_cmd{wallet_chain::ethereum, "1", "0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B", "app.example.com",
+                              "https://app.example.com/login", "q7Zk2mX9vB4nR8tL1pW3aQ", 300},
+          open_session_cmd{"q7Zk2mX9vB4nR8tL1pW3aQ", wallet_chain::solana, "F25s3DdjXdCxYBhh2z8FBusVEMT4b9bGNFVKJi3wFoF4",
+                           "wallet:solana:F25s", std::string(32, 'h'), 86'400, "message", "signature"},
+          revoke_session_cmd{12, "alice"},
+          revoke_sessions_cmd{"", wallet_chain::stacks, "SP3JEA5ZE0YC4MG00SNXG1JYBAHCH3HA1RJZ4527Q"},
+          link_wallet_cmd{wallet_chain::ethereum, "0xAb58", "alice"},
+          unlink_wallet_cmd{wallet_chain::ethereum, "0xAb58"}};
 }
 
 event sample_event(const command_body& b, std::uint64_t seq) {
@@ -49,7 +57,13 @@ event sample_event(const command_body& b, std::uint64_t seq) {
                daily_usage{4, "USD", 19000, 5}, pending_opened{seq, pending_kind::hold, 4, 5, "USD", 5, 99},
                pending_closed{seq, pending_resolution::captured, 5}, transaction_recorded{seq, tx_kind::reversal, 2},
                asset_registered{"USD", 2, 1, 100}, account_opened{6, account_kind::user, "bob", {{"USD", 0, 0}}},
-               account_status_changed{6, account_status::active, account_status::frozen}};
+               account_status_changed{6, account_status::active, account_status::frozen},
+               challenge_issued{"q7Zk2mX9vB4nR8tL1pW3aQ", wallet_chain::ethereum, "1", "0xAb58", "a.example", "https://a.example", 1, 2},
+               challenge_closed{"q7Zk2mX9vB4nR8tL1pW3aQ", challenge_resolution::expired},
+               session_opened{seq, "alice", wallet_chain::stacks, "mainnet", "SP3J", std::string(32, 'h'), "q7Zk2mX9vB4nR8tL1pW3aQ", 9},
+               session_closed{seq, session_resolution::revoked},
+               wallet_connected{wallet_chain::solana, "F25s", "alice"},
+               wallet_disconnected{wallet_chain::solana, "F25s", "alice"}};
   return e;
 }
 
@@ -86,6 +100,13 @@ int main(int argc, char** argv) {
   pend.usage_day = 19000;
   put(root / "fuzz_state", "pending_v2", std::string(1, '\2') + encode(pend));
   put(root / "fuzz_state", "idem", std::string(1, '\3') + encode(idem_record{hash256{}, 42}));
+  put(root / "fuzz_state", "challenge",
+      std::string(1, '\5') + encode(challenge_record{"q7Zk2mX9vB4nR8tL1pW3aQ", wallet_chain::ethereum, "1", "0xAb58",
+                                                       "a.example", "https://a.example", 1, 2, 7}));
+  put(root / "fuzz_state", "session",
+      std::string(1, '\6') + encode(session_record{7, "alice", wallet_chain::solana, "F25s", std::string(32, 'h'),
+                                                     "q7Zk2mX9vB4nR8tL1pW3aQ", 1, 2}));
+  put(root / "fuzz_state", "connection", std::string(1, '\7') + encode(connection_record{wallet_chain::stacks, "SP3J", "alice"}));
   put(root / "fuzz_state", "head", std::string(1, '\4') + encode_head(ledger_head{9, hash256{}, 123, 9}));
   checkpoint c{77, hash256{}, hash256{}};
   c.chain[0] = 1;

@@ -158,3 +158,51 @@ TEST_CASE("migrations refuse a database newer than the binary") {
   CHECK_FALSE(s.is_ok());
   CHECK(s.message().find("newer") != std::string::npos);
 }
+
+TEST_CASE("wallet sessions and connections are projected, with their incident queries") {
+  engine_harness h;
+  auto conninfo = fresh_db("proj_sessions");
+  const std::string eth = "0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B", sol = "F25s3DdjXdCxYBhh2z8FBusVEMT4b9bGNFVKJi3wFoF4";
+  auto challenge = [&](int i, wallet_chain chain, const std::string& network, const std::string& address) {
+    engine_harness::must(h.run(issue_challenge_cmd{chain, network, address, "app.example.com", "https://app.example.com",
+                                                   "nonce" + std::string(14, 'x') + std::to_string(i), 300}));
+  };
+  auto open = [&](int i, wallet_chain chain, const std::string& address, std::int64_t duration_s) {
+    return engine_harness::must(h.run(open_session_cmd{"nonce" + std::string(14, 'x') + std::to_string(i), chain, address,
+                                                        "wallet:" + address, std::string(31, 't') + char('A' + i),
+                                                        duration_s, "m", "s"}))
+        .session_id;
+  };
+  challenge(1, wallet_chain::ethereum, "1", eth);
+  challenge(2, wallet_chain::ethereum, "1", eth);
+  challenge(3, wallet_chain::solana, "devnet", sol);
+  auto a = open(1, wallet_chain::ethereum, eth, 3600);
+  open(2, wallet_chain::ethereum, eth, 10);
+  auto c = open(3, wallet_chain::solana, sol, 3600);
+  engine_harness::must(h.run(revoke_session_cmd{a, ""}));
+  h.clock().advance_us(11'000'000);
+  engine_harness::must(h.run(unlink_wallet_cmd{wallet_chain::solana, sol}));  // sweeps the 10 s session first
+
+  projector p(engine_journal(h.eng()), projector_options{conninfo});
+  REQUIRE(p.catch_up().is_ok());
+  pqxx::connection conn(conninfo);
+  pqxx::read_transaction tx(conn);
+  auto status = [&](std::uint64_t id) {
+    return std::string(tx.exec1("SELECT status FROM ledger.wallet_sessions WHERE session_id = " + std::to_string(id))[0].c_str());
+  };
+  CHECK(status(a) == "revoked");
+  CHECK(status(c) == "revoked");  // unlinking revoked it
+  CHECK(tx.exec1("SELECT count(*) FROM ledger.wallet_sessions WHERE status = 'expired'")[0].as<int>() == 1);
+  // The incident queries of docs/wallet-sessions.md.
+  CHECK(tx.exec1("SELECT count(*) FROM ledger.wallet_sessions WHERE status = 'active' AND expires_at > now()")[0].as<int>() == 0);
+  auto by_network = tx.exec("SELECT chain, network, count(*) FROM ledger.wallet_sessions GROUP BY 1, 2 ORDER BY 1, 2");
+  REQUIRE(by_network.size() == 2);
+  CHECK(std::string(by_network[0][1].c_str()) == "1");
+  CHECK(by_network[0][2].as<int>() == 2);
+  CHECK(std::string(by_network[1][1].c_str()) == "devnet");
+  auto conns = tx.exec("SELECT chain, count(*), count(disconnected_seq) FROM ledger.wallet_connections GROUP BY 1 ORDER BY 1");
+  REQUIRE(conns.size() == 2);
+  CHECK(std::string(conns[0][0].c_str()) == "ethereum");
+  CHECK(conns[0][2].as<int>() == 0);
+  CHECK(conns[1][2].as<int>() == 1);  // solana: disconnected
+}

@@ -31,6 +31,14 @@ std::vector<command_body> every_body() {
       freeze_account_cmd{22},
       unfreeze_account_cmd{23},
       close_account_cmd{24},
+      issue_challenge_cmd{wallet_chain::solana, "mainnet", "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin",
+                          "app.example.com", "https://app.example.com/login", "abcdefghijklmnopqr", 300},
+      open_session_cmd{"abcdefghijklmnopqr", wallet_chain::ethereum, "0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B",
+                       "eth:0xAb58", std::string(32, '\x07'), 86'400, "app.example.com wants you to sign in", "0x1234"},
+      revoke_session_cmd{25, "user-1"},
+      revoke_sessions_cmd{"", wallet_chain::stacks, "SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7"},
+      link_wallet_cmd{wallet_chain::ethereum, "0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B", "user-7"},
+      unlink_wallet_cmd{wallet_chain::solana, "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"},
   };
 }
 
@@ -75,6 +83,14 @@ event full_event() {
   e.effects.push_back(pending_opened{77, pending_kind::withdrawal, 5, 2, "USD", 300, 1'700'000'999'000'000});
   e.effects.push_back(pending_closed{70, pending_resolution::expired, 0});
   e.effects.push_back(transaction_recorded{77, tx_kind::reversal, 40});
+  e.effects.push_back(challenge_issued{"abcdefghijklmnopqr", wallet_chain::ethereum, "1", "0xAb58", "example.com",
+                                       "https://example.com", 1'700'000'000'000'000, 1'700'000'300'000'000});
+  e.effects.push_back(challenge_closed{"abcdefghijklmnopqr", challenge_resolution::expired});
+  e.effects.push_back(session_opened{77, "bob", wallet_chain::stacks, "mainnet", "SP2J6", std::string(32, 'h'),
+                                     "abcdefghijklmnopqr", 1'700'086'400'000'000});
+  e.effects.push_back(session_closed{70, session_resolution::expired});
+  e.effects.push_back(wallet_connected{wallet_chain::solana, "9xQe", "bob"});
+  e.effects.push_back(wallet_disconnected{wallet_chain::solana, "9xQe", "bob"});
   return e;
 }
 

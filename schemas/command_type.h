@@ -1,0 +1,37 @@
+// The type code of every command body. Type codes are part of the log
+// format: never reuse one. Money is 1-99, documents 100-199, wallet sessions
+// 200-299.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace ledger {
+
+enum class command_type : std::uint16_t {
+  none = 0,  // system-generated events (hold expiry) carry no command
+  register_asset = 1,
+  open_account = 2,
+  deposit = 3,
+  withdraw = 4,
+  settle_withdrawal = 5,
+  fail_withdrawal = 6,
+  transfer = 7,
+  hold = 8,
+  capture = 9,
+  void_hold = 10,
+  reverse = 11,
+  freeze_account = 12,
+  unfreeze_account = 13,
+  close_account = 14,
+  // Wallet sessions (schemas/session_commands.h).
+  issue_challenge = 200,
+  open_session = 201,
+  revoke_session = 202,
+  revoke_sessions = 203,
+  link_wallet = 204,
+  unlink_wallet = 205,
+};
+std::string_view to_string(command_type t);
+
+}  // namespace ledger

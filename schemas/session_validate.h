@@ -1,0 +1,20 @@
+// Structural checks of the wallet-session commands (see validate() in
+// commands.h), kept beside their structs rather than in the money checks.
+#pragma once
+
+#include "schemas/commands.h"
+
+namespace ledger {
+
+std::optional<field_error> validate_body(const issue_challenge_cmd& c);
+std::optional<field_error> validate_body(const open_session_cmd& c);
+std::optional<field_error> validate_body(const revoke_session_cmd& c);
+std::optional<field_error> validate_body(const revoke_sessions_cmd& c);
+std::optional<field_error> validate_body(const link_wallet_cmd& c);
+std::optional<field_error> validate_body(const unlink_wallet_cmd& c);
+
+// Whether a decoded session body's enums are in range (decode_body refuses
+// the bytes otherwise). True for every other body.
+bool session_body_in_domain(const command_body& b);
+
+}  // namespace ledger
