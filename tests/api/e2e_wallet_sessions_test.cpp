@@ -1,7 +1,7 @@
 // Wallet sign-in end to end: a real ledgerd over HTTP, and messages signed by
 // the real wallet libraries from npm (ethers v6, tweetnacl with bs58,
 // @stacks/transactions), driven through tests/api/wallet_sign.js. The npm
-// packages are installed by the wallet_signers_npm CTest fixture
+// packages are installed by the npm_packages CTest fixture
 // (tests/install_npm_packages.sh, `npm ci` from tests/package-lock.json).
 #include <doctest/doctest.h>
 

@@ -29,7 +29,7 @@ usage: check_compose.py LEDGERD COMPOSE_FILE
    loads compose/monitoring/alerts.yml, which `promtool check rules` and
    `promtool check config` accept and which holds the alerts operations
    need (disk above 80%, projection lag, engine not ready, commit latency,
-   webhook signature failures); Grafana provisions the dashboard
+   webhook signature failures, failed sign-ins); Grafana provisions the dashboard
    compose/monitoring/grafana/dashboards/ledger.json, whose every query is
    valid PromQL (promtool) and names only metrics the ledgerd binary
    exports, like the alert rules.
@@ -674,7 +674,7 @@ def expect_failure(ledgerd, n, what, args, env):
 
 
 REQUIRED_ALERTS = ["LedgerDiskAbove80Percent", "LedgerProjectionLagHigh", "LedgerEngineFailed", "LedgerNoActiveEngine",
-                   "LedgerCommitLatencyHigh", "LedgerWebhookSignatureFailures"]
+                   "LedgerCommitLatencyHigh", "LedgerWebhookSignatureFailures", "LedgerFailedSignInsHigh"]
 METRIC_RE = re.compile(r"\bledger_[a-z0-9_]+")
 
 
