@@ -236,15 +236,39 @@ void add_webhook_account(config& c, const std::string& spec) {
   c.webhooks.accounts.push_back(std::move(a));
 }
 
-std::vector<option_def> option_defs(config& c) {
+// The options of the newer features (backup and restore, reconciliation,
+// webhooks, wallet sign-in, event streams and auditors).
+std::vector<option_def> feature_option_defs(config& c) {
   return {
-      {"--data-dir", "LEDGER_DATA_DIR", [&](const std::string& v) { c.data_dir = v; }},
       {"--to", "", [&](const std::string& v) { c.backup_to = v; }},
       {"--keep", "LEDGER_BACKUP_KEEP", [&](const std::string& v) { c.backup_keep = to_number("--keep", v, 1, 10'000); }},
       {"--from", "", [&](const std::string& v) { c.restore_from = v; }},
       {"--account", "", [&](const std::string& v) { c.reconcile_account = v; }},
       {"--report", "", [&](const std::string& v) { c.reconcile_report = v; }},
       {"--format", "", [&](const std::string& v) { c.reconcile_format = v; }},
+      {"--webhook-account", "", [&](const std::string& v) { add_webhook_account(c, v); }},
+      {"--webhook-tolerance-s", "LEDGER_WEBHOOK_TOLERANCE_S", [&](const std::string& v) {
+         c.webhooks.tolerance_s = std::int64_t(to_number("--webhook-tolerance-s", v, 1, 3600)); }},
+      {"--auth-domains", "LEDGER_AUTH_DOMAINS", [&](const std::string& v) { c.wallet_auth.domains = split_list(v); }},
+      {"--auth-challenge-ttl-s", "LEDGER_AUTH_CHALLENGE_TTL_S", [&](const std::string& v) {
+         c.wallet_auth.challenge_ttl_s = std::int64_t(to_number("--auth-challenge-ttl-s", v, 1, 86'400)); }},
+      {"--auth-session-default-s", "LEDGER_AUTH_SESSION_DEFAULT_S", [&](const std::string& v) {
+         c.wallet_auth.session_default_s = std::int64_t(to_number("--auth-session-default-s", v, 1, 366 * 86'400)); }},
+      {"--auth-session-min-s", "LEDGER_AUTH_SESSION_MIN_S", [&](const std::string& v) {
+         c.wallet_auth.session_min_s = std::int64_t(to_number("--auth-session-min-s", v, 1, 366 * 86'400)); }},
+      {"--auth-session-max-s", "LEDGER_AUTH_SESSION_MAX_S", [&](const std::string& v) {
+         c.wallet_auth.session_max_s = std::int64_t(to_number("--auth-session-max-s", v, 1, 366 * 86'400)); }},
+      {"--events-page-max", "LEDGER_EVENTS_PAGE_MAX", [&](const std::string& v) { c.events_page_max = to_number("--events-page-max", v, 1, 100'000); }},
+      {"--events-subscribers-max", "LEDGER_EVENTS_SUBSCRIBERS_MAX", [&](const std::string& v) { c.events_subscribers_max = to_number("--events-subscribers-max", v, 1, 100'000); }},
+      {"--events-queue-max", "LEDGER_EVENTS_QUEUE_MAX", [&](const std::string& v) { c.events_queue_max = to_number("--events-queue-max", v, 1, 1u << 20); }},
+      {"--events-stall-ms", "LEDGER_EVENTS_STALL_MS", [&](const std::string& v) { c.events_stall_ms = int(to_number("--events-stall-ms", v, 10, 3'600'000)); }},
+      {"--audit-signing-key", "LEDGER_AUDIT_SIGNING_KEY", [&](const std::string& v) { c.audit_signing_key = v; }},
+  };
+}
+
+std::vector<option_def> option_defs(config& c) {
+  std::vector<option_def> defs = {
+      {"--data-dir", "LEDGER_DATA_DIR", [&](const std::string& v) { c.data_dir = v; }},
       {"--listen", "LEDGER_LISTEN", [&](const std::string& v) { c.listen = v; c.listen_set = true; }},
       {"--port-file", "LEDGER_PORT_FILE", [&](const std::string& v) { c.port_file = v; }},
       {"--ops-listen", "LEDGER_OPS_LISTEN", [&](const std::string& v) { c.ops_listen = v; c.ops_listen_set = true; }},
@@ -263,31 +287,14 @@ std::vector<option_def> option_defs(config& c) {
       {"--jwt-audience", "LEDGER_JWT_AUDIENCE", [&](const std::string& v) { c.jwt_audience = v; }},
       {"--jwt-max-token-age-s", "LEDGER_JWT_MAX_TOKEN_AGE_S", [&](const std::string& v) {
          c.jwt_max_token_age_s = std::int64_t(to_number("--jwt-max-token-age-s", v, 60, 31 * 86'400)); }},
-      {"--webhook-account", "", [&](const std::string& v) { add_webhook_account(c, v); }},
-      {"--webhook-tolerance-s", "LEDGER_WEBHOOK_TOLERANCE_S", [&](const std::string& v) {
-         c.webhooks.tolerance_s = std::int64_t(to_number("--webhook-tolerance-s", v, 1, 3600)); }},
       {"--rate-limit", "", [&](const std::string& v) { if (auto e = c.rate_limits.set(v)) die("--rate-limit: " + *e); }},
       {"--trusted-proxies", "LEDGER_TRUSTED_PROXIES", [&](const std::string& v) { c.rate_limits.trusted_proxies = split_list(v); }},
       {"--redis-url", "LEDGER_REDIS_URL", [&](const std::string& v) { c.redis_url = v; }},
       {"--redis-timeout-ms", "LEDGER_REDIS_TIMEOUT_MS", [&](const std::string& v) { c.redis_timeout_ms = int(to_number("--redis-timeout-ms", v, 10, 10'000)); }},
-      {"--auth-domains", "LEDGER_AUTH_DOMAINS", [&](const std::string& v) { c.wallet_auth.domains = split_list(v); }},
-      {"--auth-challenge-ttl-s", "LEDGER_AUTH_CHALLENGE_TTL_S", [&](const std::string& v) {
-         c.wallet_auth.challenge_ttl_s = std::int64_t(to_number("--auth-challenge-ttl-s", v, 1, 86'400)); }},
-      {"--auth-session-default-s", "LEDGER_AUTH_SESSION_DEFAULT_S", [&](const std::string& v) {
-         c.wallet_auth.session_default_s = std::int64_t(to_number("--auth-session-default-s", v, 1, 366 * 86'400)); }},
-      {"--auth-session-min-s", "LEDGER_AUTH_SESSION_MIN_S", [&](const std::string& v) {
-         c.wallet_auth.session_min_s = std::int64_t(to_number("--auth-session-min-s", v, 1, 366 * 86'400)); }},
-      {"--auth-session-max-s", "LEDGER_AUTH_SESSION_MAX_S", [&](const std::string& v) {
-         c.wallet_auth.session_max_s = std::int64_t(to_number("--auth-session-max-s", v, 1, 366 * 86'400)); }},
       {"--pg-schema", "LEDGER_PG_SCHEMA", [&](const std::string& v) { c.pg_schema = v; }},
       {"--min-seq-wait-ms", "LEDGER_MIN_SEQ_WAIT_MS", [&](const std::string& v) { c.min_seq_wait_ms = int(to_number("--min-seq-wait-ms", v, 0, 60'000)); }},
       {"--min-seq-waiters-max", "LEDGER_MIN_SEQ_WAITERS_MAX", [&](const std::string& v) {
          c.min_seq_waiters_max = std::size_t(to_number("--min-seq-waiters-max", v, 1, 65'536)); }},
-      {"--events-page-max", "LEDGER_EVENTS_PAGE_MAX", [&](const std::string& v) { c.events_page_max = to_number("--events-page-max", v, 1, 100'000); }},
-      {"--events-subscribers-max", "LEDGER_EVENTS_SUBSCRIBERS_MAX", [&](const std::string& v) { c.events_subscribers_max = to_number("--events-subscribers-max", v, 1, 100'000); }},
-      {"--events-queue-max", "LEDGER_EVENTS_QUEUE_MAX", [&](const std::string& v) { c.events_queue_max = to_number("--events-queue-max", v, 1, 1u << 20); }},
-      {"--events-stall-ms", "LEDGER_EVENTS_STALL_MS", [&](const std::string& v) { c.events_stall_ms = int(to_number("--events-stall-ms", v, 10, 3'600'000)); }},
-      {"--audit-signing-key", "LEDGER_AUDIT_SIGNING_KEY", [&](const std::string& v) { c.audit_signing_key = v; }},
       {"--log", "LEDGER_LOG", [&](const std::string& v) {
          if (v != "embedded" && v != "kafka") die("--log: must be embedded or kafka, not " + v);
          c.log = v;
@@ -309,6 +316,9 @@ std::vector<option_def> option_defs(config& c) {
       {"--kafka-request-timeout-ms", "LEDGER_KAFKA_REQUEST_TIMEOUT_MS", [&](const std::string& v) { c.kafka.request_timeout_ms = int(to_number("--kafka-request-timeout-ms", v, 100, 300'000)); }},
       {"--kafka-option", "", [&](const std::string& v) { c.kafka.extra.push_back(key_value("--kafka-option", v)); }},
   };
+  auto more = feature_option_defs(c);
+  defs.insert(defs.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  return defs;
 }
 
 void check_kafka(config& c) {

@@ -678,11 +678,18 @@ REQUIRED_ALERTS = ["LedgerDiskAbove80Percent", "LedgerProjectionLagHigh", "Ledge
 METRIC_RE = re.compile(r"\bledger_[a-z0-9_]+")
 
 
-def exported_metrics(ledgerd):
-    """The metric names ledgerd's binary carries as strings."""
-    with open(ledgerd, "rb") as f:
-        data = f.read().decode("latin-1")
-    return set(METRIC_RE.findall(data))
+class exported_metrics:
+    """The metric names ledgerd's binary carries as strings. A name is looked
+    up as a NUL-terminated string anywhere in the binary: the linker may pack
+    string literals end to end, so a name need not start on a word boundary."""
+
+    def __init__(self, ledgerd):
+        with open(ledgerd, "rb") as f:
+            self.data = f.read()
+
+    def __contains__(self, name):
+        return (name.encode() + b"\0") in self.data or (name.encode() + b"{") in self.data \
+            or (name.encode() + b" ") in self.data
 
 
 def unknown_metrics(expr, known):
