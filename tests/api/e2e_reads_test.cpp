@@ -9,25 +9,13 @@
 #include <thread>
 
 #include "tests/api/e2e_support.h"
-#include "tests/support/pg_instance.h"
+#include "tests/api/e2e_pg.h"
 
 using namespace ledger;
 using namespace ledger::e2e;
 
 namespace {
 
-testing::pg_instance& reads_pg() {
-  static testing::pg_instance pg(testing::disposable_pg_options());
-  return pg;
-}
-
-ledgerd_options pg_options(const std::string& conninfo, std::vector<std::string> args = {}) {
-  ledgerd_options o;
-  o.quiet = true;
-  o.env.emplace_back("LEDGER_PG_CONNINFO", conninfo);
-  o.args = std::move(args);
-  return o;
-}
 
 void sql(const std::string& conninfo, const std::string& statement) {
   pqxx::connection c(conninfo);
@@ -69,7 +57,7 @@ void check_other_side_hidden(const json& j, std::string_view at) {
 }  // namespace
 
 TEST_CASE("a user sees its own side of a transfer: never the sender's principal, request id, reference or metadata") {
-  ledger_env env(pg_options(reads_pg().create_database("e2e_own_side")));
+  ledger_env env(pg_options(e2e_pg().create_database("e2e_own_side")));
   auto alice = env.open_wallet("alice");
   auto bob = env.open_wallet("bob");
   env.deposit(alice, "50.00");
@@ -134,7 +122,7 @@ TEST_CASE("a user sees its own side of a transfer: never the sender's principal,
 }
 
 TEST_CASE("min_seq beyond the journal head is refused with 400 naming the head") {
-  ledger_env env(pg_options(reads_pg().create_database("e2e_min_seq_head")));
+  ledger_env env(pg_options(e2e_pg().create_database("e2e_min_seq_head")));
   auto alice = env.open_wallet("alice");
   auto head = env.seq();
   auto r = env.get(history_target(alice, head + 1), env.alice);
@@ -149,7 +137,7 @@ TEST_CASE("min_seq beyond the journal head is refused with 400 naming the head")
 }
 
 TEST_CASE("reads waiting for min_seq hold no query worker: ordinary history reads still complete") {
-  const std::string conninfo = reads_pg().create_database("e2e_min_seq_flood");
+  const std::string conninfo = e2e_pg().create_database("e2e_min_seq_flood");
   constexpr int waiters = 12;  // three times the query workers
   ledger_env env(pg_options(conninfo, {"--min-seq-wait-ms", "60000", "--min-seq-waiters-max", std::to_string(waiters)}));
   auto alice = env.open_wallet("alice");

@@ -21,7 +21,7 @@ namespace {
 
 using namespace ledger;
 
-void canonical(bool same, const char* what) { LEDGER_ASSERT(same, what); }
+void canonical(bool same, const char* what) { LEDGER_ASSERT(same, "%s", what); }
 
 [[maybe_unused]] void fuzz_command(std::string_view in) {
   command c;

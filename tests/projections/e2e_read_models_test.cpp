@@ -10,27 +10,16 @@
 #include <thread>
 
 #include "tests/api/e2e_support.h"
-#include "tests/support/pg_instance.h"
+#include "tests/api/e2e_pg.h"
 
 using namespace ledger;
 using namespace ledger::e2e;
 
 namespace {
 
-testing::pg_instance& e2e_pg() {
-  static testing::pg_instance pg(testing::disposable_pg_options());
-  return pg;
-}
-
 struct pg_ledger {
   explicit pg_ledger(const std::string& db)
-      : conninfo(e2e_pg().create_database(db)), env(options(conninfo)) {}
-  static ledgerd_options options(const std::string& conninfo) {
-    ledgerd_options o;
-    o.quiet = true;
-    o.env.emplace_back("LEDGER_PG_CONNINFO", conninfo);
-    return o;
-  }
+      : conninfo(e2e_pg().create_database(db)), env(pg_options(conninfo)) {}
   // GET history with min_seq = seq: 200 once the projection reached it.
   response history(std::uint64_t wallet, std::uint64_t seq, const std::string& token) {
     return env.get("/v1/wallets/" + std::to_string(wallet) + "/transactions?min_seq=" + std::to_string(seq), token);

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "tests/api/e2e_support.h"
-#include "tests/support/pg_instance.h"
+#include "tests/api/e2e_pg.h"
 #include "tests/support/temp_dir.h"
 
 using namespace ledger;
@@ -17,17 +17,6 @@ using namespace ledger::e2e;
 
 namespace {
 
-testing::pg_instance& reconcile_pg() {
-  static testing::pg_instance pg(testing::disposable_pg_options());
-  return pg;
-}
-
-ledgerd_options with_pg(const std::string& conninfo) {
-  ledgerd_options o;
-  o.quiet = true;
-  o.env.emplace_back("LEDGER_PG_CONNINFO", conninfo);
-  return o;
-}
 
 const std::string report = R"(reference,amount,currency,status,created
 pi_1,10.00,usd,succeeded,2000-01-01 00:00:00
@@ -52,8 +41,8 @@ int run_ledgerd(const std::string& args, const std::string& conninfo, std::strin
 }  // namespace
 
 TEST_CASE("a provider report is reconciled with the projected deposits, once per report") {
-  std::string conninfo = reconcile_pg().create_database("e2e_reconcile");
-  ledger_env env(with_pg(conninfo));
+  std::string conninfo = e2e_pg().create_database("e2e_reconcile");
+  ledger_env env(pg_options(conninfo));
   auto wallet = env.open_wallet("alice");
   std::uint64_t last = 0;
   for (auto [ref, amount] : {std::pair{"pi_1", "10.00"}, {"pi_2", "4.00"}, {"pi_3", "7.00"}, {"pi_6", "1.00"}}) {
