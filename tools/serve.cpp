@@ -297,11 +297,13 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   if (auto s = srv->listen(); !s) die(s.to_string());
   ops_endpoint ops(cfg, api_probes(backend, svc, m, reads.reads.get()));
 
-  write_port_file(cfg, srv->port());
   std::fprintf(stderr, "ledgerd: serving http://%s:%u (%s, journal at seq %llu)\n", sc.address.c_str(), srv->port(),
                hooks.description.c_str(), static_cast<unsigned long long>(backend.head().seq));
   if (cfg.dev) print_dev_banner(cfg, sc.address, srv->port(), clk.now_us() / 1'000'000);
   std::fflush(stderr);
+  // Last: whoever waits for the port file (scripts, tests) finds the banner
+  // and its token already written.
+  write_port_file(cfg, srv->port());
 
   std::atomic<bool> run_returned{false};
   std::thread signal_thread([&] { drain_on_signal(cfg, *srv, svc, hooks, run_returned); });
