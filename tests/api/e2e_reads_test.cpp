@@ -24,17 +24,6 @@ void sql(const std::string& conninfo, const std::string& statement) {
   tx.commit();
 }
 
-// Polls `pred` every 50 ms for up to `timeout_ms`: a deadline, not a sleep.
-template <class Pred>
-bool eventually(Pred pred, int timeout_ms = 15'000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pred();
-}
-
 std::string metric(ledger_env& env, const std::string& name) {
   auto body = env.ops_get("/metrics").body;
   auto at = body.find("\n" + name + " ");

@@ -32,16 +32,6 @@ struct pg_ledger {
     auto start = at + name.size() + 2;
     return r.body.substr(start, r.body.find('\n', start) - start);
   }
-  // Polls `pred` every 50 ms for up to `timeout_ms`: a deadline, not a sleep.
-  template <class Pred>
-  bool eventually(Pred pred, int timeout_ms = 15'000) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return pred();
-  }
   void sql(const std::string& statement) {
     pqxx::connection c(conninfo);
     pqxx::work tx(c);
@@ -133,17 +123,17 @@ TEST_CASE("a_projection_stuck_on_one_seq_shows_in_metrics_readyz_and_lag_then_re
   l.sql("ALTER TABLE ledger.postings RENAME TO postings_away");
   l.env.deposit(alice, "5.00");
   auto stuck = l.env.seq();
-  CHECK(l.eventually([&] { return l.metric("ledger_projection_stuck_seq") == std::to_string(stuck); }));
-  CHECK(l.eventually([&] { return std::stod(l.metric("ledger_projection_consecutive_failures")) >= 2; }));
+  CHECK(eventually([&] { return l.metric("ledger_projection_stuck_seq") == std::to_string(stuck); }));
+  CHECK(eventually([&] { return std::stod(l.metric("ledger_projection_consecutive_failures")) >= 2; }));
   // Lag grows although no new command arrives.
-  CHECK(l.eventually([&] { return std::stod(l.metric("ledger_projection_lag_seconds")) > 1.0; }));
+  CHECK(eventually([&] { return std::stod(l.metric("ledger_projection_lag_seconds")) > 1.0; }));
   auto ready = l.env.ops_get("/readyz");
   CHECK(ready.status == 200);  // commands do not depend on the read models
   CHECK(json(ready.body).str("/read_models").find("stuck at seq " + std::to_string(stuck)) != std::string::npos);
   CHECK(l.metric("ledger_projection_dead_letters_total") == "0");
   l.sql("ALTER TABLE ledger.postings_away RENAME TO postings");
   CHECK(l.history(alice, stuck, l.env.alice).status == 200);
-  CHECK(l.eventually([&] { return l.metric("ledger_projection_stuck_seq") == "0"; }));
+  CHECK(eventually([&] { return l.metric("ledger_projection_stuck_seq") == "0"; }));
   CHECK(l.metric("ledger_projection_lag_seconds") == "0.000000");
   CHECK_FALSE(json(l.env.ops_get("/readyz").body).has("/read_models"));
 }
@@ -163,7 +153,7 @@ TEST_CASE("an_event_the_database_refuses_is_parked_and_the_projection_goes_on") 
   // Parking takes a few attempts with backoff: 503 with min_seq meanwhile.
   auto last = l.env.seq();
   response h;
-  CHECK(l.eventually([&] { return (h = l.history(alice, last, l.env.alice)).status == 200; }, 30'000));
+  CHECK(eventually([&] { return (h = l.history(alice, last, l.env.alice)).status == 200; }, 30'000));
   CHECK(json(h.body).str("/transactions/0/amount") == "2.00");
   CHECK(l.metric("ledger_projection_dead_letters_total") == "1");
   CHECK(l.metric("ledger_projection_stuck_seq") == "0");
