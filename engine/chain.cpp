@@ -22,6 +22,24 @@ hash256 chain_next(const hash256& previous, std::string_view event_bytes) {
   return sha256(buf);
 }
 
+hash256 genesis_chain(std::string_view ledger_id) {
+  if (ledger_id.empty()) return hash256{};
+  std::string framed = "ledger-genesis/v1\n";
+  framed.append(ledger_id);
+  return sha256(framed);
+}
+
+std::string ledger_id_problem(std::string_view id) {
+  if (id.empty()) return "must not be empty";
+  if (id.size() > ledger_id_bytes_max) return "must be at most " + std::to_string(ledger_id_bytes_max) + " bytes";
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == ':' || c == '-';
+    if (!ok) return "may hold only letters, digits and . _ : -";
+  }
+  return {};
+}
+
 digest_builder::digest_builder() : ctx_(EVP_MD_CTX_new()) {
   LEDGER_ASSERT(ctx_ != nullptr, "EVP_MD_CTX_new failed");
   LEDGER_ASSERT(EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) == 1, "sha256 init");

@@ -414,7 +414,8 @@ status engine::write_snapshot() {
   for (const auto& entry : fs::directory_iterator(options_.snapshot_dir, ec))
     if (snapshot_seq_of(entry.path().filename().string()) != 0) kept.push_back(entry.path());
   std::sort(kept.begin(), kept.end());
-  for (std::size_t i = 0; i + options_.snapshots_retained_max < kept.size(); ++i) fs::remove_all(kept[i], ec);
+  const auto keep = options_.snapshots_retained_max;
+  for (std::size_t i = 0; keep > 0 && i + keep < kept.size(); ++i) fs::remove_all(kept[i], ec);
   return status::ok();
 }
 
@@ -430,7 +431,7 @@ journal_source engine_journal(engine& e) {
         return e.storage().read_journal(from, std::min<std::uint64_t>(max, head - from + 1), out);
       },
       [&e](std::uint64_t seq, int timeout_ms) { return e.wait_for_seq(seq, timeout_ms); },
-      [&e] { return e.head(); }};
+      [&e] { return e.head(); }, e.storage().genesis()};
 }
 
 }  // namespace ledger

@@ -55,7 +55,9 @@ struct engine_options {
   // (hard links; costs a memtable flush), computes that snapshot's state
   // digest and saves it as a checkpoint (seq, chain, digest) in the store.
   // Commits go on meanwhile. The newest `snapshots_retained_max` snapshots
-  // are kept (their checkpoints stay). 0 or an empty dir: none.
+  // are kept (0: all of them); their checkpoints stay either way. Each kept
+  // snapshot pins the state files it links, so all of them cost up to one
+  // state's size each. snapshot_every_events 0 or an empty dir: none.
   std::uint64_t snapshot_every_events = 0;
   std::string snapshot_dir;
   std::size_t snapshots_retained_max = 16;

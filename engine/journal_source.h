@@ -17,6 +17,8 @@ struct journal_source {
   std::function<bool(std::uint64_t seq, int timeout_ms)> wait_for;
   // The last committed event.
   std::function<ledger_head()> head;
+  // The predecessor of seq 1: the ledger id's genesis chain (engine/chain.h).
+  hash256 genesis{};
 };
 
 // The journal of an engine in this process.

@@ -220,7 +220,7 @@ hash256 digest_of(const map_kv& kv) {
   return d.finish();
 }
 
-status rebuild(const journal_read_fn& read, const rebuild_bound& bound, rebuilt_state& out) {
+status rebuild(const journal_read_fn& read, const hash256& genesis, const rebuild_bound& bound, rebuilt_state& out) {
   out.kv = std::make_unique<map_kv>();
   out.state = std::make_unique<ledger_state>(*out.kv, [read](std::uint64_t seq) -> std::optional<event> {
     std::vector<journal_entry> one;
@@ -229,6 +229,7 @@ status rebuild(const journal_read_fn& read, const rebuild_bound& bound, rebuilt_
     return e;
   });
   out.head = ledger_head{};
+  out.head.chain = genesis;
   out.events = 0;
   std::vector<journal_entry> batch;
   bool done = false;
@@ -265,7 +266,7 @@ status rebuild(const journal_read_fn& read, const rebuild_bound& bound, rebuilt_
 
 status rebuild(const store& s, const rebuild_bound& bound, rebuilt_state& out) {
   return rebuild([&](std::uint64_t from, std::size_t max, std::vector<journal_entry>& v) { return s.read_journal(from, max, v); },
-                 bound, out);
+                 s.genesis(), bound, out);
 }
 
 }  // namespace ledger

@@ -30,7 +30,8 @@ struct rebuilt_state {
 // Reads the journal through `read` (so a Kafka events topic can feed it too).
 using journal_read_fn = std::function<status(std::uint64_t from_seq, std::size_t max, std::vector<journal_entry>&)>;
 
-status rebuild(const journal_read_fn& read, const rebuild_bound& bound, rebuilt_state& out);
+// `genesis` is the predecessor of seq 1 (the ledger id's genesis chain).
+status rebuild(const journal_read_fn& read, const hash256& genesis, const rebuild_bound& bound, rebuilt_state& out);
 status rebuild(const store& s, const rebuild_bound& bound, rebuilt_state& out);
 
 // What an auditor (or a replica) must not take on trust even from an event

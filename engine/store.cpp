@@ -18,6 +18,7 @@ namespace ledger {
 namespace {
 
 const std::string head_key = "head";
+const std::string ledger_id_key = "ledger_id";
 constexpr std::uint8_t journal_batch_version = 1;
 constexpr std::uint8_t head_version = 1;
 
@@ -193,6 +194,7 @@ status store::open(const store_options& options, std::unique_ptr<store>& out) {
   s->journal_ = handles[2];
   s->batch_ = std::make_unique<batch_kv>(s->db_, s->state_);
   if (auto st = s->check_consistency(); !st) return st;
+  if (auto st = s->adopt_ledger_id(); !st) return st;
   s->head_at_open_ = s->head_.seq;
   out = std::move(s);
   return status::ok();
@@ -371,8 +373,40 @@ store::~store() {
   }
 }
 
+hash256 store::genesis() const { return genesis_chain(ledger_id_); }
+
+status store::adopt_ledger_id() {
+  const auto& want = options_.ledger_id;
+  if (want.empty() || want == ledger_id_) return status::ok();
+  if (auto why = ledger_id_problem(want); !why.empty()) return status::invalid_argument("ledger id: " + why);
+  if (!ledger_id_.empty())
+    return status::invalid_argument("the store at " + options_.path + " belongs to ledger \"" + ledger_id_ + "\", not \"" +
+                                    want + "\"");
+  if (head_.seq != 0)
+    return status::invalid_argument("the store at " + options_.path +
+                                    " was created without a ledger id and holds events: its chain starts from zero bytes; "
+                                    "start it without a ledger id");
+  ledger_head h;
+  h.chain = genesis_chain(want);
+  rocksdb::WriteBatch b;
+  b.Put(meta_, ledger_id_key, want);
+  b.Put(meta_, head_key, encode_head(h));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (auto rs = db_->Write(wo, &b); !rs.ok()) return from_rocks(rs, "writing the ledger id");
+  ledger_id_ = want;
+  head_ = h;
+  return status::ok();
+}
+
 status store::check_consistency() {
   std::string v;
+  if (auto ls = db_->Get(rocksdb::ReadOptions(), meta_, ledger_id_key, &v); ls.ok()) {
+    if (auto why = ledger_id_problem(v); !why.empty()) return status::corruption("the stored ledger id " + why);
+    ledger_id_ = v;
+  } else if (!ls.IsNotFound()) {
+    return from_rocks(ls, "reading the ledger id");
+  }
   auto rs = db_->Get(rocksdb::ReadOptions(), meta_, head_key, &v);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), journal_));
   it->SeekToLast();
@@ -382,6 +416,7 @@ status store::check_consistency() {
     st->SeekToFirst();
     if (it->Valid() || st->Valid()) return status::corruption("the store holds events or state but no head record");
     head_ = ledger_head{};
+    head_.chain = genesis();
     return status::ok();
   }
   if (!rs.ok()) return from_rocks(rs, "reading the head");
@@ -390,6 +425,7 @@ status store::check_consistency() {
     std::unique_ptr<rocksdb::Iterator> st(db_->NewIterator(rocksdb::ReadOptions(), state_));
     st->SeekToFirst();
     if (it->Valid() || st->Valid()) return status::corruption("head is empty but the journal or state is not");
+    if (head_.chain != genesis()) return status::corruption("the empty store's head is not the ledger id's genesis chain");
     return status::ok();
   }
   if (!it->Valid()) return status::corruption("head is at seq " + std::to_string(head_.seq) + " but the journal is empty");

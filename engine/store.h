@@ -56,6 +56,11 @@ struct store_options {
   bool create_if_missing = true;
   std::size_t block_cache_bytes = 256u << 20;
   std::size_t write_buffer_bytes = 32u << 20;
+  // The ledger's identity (engine/chain.h: genesis_chain). A new or still
+  // empty store takes it; an existing store must carry the same one (empty:
+  // accept whatever the store carries). A store created without one chains
+  // from 32 zero bytes and cannot take one once it holds events.
+  std::string ledger_id;
   // The file system RocksDB writes through; null is the operating system's.
   // Tests inject faults here (a power loss that drops unsynced writes).
   std::shared_ptr<rocksdb::FileSystem> file_system;
@@ -88,8 +93,13 @@ class store {
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
-  // The head as found at open(), then as of the last commit.
+  // The head as found at open(), then as of the last commit. An empty store's
+  // head is seq 0 with the genesis chain.
   const ledger_head& head() const { return head_; }
+  // The ledger id this store carries (empty for a store created without one)
+  // and the chain hash every reader must take as the predecessor of seq 1.
+  const std::string& ledger_id() const { return ledger_id_; }
+  hash256 genesis() const;
 
   // Streams the hot state (assets, accounts, open pendings) into `state`.
   status load(ledger_state& state);
@@ -149,6 +159,8 @@ class store {
   class batch_kv;
   store() = default;
   status check_consistency();
+  // Writes options_.ledger_id into a store that holds no event yet.
+  status adopt_ledger_id();
   // Journal records from the one holding `from_seq` on, decoded, in order,
   // as of `snap` (null: the latest commit).
   status read_records(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out,
@@ -172,6 +184,7 @@ class store {
   std::uint64_t writer_last_seq_ = 0;  // last event handed to add_event (writer only)
   std::uint64_t head_at_open_ = 0;
   ledger_head head_;
+  std::string ledger_id_;
   bool follower_ = false;
   bool gated_ = false;  // constant after hold_reads_for_release()
   mutable std::mutex published_mu_;

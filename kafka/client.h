@@ -33,6 +33,9 @@ struct options {
   std::string events_topic = "ledger.events";
   std::string replies_topic = "ledger.replies";
   std::string ledger = "ledger";  // the commands' record key
+  // The ledger id bound into the hash chain (engine/chain.h), the same on
+  // every instance and reader of one ledger; empty: the zero genesis.
+  std::string ledger_id;
   int commands_partitions = 1;    // created with; the ledger uses ledger_partition
   int ledger_partition = 0;
   int replies_partitions = 4;

@@ -149,7 +149,7 @@ status event_reader::locate(std::uint64_t from_seq) {
   // The predecessor of seq 1 is the genesis chain; any other is unknown
   // until a read returns it.
   prev_chain_known_ = from_seq == 1;
-  prev_chain_ = hash256{};
+  prev_chain_ = genesis_chain(options_.ledger_id);
   if (high <= low) return status::ok();
 
   journal_entry e;
@@ -342,7 +342,7 @@ bool event_reader::wait_for(std::uint64_t seq, int timeout_ms) {
 ledger_head event_reader::head() {
   journal_entry e;
   if (!last(e)) return last_head_;
-  if (e.seq == 0) return last_head_ = ledger_head{};
+  if (e.seq == 0) return last_head_ = ledger_head{0, genesis_chain(options_.ledger_id), 0, 0};
   event ev;
   if (!decode_event(e.event_bytes, ev)) return last_head_;  // decode() already checked it
   last_head_ = ledger_head{e.seq, e.chain, ev.log_ts_us, ev.input_pos};
@@ -352,7 +352,8 @@ ledger_head event_reader::head() {
 journal_source event_reader::source() {
   return journal_source{
       [this](std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) { return read(from, max, out); },
-      [this](std::uint64_t seq, int timeout_ms) { return wait_for(seq, timeout_ms); }, [this] { return head(); }};
+      [this](std::uint64_t seq, int timeout_ms) { return wait_for(seq, timeout_ms); }, [this] { return head(); },
+      genesis_chain(options_.ledger_id)};
 }
 
 }  // namespace ledger::kafka

@@ -149,7 +149,7 @@ status relay::resume() {
                                 " differs from the journal's");
   }
   cursor_seq_ = last.seq;
-  cursor_chain_ = last.chain;  // all zero (the genesis chain) when the topic is empty
+  cursor_chain_ = last.seq == 0 ? source_.genesis : last.chain;  // an empty topic follows the genesis
   resumed_ = true;
   std::lock_guard lk(mu_);
   stats_.published_seq = std::max(stats_.published_seq, cursor_seq_);

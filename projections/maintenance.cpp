@@ -36,7 +36,7 @@ status verify_read_models(const journal_source& journal, const std::string& conn
     rebuilt_state r;
     rebuild_bound bound;
     bound.seq_max = out.checkpoint_seq;
-    if (auto s = rebuild(journal.read, bound, r); !s) return s;
+    if (auto s = rebuild(journal.read, journal.genesis, bound, r); !s) return s;
     if (r.head.seq != out.checkpoint_seq)
       return status::corruption("the journal ends at seq " + std::to_string(r.head.seq) + ", before the checkpoint's " +
                                 std::to_string(out.checkpoint_seq));

@@ -182,6 +182,7 @@ struct batch_rows {
 struct projector::impl {
   std::unique_ptr<pqxx::connection> conn;
   std::uint64_t last_seq = 0;
+  hash256 genesis{};  // the source's predecessor of seq 1
   hash256 last_chain{};
   std::int64_t last_ts = 0;
   std::unordered_map<std::string, int> scales;
@@ -261,7 +262,7 @@ status projector::impl::connect(const projector_options& o) {
                           "FROM projection_checkpoints WHERE projection = $1",
                           o.name);
   last_seq = 0;
-  last_chain = hash256{};
+  last_chain = genesis;
   last_ts = 0;
   if (!r.empty()) {
     last_seq = r[0][0].as<std::uint64_t>();
@@ -649,6 +650,7 @@ void projector::impl::write_balances(pqxx::work& tx, batch_rows& rows) {
 projector::projector(journal_source source, projector_options options)
     : source_(std::move(source)), options_(std::move(options)), impl_(std::make_unique<impl>()) {
   stats_.progress_steady_ns = steady_now_ns();
+  impl_->genesis = source_.genesis;
 }
 
 projector::~projector() { stop(); }

@@ -1,6 +1,9 @@
 #include "tools/config.h"
 
+#include "engine/chain.h"
+
 #include <arpa/inet.h>
+#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -74,8 +77,17 @@ Options (each also read from the environment variable shown; flags win):
   --io-threads N            LEDGER_IO_THREADS      HTTP threads [2]
   --batch-max N             LEDGER_BATCH_MAX       commands per engine batch [8190]
   --queue-max N             LEDGER_QUEUE_MAX       commands waiting for the engine [65536]
+  --ledger-id ID            LEDGER_ID              the ledger's identity, bound into the hash chain's
+                                                   genesis; 1-64 of [A-Za-z0-9._:-]. A new data
+                                                   directory gets a random one; Kafka mode: the
+                                                   same on every instance [embedded: random;
+                                                   Kafka: ledger]
   --snapshot-every N        LEDGER_SNAPSHOT_EVERY  retain a state snapshot (and checkpoint) every N events
                                                    under DATA_DIR/snapshots, for ledgerctl audit state; 0: none [1000000]
+  --snapshot-retain N       LEDGER_SNAPSHOT_RETAIN the newest N snapshots are kept; 0: all. ledgerctl
+                                                   audit state folds from the newest one at or before
+                                                   the point, so older points cost more once theirs
+                                                   are gone; each pins up to one state's size [16]
   --connections-max N       LEDGER_CONNECTIONS_MAX open connections [1024]
   --body-max-bytes N        LEDGER_BODY_MAX_BYTES  request body limit [1048576]
   --read-timeout-ms N       LEDGER_READ_TIMEOUT_MS a whole request or an idle connection [15000]
@@ -276,6 +288,11 @@ std::vector<option_def> option_defs(config& c) {
       {"--io-threads", "LEDGER_IO_THREADS", [&](const std::string& v) { c.io_threads = int(to_number("--io-threads", v, 1, 64)); }},
       {"--batch-max", "LEDGER_BATCH_MAX", [&](const std::string& v) { c.batch_max = to_number("--batch-max", v, 1, 1u << 16); }},
       {"--queue-max", "LEDGER_QUEUE_MAX", [&](const std::string& v) { c.queue_max = to_number("--queue-max", v, 1, 1u << 24); }},
+      {"--ledger-id", "LEDGER_ID", [&](const std::string& v) {
+         if (auto why = ledger_id_problem(v); !why.empty()) die("--ledger-id " + why);
+         c.ledger_id = v;
+       }},
+      {"--snapshot-retain", "LEDGER_SNAPSHOT_RETAIN", [&](const std::string& v) { c.snapshot_retain = to_number("--snapshot-retain", v, 0, 1u << 20); }},
       {"--snapshot-every", "LEDGER_SNAPSHOT_EVERY", [&](const std::string& v) { c.snapshot_every = to_number("--snapshot-every", v, 0, 1ull << 40); }},
       {"--connections-max", "LEDGER_CONNECTIONS_MAX", [&](const std::string& v) { c.connections_max = to_number("--connections-max", v, 1, 1u << 20); }},
       {"--body-max-bytes", "LEDGER_BODY_MAX_BYTES", [&](const std::string& v) { c.body_max_bytes = to_number("--body-max-bytes", v, 1024, 64u << 20); }},
@@ -323,6 +340,8 @@ std::vector<option_def> option_defs(config& c) {
 
 void check_kafka(config& c) {
   if (c.kafka.brokers.empty()) die("--log=kafka needs --kafka-brokers (or LEDGER_KAFKA_BROKERS)");
+  if (c.ledger_id.empty()) c.ledger_id = c.kafka.ledger;
+  c.kafka.ledger_id = c.ledger_id;
   if (c.kafka.instance_id.empty()) {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
@@ -561,6 +580,18 @@ config parse(int argc, char** argv) {
 }
 
 std::string store_path(const config& cfg) { return (std::filesystem::path(cfg.data_dir) / "ledger").string(); }
+
+std::string store_ledger_id(const config& cfg) {
+  if (!cfg.ledger_id.empty()) return cfg.ledger_id;
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::path(store_path(cfg)) / "CURRENT", ec)) return {};
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) die("no randomness for a new ledger id");
+  std::string id = "ldg-";
+  static const char* digits = "0123456789abcdef";
+  for (unsigned char b : bytes) id += {digits[b >> 4], digits[b & 15]};
+  return id;
+}
 
 namespace {
 

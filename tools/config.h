@@ -30,6 +30,11 @@ struct config {
   std::size_t batch_max = 8190;
   std::size_t queue_max = 1u << 16;
   std::uint64_t snapshot_every = 1'000'000;  // engine_options::snapshot_every_events
+  std::size_t snapshot_retain = 16;          // engine_options::snapshots_retained_max
+  // Bound into the hash chain's genesis (engine/chain.h). Empty: a new
+  // embedded store gets a random one, an existing one keeps its own; in
+  // Kafka mode the ledger's name (kafka.ledger), shared by every instance.
+  std::string ledger_id;
   std::size_t connections_max = 1024;
   std::size_t body_max_bytes = 1u << 20;
   int read_timeout_ms = 15'000;
@@ -98,6 +103,8 @@ config parse(int argc, char** argv);
 // Prints "ledgerd: <msg>" and exits with status 2 (a configuration error).
 [[noreturn]] void die(const std::string& msg);
 std::string store_path(const config& cfg);
+// The ledger id to open the store at store_path(cfg) with (see config::ledger_id).
+std::string store_ledger_id(const config& cfg);
 api::server_config server_config_of(const config& cfg);
 // The operations listener: one I/O thread, few connections, small bodies.
 api::server_config ops_server_config_of(const config& cfg);

@@ -137,6 +137,7 @@ int run_kafka_serve(config& cfg) {
   store_options so;
   so.path = (std::filesystem::path(cfg.data_dir) / "replica").string();
   so.sync = false;  // a replica is rebuilt from the events topic if lost
+  so.ledger_id = cfg.ledger_id;
   if (auto s = replica::open(so, rep); !s) die("opening the replica at " + so.path + ": " + s.to_string());
   std::unique_ptr<kafka::event_reader> reader;
   if (auto s = kafka::event_reader::open(cfg.kafka, reader); !s) die("reading " + cfg.kafka.events_topic + ": " + s.to_string());
@@ -209,9 +210,11 @@ static api::ops_probes engine_probes(engine& e, kafka::engine_log& log, kafka::r
 static engine_options kafka_engine_options(const config& cfg, system_clock_source& clk, kafka::engine_log& log) {
   engine_options eo;
   eo.store.path = store_path(cfg);
+  eo.store.ledger_id = cfg.ledger_id;  // check_kafka set it
   eo.store.sync = cfg.sync;
   eo.batch_commands_max = cfg.batch_max;
   eo.snapshot_every_events = cfg.snapshot_every;
+  eo.snapshots_retained_max = cfg.snapshot_retain;
   eo.snapshot_dir = (std::filesystem::path(cfg.data_dir) / "snapshots").string();
   eo.clk = &clk;
   eo.log = &log;

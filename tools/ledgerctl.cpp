@@ -35,7 +35,8 @@ const char* usage_text = R"(usage: ledgerctl COMMAND [options]
 
 SOURCE is one of --data-dir DIR (a ledgerd data directory, read-only, also
 while ledgerd runs), --archive PATH (from audit export), or --kafka-brokers
-LIST [--kafka-topic NAME] [--kafka-option KEY=VALUE]... (the events topic).
+LIST [--kafka-topic NAME] [--ledger-id ID] [--kafka-option KEY=VALUE]... (the events topic;
+ID: the ledger id bound into its chain, Kafka mode's default "ledger").
 Times are RFC 3339 ("2026-11-30T12:00:00Z"). The signing key defaults to
 $LEDGER_SIGNING_KEY_FILE. Exit: 0 ok, 1 data wrong, 2 usage, 3 operating error.
 )";
@@ -111,7 +112,7 @@ status open_source(const args& a, std::unique_ptr<source>& out) {
     if (eq == std::string::npos || eq == 0) throw usage_error{"--kafka-option must be KEY=VALUE"};
     extra.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
-  return open_kafka(a.get("--kafka-brokers"), a.get("--kafka-topic", "ledger.events"), extra, out);
+  return open_kafka(a.get("--kafka-brokers"), a.get("--kafka-topic", "ledger.events"), a.get("--ledger-id", "ledger"), extra, out);
 }
 
 bool csv_format(const args& a, const std::string& def) {

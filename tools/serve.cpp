@@ -323,10 +323,12 @@ int run_embedded_serve(config& cfg) {
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
   eo.store.path = store_path(cfg);
+  eo.store.ledger_id = store_ledger_id(cfg);
   eo.store.sync = cfg.sync;
   eo.batch_commands_max = cfg.batch_max;
   eo.queue_commands_max = cfg.queue_max;
   eo.snapshot_every_events = cfg.snapshot_every;
+  eo.snapshots_retained_max = cfg.snapshot_retain;
   eo.snapshot_dir = (std::filesystem::path(cfg.data_dir) / "snapshots").string();
   eo.clk = &clk;
   std::unique_ptr<engine> eng;

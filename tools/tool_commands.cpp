@@ -65,7 +65,8 @@ struct follower_journal {
           std::lock_guard lock(mu);
           (void)st->catch_up();
           return st->head();
-        }};
+        },
+        st->genesis()};
   }
 };
 

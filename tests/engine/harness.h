@@ -27,6 +27,7 @@ class engine_harness {
     o.store.write_buffer_bytes = 8u << 20;
     o.store.block_cache_bytes = 8u << 20;
     o.store.file_system = file_system_;
+    o.store.ledger_id = ledger_id_;
     o.store.sync = sync_;
     o.batch_commands_max = batch_max_;
     o.pipeline_commands_min = pipeline_min_;
@@ -36,6 +37,8 @@ class engine_harness {
     if (!s) throw std::runtime_error("engine open failed: " + s.to_string());
   }
   void close() { engine_.reset(); }
+  // The ledger id the next reopen() asks for (empty: whatever the store has).
+  void use_ledger_id(std::string id) { ledger_id_ = std::move(id); }
   // The file system and WAL sync setting of the next reopen() (fault tests).
   void use_file_system(std::shared_ptr<rocksdb::FileSystem> fs, bool sync = true) {
     file_system_ = std::move(fs);
@@ -121,6 +124,7 @@ class engine_harness {
   temp_dir dir_;
   manual_clock clock_;
   std::unique_ptr<engine> engine_;
+  std::string ledger_id_;
   std::shared_ptr<rocksdb::FileSystem> file_system_;
   bool sync_ = true;
   int key_counter_ = 0;

@@ -87,6 +87,59 @@ TEST_CASE("restart brings back state, sequence and chain head exactly") {
   CHECK(r.head.seq == o.seq);
 }
 
+TEST_CASE("the ledger id is bound into the chain's genesis (defect 7)") {
+  auto first_event = [](const std::string& id) {
+    engine_harness h;
+    h.use_ledger_id(id);
+    h.reopen();
+    CHECK(h.eng().storage().ledger_id() == id);
+    CHECK(h.eng().head().chain == genesis_chain(id));
+    some_activity(h);
+    journal_entry je;
+    REQUIRE(h.eng().storage().read_event(1, je).is_ok());
+    rebuilt_state r;
+    CHECK(rebuild(h.eng().storage(), {}, r).is_ok());
+    // Read with another ledger's genesis, the same journal fails at seq 1.
+    auto read = [&](std::uint64_t from, std::size_t max, std::vector<journal_entry>& v) {
+      return h.eng().storage().read_journal(from, max, v);
+    };
+    auto other = rebuild(read, genesis_chain(id + "-other"), {}, r);
+    CHECK(other.error_code() == status::code::corruption);
+    CHECK(other.message().find("seq 1") != std::string::npos);
+    return je;
+  };
+  auto a = first_event("ledger-a");
+  auto b = first_event("ledger-b");
+  CHECK(a.event_bytes == b.event_bytes);  // the same first command, deterministically
+  CHECK(a.chain != b.chain);              // on two different chains
+  CHECK(a.chain == chain_next(genesis_chain("ledger-a"), a.event_bytes));
+  CHECK(genesis_chain("") == hash256{});
+  CHECK(ledger_id_problem("bad id").size() > 0);
+  CHECK(ledger_id_problem(std::string(ledger_id_bytes_max + 1, 'x')).size() > 0);
+}
+
+TEST_CASE("a store refuses another ledger's id, and a chain started without one cannot take one") {
+  engine_harness h;
+  h.use_ledger_id("ledger-a");
+  h.reopen();
+  some_activity(h);
+  h.use_ledger_id("ledger-b");
+  auto s = reopen_status(h);
+  CHECK_FALSE(s.is_ok());
+  CHECK(s.message().find("belongs to ledger \"ledger-a\"") != std::string::npos);
+  h.use_ledger_id("");
+  h.reopen();  // empty: whatever the store carries
+  CHECK(h.eng().storage().ledger_id() == "ledger-a");
+
+  engine_harness legacy;  // created without an id: chains from zero bytes
+  some_activity(legacy);
+  CHECK(legacy.eng().storage().ledger_id().empty());
+  legacy.use_ledger_id("ledger-c");
+  auto t = reopen_status(legacy);
+  CHECK_FALSE(t.is_ok());
+  CHECK(t.message().find("created without a ledger id") != std::string::npos);
+}
+
 TEST_CASE("a store missing its last event is reported as corrupt") {
   engine_harness h;
   some_activity(h);

@@ -55,6 +55,7 @@ struct ledger_dir {
     o.clk = &clk;
     o.snapshot_every_events = snapshot_every;
     o.snapshot_dir = (dir.path() / "snapshots").string();
+    o.store.ledger_id = "audit-test-" + std::to_string(seed);
     auto s = engine::open(o, eng);
     REQUIRE_MESSAGE(s.is_ok(), s.to_string());
     traffic = std::make_unique<testing::ledger_traffic>(*eng, clk, seed);
@@ -220,6 +221,14 @@ TEST_CASE_FIXTURE(tamper_fixture, "an exported archive verifies; every kind of t
     REQUIRE(foreign.events.size() > segment_events_max + 900);
     for (std::size_t i = segment_events_max; i < segment_events_max + 900; ++i) p.events[i] = foreign.events[i];
     check_fails_at(verify_archive(tampered(p)), segment_events_max + 1);
+  }
+  SUBCASE("a manifest naming another ledger, signed by the ledger's key") {
+    auto p = parts;
+    auto at = p.manifest.find("\"ledger_id\": \"audit-test-1\"");
+    REQUIRE(at != std::string::npos);
+    p.manifest.replace(at, 27, "\"ledger_id\": \"audit-test-2\"");
+    REQUIRE(k->sign(p.manifest, p.sig).is_ok());
+    check_fails_at(verify_archive(tampered(p), k->public_key_pem()), 1);
   }
   SUBCASE("a forged signature") {
     auto p = parts;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "engine/chain.h"
 #include "schemas/event_json.h"
 
 namespace ledger::audit {
@@ -107,6 +108,8 @@ status decode_manifest(std::string_view json, manifest& out) {
   if (auto s = manifest_field(o, "public_key", out.public_key); !s) return s;
   if (o["last_log_time_us"].get(ts) == simdjson::SUCCESS) out.last_log_ts_us = static_cast<std::int64_t>(ts);
   if (out.first_seq != 1 || out.last_seq < out.first_seq) return status::corruption("manifest: seq range malformed");
+  if (!out.ledger_id.empty())
+    if (auto why = ledger_id_problem(out.ledger_id); !why.empty()) return status::corruption("manifest: the ledger id " + why);
   return decode_checkpoints(o, out.checkpoints);
 }
 

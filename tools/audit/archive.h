@@ -8,7 +8,8 @@
 //   journal/<20-digit seq>   journal segments: the store's journal batch record
 //                            (engine/store.h) of up to segment_events_max events,
 //                            starting at that seq, in seq order
-// The manifest names the ledger (ledger_id: the chain hash of event 1), the
+// The manifest names the ledger (ledger_id: the id bound into the chain's
+// genesis, engine/chain.h; empty for a ledger created without one), the
 // first and last seq, the chain hash of the last event, the checkpoints
 // (seq, chain, state digest) known up to the last seq, and the signer's
 // public key. The chain ties every event to the signed chain head, so the
@@ -36,7 +37,7 @@ inline constexpr int archive_format_version = 1;
 
 struct manifest {
   int version = archive_format_version;
-  std::string ledger_id;  // hex chain hash of event 1
+  std::string ledger_id;  // the predecessor of seq 1 is genesis_chain(ledger_id)
   std::uint64_t first_seq = 0;
   std::uint64_t last_seq = 0;
   std::string chain_head;       // hex chain hash of last_seq

@@ -27,7 +27,7 @@ status build_manifest(source& src, std::uint64_t last, const signing_key& key, m
   event e;
   if (auto s = decode_event(tail.event_bytes, e); !s) return status::corruption("seq " + std::to_string(last) + ": " + s.message());
   m = manifest{};
-  m.ledger_id = to_hex(first.chain);
+  m.ledger_id = src.ledger_id();
   m.first_seq = 1;
   m.last_seq = last;
   m.chain_head = to_hex(tail.chain);
@@ -117,13 +117,13 @@ status run_verify(source& src, const verify_options& o, verify_report& r) {
   if (auto s = src.head(expect); !s) return s;
   std::vector<checkpoint> cps;
   if (auto s = src.checkpoints(cps); !s) return s;
+  r.ledger_id = src.ledger_id();
   if (!a) std::erase_if(cps, [&](const checkpoint& c) { return c.seq > expect.seq; });  // taken while we read
   hash_kv kv;
   kv.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(expect.seq, hash_kv_reserve_max)));
   ledger_state state(kv, [](std::uint64_t) { return std::nullopt; });
   std::size_t next_cp = 0;
   auto at_checkpoints = [&](const event& e, const hash256& chain) -> status {
-    if (e.seq == 1) r.ledger_id = to_hex(chain);
     for (; next_cp < cps.size() && cps[next_cp].seq <= e.seq; ++next_cp) {
       const auto& c = cps[next_cp];
       if (c.seq < e.seq) continue;  // a checkpoint at a seq the journal skipped: reported as a gap
@@ -143,9 +143,8 @@ status run_verify(source& src, const verify_options& o, verify_report& r) {
   fold_bound bound;
   bound.seq_max = expect.seq;
   fold_result f;
-  if (auto s = fold(src, state, ledger_head{}, bound, &prog, at_checkpoints, f); !s) return s;
+  if (auto s = fold(src, state, genesis_head(src), bound, &prog, at_checkpoints, f); !s) return s;
   if (auto s = check_end(f, expect, a); !s) return s;
-  if (a && r.ledger_id != a->info().ledger_id) return status::corruption("seq 1: the ledger id differs from the manifest's");
   if (next_cp < cps.size()) return status::corruption("seq " + std::to_string(cps[next_cp].seq) + ": a checkpoint lies past the journal");
   r.events = f.events;
   r.head = f.head;

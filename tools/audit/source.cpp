@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "engine/chain.h"
 #include "engine/engine.h"
 #include "kafka/event_reader.h"
 #include <cstdlib>
@@ -72,6 +73,7 @@ class data_dir_source final : public source {
     std::sort(out.begin(), out.end());
     return out;
   }
+  std::string ledger_id() const override { return store_->ledger_id(); }
   std::string describe() const override { return "data directory " + dir_; }
 
  private:
@@ -101,6 +103,7 @@ class archive_source final : public source {
   bool wait_past(std::uint64_t, int) override { return false; }
   bool random_access() const override { return false; }
   archive_reader* archive() override { return reader_.get(); }
+  std::string ledger_id() const override { return reader_->info().ledger_id; }
   std::string describe() const override { return "archive " + path_; }
 
  private:
@@ -110,7 +113,8 @@ class archive_source final : public source {
 
 class kafka_source final : public source {
  public:
-  kafka_source(std::string topic, std::unique_ptr<kafka::event_reader> r) : topic_(std::move(topic)), reader_(std::move(r)) {}
+  kafka_source(std::string topic, std::string ledger_id, std::unique_ptr<kafka::event_reader> r)
+      : topic_(std::move(topic)), ledger_id_(std::move(ledger_id)), reader_(std::move(r)) {}
   status read(std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) override {
     return reader_->read(from, max, out);
   }
@@ -125,10 +129,12 @@ class kafka_source final : public source {
   }
   bool wait_past(std::uint64_t seq, int timeout_ms) override { return reader_->wait_for(seq + 1, timeout_ms); }
   bool random_access() const override { return true; }
+  std::string ledger_id() const override { return ledger_id_; }
   std::string describe() const override { return "Kafka topic " + topic_; }
 
  private:
   std::string topic_;
+  std::string ledger_id_;
   std::unique_ptr<kafka::event_reader> reader_;
 };
 
@@ -159,6 +165,7 @@ class store_source final : public source {
     std::sort(out.begin(), out.end());
     return out;
   }
+  std::string ledger_id() const override { return st_.ledger_id(); }
   std::string describe() const override { return "the running ledger's store"; }
 
  private:
@@ -203,16 +210,23 @@ std::unique_ptr<source> open_store(const store& st, std::function<ledger_head()>
   return std::make_unique<store_source>(st, std::move(head), std::move(snapshot_dir));
 }
 
-status open_kafka(const std::string& brokers, const std::string& topic,
+status open_kafka(const std::string& brokers, const std::string& topic, const std::string& ledger_id,
                   const std::vector<std::pair<std::string, std::string>>& extra, std::unique_ptr<source>& out) {
   kafka::options o;
   o.brokers = brokers;
   o.events_topic = topic;
+  o.ledger_id = ledger_id;
   o.extra = extra;
   std::unique_ptr<kafka::event_reader> r;
   if (auto s = kafka::event_reader::open(o, r); !s) return s;
-  out = std::make_unique<kafka_source>(topic, std::move(r));
+  out = std::make_unique<kafka_source>(topic, ledger_id, std::move(r));
   return status::ok();
+}
+
+ledger_head genesis_head(const source& src) {
+  ledger_head h;
+  h.chain = genesis_chain(src.ledger_id());
+  return h;
 }
 
 status seq_at_or_after(source& src, std::int64_t ts_us, std::uint64_t& out) {

@@ -35,6 +35,8 @@ class source {
   virtual bool random_access() const = 0;
   // Retained snapshots (data directories only): directory of each, by seq.
   virtual std::vector<std::pair<std::uint64_t, std::string>> snapshots() const { return {}; }
+  // The ledger id bound into the chain (empty: the zero genesis).
+  virtual std::string ledger_id() const = 0;
   // The archive, when the source is one.
   virtual archive_reader* archive() { return nullptr; }
   virtual std::string describe() const = 0;
@@ -48,8 +50,10 @@ status open_archive(const std::string& path, std::unique_ptr<source>& out);
 // and `head` must outlive the source.
 std::unique_ptr<source> open_store(const store& st, std::function<ledger_head()> head, std::string snapshot_dir);
 // `brokers` host:port list; librdkafka settings in `extra` (e.g. test.mock.*).
-status open_kafka(const std::string& brokers, const std::string& topic,
+status open_kafka(const std::string& brokers, const std::string& topic, const std::string& ledger_id,
                   const std::vector<std::pair<std::string, std::string>>& extra, std::unique_ptr<source>& out);
+// Where a fold from the start begins: seq 0 with the source's genesis chain.
+ledger_head genesis_head(const source& src);
 
 // The first seq whose log time is at or after `ts_us` (head.seq + 1 when
 // none), by binary search on a random-access source, by a forward scan on an

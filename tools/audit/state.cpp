@@ -56,7 +56,7 @@ status from_scratch(source& src, const fold_bound& bound, progress& prog, state_
   kv.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(bound.seq_max, 64'000'000)));
   ledger_state state(kv, [](std::uint64_t) { return std::nullopt; });
   fold_result f;
-  if (auto s = fold(src, state, ledger_head{}, bound, &prog, {}, f); !s) return s;
+  if (auto s = fold(src, state, genesis_head(src), bound, &prog, {}, f); !s) return s;
   r.events_folded = f.events;
   r.head = f.head;
   return summarize([&](const walk_fn& fn) { return kv.walk(fn), status::ok(); }, r.summary);
