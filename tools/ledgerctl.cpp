@@ -28,7 +28,7 @@ const char* usage_text = R"(usage: ledgerctl COMMAND [options]
   audit export --data-dir DIR --out PATH [--to-seq N] [--signing-key FILE]
   audit public-key [--signing-key FILE]
   audit keygen --out FILE
-  audit verify (PATH | --data-dir DIR) [--public-key FILE]
+  audit verify (PATH | SOURCE) [--public-key FILE]
   audit state (--at T | --seq N) [SOURCE] [--wallet ID] [--format csv|ndjson] [--no-snapshots]
   audit trial-balance (--at T | --seq N) [SOURCE]
   audit diff A B
@@ -191,9 +191,9 @@ int cmd_verify(const args& a) {
   if (a.has("--public-key")) o.public_key = read_text(a.get("--public-key"));
   std::unique_ptr<source> src;
   status s;
-  if (a.positional.size() == 1 && !a.has("--data-dir")) s = open_archive(a.positional[0], src);
-  else if (a.positional.empty() && a.has("--data-dir")) s = open_data_dir(a.get("--data-dir"), src);
-  else throw usage_error{"audit verify takes an archive PATH or --data-dir DIR"};
+  if (a.positional.size() == 1 && !a.has("--data-dir") && !a.has("--kafka-brokers")) s = open_archive(a.positional[0], src);
+  else if (a.positional.empty()) s = open_source(a, src);
+  else throw usage_error{"audit verify takes an archive PATH or a SOURCE"};
   if (!s) return fail(s);
   verify_report r;
   if (s = run_verify(*src, o, r); !s) {
