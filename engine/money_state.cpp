@@ -169,6 +169,7 @@ bool ledger_state::apply_money_effect(const effect& fx) {
     auto r = money_tx(c->id);
     LEDGER_ASSERT(r.has_value(), "status change of an unknown transaction");
     LEDGER_ASSERT_EQ(r->status, c->from, "status change from a status the transaction is not in");
+    LEDGER_ASSERT_EQ(r->kind, c->kind, "status change names another kind");
     r->status = c->to;
     r->reason = c->reason;
     put_money_tx(*r);

@@ -65,7 +65,7 @@ bool reference_free(decision& d, const std::string& owner, const std::string& re
 // Ends an open payment or refund: completed posts its hold, anything else
 // releases it (and gives back the daily usage its opening counted).
 void end_held(decision& d, const money_tx_record& m, money_status to, const std::string& why) {
-  d.out.effects.emplace_back(money_tx_changed{m.id, m.status, to, why});
+  d.out.effects.emplace_back(money_tx_changed{m.id, m.kind, m.status, to, why});
   if (to == money_status::processing) return d.accept(legs{});
   std::uint64_t fees = 0;
   if (m.fee > 0 && !(fees = system_account(d, "fee_revenue"))) return;
@@ -94,7 +94,7 @@ void end_deposit(decision& d, const money_tx_record& m, money_status to, const s
     post_legs(l, m, 0);
     d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::deposit, 0});
   }
-  d.out.effects.emplace_back(money_tx_changed{m.id, m.status, to, why});
+  d.out.effects.emplace_back(money_tx_changed{m.id, m.kind, m.status, to, why});
   d.accept(l);
 }
 
@@ -139,7 +139,7 @@ void change_withdrawal(decision& d, const change_money_status_cmd& c) {
   if (m && m->kind == money_kind::withdrawal) {
     if (!can_move(d, *m, c.to)) return;
     if (c.to == money_status::processing) {
-      d.out.effects.emplace_back(money_tx_changed{m->id, m->status, c.to, c.reason});
+      d.out.effects.emplace_back(money_tx_changed{m->id, m->kind, m->status, c.to, c.reason});
       return d.accept(legs{});
     }
     LEDGER_ASSERT(p != nullptr && p->kind == pending_kind::withdrawal, "an open withdrawal record without its pending");
@@ -182,7 +182,7 @@ void resolve_withdrawal(decision& d, const pending_record& p, money_status to, c
   d.out.effects.emplace_back(pending_closed{p.id, settle ? pending_resolution::settled : pending_resolution::failed,
                                             settle ? p.amount : 0});
   if (settle) d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::withdrawal, 0});
-  if (m) d.out.effects.emplace_back(money_tx_changed{m->id, m->status, to, reason});
+  if (m) d.out.effects.emplace_back(money_tx_changed{m->id, m->kind, m->status, to, reason});
   d.accept(l);
 }
 

@@ -154,7 +154,7 @@ class event_check {
   }
   status check(const money_tx_changed& c) {
     auto* m = money_tx(c.id);
-    if (!m || m->status != c.from) return bad("changes transaction " + std::to_string(c.id) + " from a status it is not in");
+    if (!m || m->status != c.from || m->kind != c.kind) return bad("changes transaction " + std::to_string(c.id) + " from a status it is not in");
     m->status = c.to;
     return status::ok();
   }

@@ -325,8 +325,9 @@ std::optional<field_error> validate_body(const refund_cmd& c) {
 std::optional<field_error> validate_body(const provider_payment_cmd& c) {
   LEDGER_CHECK(check_text("provider", c.provider, owner_bytes_max - 9, true));
   LEDGER_CHECK(check_text("reference", c.reference, reference_bytes_max, true));
-  if (c.outcome != money_status::completed && c.outcome != money_status::failed)
-    return field_error{"outcome", "must be completed or failed"};
+  if (c.outcome != money_status::completed && c.outcome != money_status::failed &&
+      c.outcome != money_status::cancelled)
+    return field_error{"outcome", "must be completed, failed or cancelled"};
   if (c.outcome == money_status::completed) {
     LEDGER_CHECK(check_id("wallet", c.wallet));
     LEDGER_CHECK(check_asset_code(c.asset));

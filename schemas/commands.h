@@ -262,7 +262,7 @@ struct provider_payment_cmd {
   static constexpr command_type type = command_type::provider_payment;
   std::string provider;
   std::string reference;
-  money_status outcome = money_status::completed;  // completed or failed
+  money_status outcome = money_status::completed;  // completed, failed or cancelled
   std::uint64_t wallet = 0;                       // 0: unknown (a failure needs none)
   std::string asset;
   amount_t amount = 0;

@@ -205,6 +205,7 @@ struct effect_json {
   void operator()(const money_tx_changed& v) {
     w.str("effect", "money_tx_changed");
     w.unum("transaction", v.id);
+    w.str("kind", to_string(v.kind));
     w.str("from", to_string(v.from));
     w.str("to", to_string(v.to));
     if (!v.reason.empty()) w.str("reason", v.reason);

@@ -32,7 +32,7 @@ bool valid_enums(const effect& fx) {
         else if constexpr (std::is_same_v<T, money_tx_opened>)
           return valid_kind(v.kind) && valid_status(v.status);
         else if constexpr (std::is_same_v<T, money_tx_changed>)
-          return valid_status(v.from) && valid_status(v.to);
+          return valid_kind(v.kind) && valid_status(v.from) && valid_status(v.to);
         else if constexpr (std::is_same_v<T, challenge_closed>)
           return v.resolution == challenge_resolution::expired;
         else if constexpr (std::is_same_v<T, session_closed>)

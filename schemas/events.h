@@ -192,6 +192,7 @@ struct money_tx_opened {
 
 struct money_tx_changed {
   std::uint64_t id = 0;
+  money_kind kind = money_kind::deposit;
   money_status from = money_status::pending;
   money_status to = money_status::pending;
   std::string reason;

@@ -95,6 +95,6 @@ template <class A> void fields(A& a, money_tx_opened& v) {
   a(v.id); a(v.kind); a(v.status); a(v.debit_account); a(v.credit_account); a(v.asset); a(v.amount); a(v.fee);
   a(v.provider); a(v.reference); a(v.owner); a(v.description); a(v.metadata); a(v.refund_of);
 }
-template <class A> void fields(A& a, money_tx_changed& v) { a(v.id); a(v.from); a(v.to); a(v.reason); }
+template <class A> void fields(A& a, money_tx_changed& v) { a(v.id); a(v.kind); a(v.from); a(v.to); a(v.reason); }
 
 }  // namespace ledger
