@@ -63,6 +63,14 @@ std::string accepted_body(exchange& x, const operation& op, const outcome& o) {
   if (o.transaction_id) j.field("transaction_id", o.transaction_id);
   if (o.account_id) j.field(op.type == std::string_view("open_system_account") ? "account_id" : "wallet_id", o.account_id);
   if (o.pending_id) j.field(op.type == std::string_view("withdraw") ? "withdrawal_id" : "hold_id", o.pending_id);
+  // Withdrawals answer as they always did; their status is read on the transaction.
+  bool legacy = op.type == std::string_view("withdraw") || op.type == std::string_view("settle_withdrawal") ||
+                op.type == std::string_view("fail_withdrawal");
+  if (o.money_tx_id && !legacy) {
+    // A status change knows its transaction's kind from the command it answered.
+    if (!o.pending_id) j.field(std::string(to_string(o.money_tx_kind)) + "_id", o.money_tx_id);
+    j.field("status", to_string(o.money_tx_status));
+  }
   j.key("balances").begin_array();
   for (const auto& b : o.balances) {
     // A user sees its own balances only, not the counterparty's or the
@@ -165,18 +173,29 @@ void submit(const exchange_ptr& x, std::vector<command> cmds, std::vector<const 
 
 void on_command(const exchange_ptr& x, std::uint64_t id) {
   const operation& op = *x->matched->command;
-  if (!x->authenticate(op.roles) || !x->require_json(id == 0)) return;
+  answer_command(x, id == 0, [&](state_reads& s, field_reader& r, const principal& p, command_body& out) {
+    op.parse(s, r, p, id, out);
+  });
+}
+
+}  // namespace
+
+void answer_command(const exchange_ptr& x, bool body_required, const body_parser& parse) {
+  const operation& op = *x->matched->command;
+  if (!x->authenticate(op.roles) || !x->require_json(body_required)) return;
   if (refuse_when_draining(*x) || !check_key_header(*x)) return;
   simdjson::dom::object obj;
   std::string empty_object = "{}";
   if (auto p = parse_object(x->req.body.empty() ? empty_object : x->req.body, obj)) return x->fail(field_problem_of(*p));
   field_reader reader(obj);
   command cmd{x->who->subject, std::string(x->req.header("idempotency-key")), x->request_id, {}};
-  op.parse(x->svc.state, reader, *x->who, id, cmd.body);
+  parse(x->svc.state, reader, *x->who, cmd.body);
   if (auto p = reader.finish()) return x->fail(field_problem_of(*p));
   if (auto p = op.authorize(x->svc.state, *x->who, cmd.body)) return x->fail(*p);
   submit(x, {std::move(cmd)}, {&op}, false);
 }
+
+namespace {
 
 // One batch item into a command; nullopt after answering.
 std::optional<pending_command> read_batch_item(exchange& x, simdjson::dom::element item, std::size_t i,

@@ -7,6 +7,7 @@
 // engine's bounded command log (full: 503 overloaded with Retry-After).
 #pragma once
 
+#include <functional>
 #include <string_view>
 
 #include "api/exchange.h"
@@ -16,6 +17,13 @@ namespace ledger::api {
 
 // Adds a POST route answered by the pipeline with `op` (its name is op.type).
 void add_command(router& r, std::string_view path, operation op);
+
+// Runs the pipeline for the matched command route, with a parser of the
+// route's own (for routes whose path carries text, such as
+// /v1/fee-schedules/{asset}/{kind}, which op.parse cannot see).
+// `body_required`: the request must carry a JSON body.
+using body_parser = std::function<void(state_reads&, field_reader&, const principal&, command_body&)>;
+void answer_command(const exchange_ptr& x, bool body_required, const body_parser& parse);
 // POST /v1/batch.
 void add_batch_routes(router& r);
 

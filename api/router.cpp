@@ -37,6 +37,8 @@ bool matches(const route& r, const std::vector<std::string_view>& segments, std:
       auto v = parse_id(segments[i]);
       if (!v) return false;
       id = *v;
+    } else if (r.pattern[i].size() > 2 && r.pattern[i].front() == '{') {
+      if (segments[i].empty()) return false;
     } else if (segments[i] != r.pattern[i]) {
       return false;
     }

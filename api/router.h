@@ -7,7 +7,9 @@
 // list. The table is built once, before serving, and is read-only after.
 //
 // Matching: paths are split into segments and compared literally; "{id}"
-// matches a positive decimal integer with no sign and no leading zero.
+// matches a positive decimal integer with no sign and no leading zero; any
+// other "{name}" matches one non-empty segment, which the handler reads from
+// exchange::segments itself.
 #pragma once
 
 #include <cstdint>

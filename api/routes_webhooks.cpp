@@ -90,6 +90,10 @@ std::optional<command_body> command_of(exchange& x, webhook_registry& reg, const
   if (ev.what == provider_event::kind::payout_paid) return settle_withdrawal_cmd{ev.withdrawal_id};
   if (ev.what == provider_event::kind::payout_failed)
     return fail_withdrawal_cmd{ev.withdrawal_id, ev.failure_reason.empty() ? "payout failed" : ev.failure_reason};
+  if (ev.what == provider_event::kind::deposit_failed || ev.what == provider_event::kind::deposit_cancelled) {
+    auto to = ev.what == provider_event::kind::deposit_failed ? money_status::failed : money_status::cancelled;
+    return provider_payment_cmd{a.name, ev.object_id, to, 0, {}, 0, ev.failure_reason.empty() ? "payment failed" : ev.failure_reason};
+  }
   auto scale = x.svc.state.asset_scale(ev.currency);
   if (!scale) {
     // The operator's to fix (register the asset): the provider retries meanwhile.
@@ -106,8 +110,9 @@ std::optional<command_body> command_of(exchange& x, webhook_registry& reg, const
     x.fail({422, "amount-not-representable", "the amount does not fit asset " + ev.currency + "'s scale", "", {}});
     return std::nullopt;
   }
-  std::string metadata = json_out().begin_object().field("provider_event_id", ev.id).end_object().take();
-  return deposit_cmd{ev.wallet_id, ev.currency, *amount, a.name, ev.object_id, std::move(metadata)};
+  if (ev.what == provider_event::kind::refund)
+    return provider_refund_cmd{a.name, ev.payment_reference, ev.object_id, *amount, ev.cumulative};
+  return provider_payment_cmd{a.name, ev.object_id, money_status::completed, ev.wallet_id, ev.currency, *amount, {}};
 }
 
 void on_webhook(const exchange_ptr& x, std::string_view provider) {

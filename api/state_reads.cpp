@@ -46,6 +46,13 @@ std::optional<pending_record> state_reads::pending(std::uint64_t id) {
   return std::nullopt;
 }
 
+std::optional<money_tx_record> state_reads::money_tx(std::uint64_t id) {
+  std::string v;
+  money_tx_record m;
+  if (id != 0 && backend_.storage().read_state(keys::money_tx(id), v) && decode(v, m)) return m;
+  return std::nullopt;
+}
+
 std::optional<problem> state_reads::owned(const principal& p, std::uint64_t wallet, std::string_view field) {
   if (p.role_ != role::user) return std::nullopt;
   auto a = account(wallet);

@@ -29,6 +29,8 @@ class state_reads {
   // that failed (the store's status).
   status read_account(std::uint64_t id, std::optional<account_record>& out);
   std::optional<pending_record> pending(std::uint64_t id);
+  // A deposit, withdrawal, payment or refund with a status.
+  std::optional<money_tx_record> money_tx(std::uint64_t id);
   // A user may only act on wallets it owns; anything else looks like a
   // wallet that does not exist (404, `field` named), so ids cannot be probed.
   // Other roles: nullopt.

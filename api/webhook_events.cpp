@@ -58,6 +58,18 @@ std::optional<std::string> money(object obj, const char* amount_key, const char*
   return std::nullopt;
 }
 
+// charge.refunded: the charge's payment intent names the deposit; its
+// amount_refunded is the total refunded so far.
+std::optional<std::string> stripe_refund(object obj, provider_event& out) {
+  out.what = provider_event::kind::refund;
+  out.cumulative = true;
+  if (auto e = text(obj, "payment_intent", out.payment_reference)) return "data.object." + *e;
+  if (auto e = money(obj, "amount_refunded", "currency", out)) return "data.object." + *e;
+  // One refund per total reached: the key stays the same on a redelivery.
+  out.object_id += ":" + std::to_string(out.amount_minor);
+  return std::nullopt;
+}
+
 std::optional<std::string> stripe_object(object obj, provider_event& out) {
   if (auto e = text(obj, "id", out.object_id)) return "data.object." + *e;
   if (out.type == "payment_intent.succeeded") {
@@ -65,6 +77,13 @@ std::optional<std::string> stripe_object(object obj, provider_event& out) {
     if (auto e = metadata_id(obj, "wallet_id", out.wallet_id)) return e;
     return money(obj, "amount_received", "currency", out);
   }
+  if (out.type == "payment_intent.payment_failed") {
+    out.what = provider_event::kind::deposit_failed;
+    std::string_view reason;
+    if (obj["last_payment_error"]["message"].get(reason) == simdjson::SUCCESS) out.failure_reason.assign(reason.substr(0, 250));
+    return std::nullopt;
+  }
+  if (out.type == "charge.refunded") return stripe_refund(obj, out);
   if (out.type == "payout.paid" || out.type == "payout.failed") {
     out.what = out.type == "payout.paid" ? provider_event::kind::payout_paid : provider_event::kind::payout_failed;
     if (auto e = metadata_id(obj, "withdrawal_id", out.withdrawal_id)) return e;
@@ -74,6 +93,25 @@ std::optional<std::string> stripe_object(object obj, provider_event& out) {
       out.failure_reason.assign(reason.substr(0, 500));
     return std::nullopt;
   }
+  return std::nullopt;
+}
+
+// refund.updated: a COMPLETED refund of the deposit with payment_id.
+std::optional<std::string> square_refund(object root, provider_event& out) {
+  object refund;
+  if (root["data"]["object"]["refund"].get(refund) != simdjson::SUCCESS)
+    return "data.object.refund is missing or not an object";
+  std::string status;
+  if (auto e = text(refund, "status", status)) return "data.object.refund." + *e;
+  out.type += " " + status;
+  if (status != "COMPLETED") return std::nullopt;
+  out.what = provider_event::kind::refund;
+  if (auto e = text(refund, "id", out.object_id)) return "data.object.refund." + *e;
+  if (auto e = text(refund, "payment_id", out.payment_reference)) return "data.object.refund." + *e;
+  object amount_money;
+  if (refund["amount_money"].get(amount_money) != simdjson::SUCCESS)
+    return "data.object.refund.amount_money is missing or not an object";
+  if (auto e = money(amount_money, "amount", "currency", out)) return "data.object.refund.amount_money." + *e;
   return std::nullopt;
 }
 
@@ -88,7 +126,8 @@ std::optional<std::string> parse_stripe_event(std::string_view body, provider_ev
   if (auto e = text(root, "type", out.type)) return e;
   object obj;
   if (root["data"]["object"].get(obj) != simdjson::SUCCESS) return "data.object is missing or not an object";
-  if (out.type != "payment_intent.succeeded" && out.type != "payout.paid" && out.type != "payout.failed")
+  if (out.type != "payment_intent.succeeded" && out.type != "payment_intent.payment_failed" &&
+      out.type != "charge.refunded" && out.type != "payout.paid" && out.type != "payout.failed")
     return std::nullopt;  // acknowledged, not applied
   return stripe_object(obj, out);
 }
@@ -100,6 +139,7 @@ std::optional<std::string> parse_square_event(std::string_view body, provider_ev
   out = provider_event{};
   if (auto e = text(root, "event_id", out.id)) return e;
   if (auto e = text(root, "type", out.type)) return e;
+  if (out.type == "refund.updated") return square_refund(root, out);
   if (out.type != "payment.updated") return std::nullopt;
   object payment;
   if (root["data"]["object"]["payment"].get(payment) != simdjson::SUCCESS)
@@ -107,6 +147,12 @@ std::optional<std::string> parse_square_event(std::string_view body, provider_ev
   std::string status;
   if (auto e = text(payment, "status", status)) return "data.object.payment." + *e;
   out.type += " " + status;
+  if (status == "FAILED" || status == "CANCELED") {
+    out.what = status == "FAILED" ? provider_event::kind::deposit_failed : provider_event::kind::deposit_cancelled;
+    out.failure_reason = "square payment " + status;
+    if (auto e = text(payment, "id", out.object_id)) return "data.object.payment." + *e;
+    return std::nullopt;
+  }
   if (status != "COMPLETED") return std::nullopt;
   out.what = provider_event::kind::deposit;
   if (auto e = text(payment, "id", out.object_id)) return "data.object.payment." + *e;

@@ -11,10 +11,18 @@
 // a file that fails to load keeps the account's previous secrets.
 //
 // Events applied (everything else is acknowledged and counted, not applied):
-//   stripe payment_intent.succeeded   deposit of amount_received to metadata.wallet_id
-//   stripe payout.paid                settle the withdrawal metadata.withdrawal_id
-//   stripe payout.failed              fail it (the funds go back), reason failure_message
-//   square payment.updated COMPLETED  deposit of amount_money to the wallet in reference_id
+//   stripe payment_intent.succeeded       complete the pending deposit with the intent's id as
+//                                         reference, or (none pending) record a completed deposit
+//                                         of amount_received to metadata.wallet_id
+//   stripe payment_intent.payment_failed  fail the pending deposit with the intent's id
+//   stripe charge.refunded                refund the deposit of the charge's payment_intent up
+//                                         to amount_refunded (cumulative: only the increase)
+//   stripe payout.paid                    settle the withdrawal metadata.withdrawal_id
+//   stripe payout.failed                  fail it (the funds go back), reason failure_message
+//   square payment.updated COMPLETED      as payment_intent.succeeded (wallet in reference_id)
+//   square payment.updated FAILED         fail the pending deposit with the payment's id
+//   square payment.updated CANCELED       cancel it
+//   square refund.updated COMPLETED       refund amount_money of the deposit with payment_id
 // Each is a command whose idempotency key is "<provider>:<event id>" under
 // the principal "webhook:<account>": one effect per event, however often
 // and through however many API instances it arrives.
@@ -76,7 +84,7 @@ class webhook_registry {
 
 // A provider's event, neutral of the provider.
 struct provider_event {
-  enum class kind : std::uint8_t { deposit, payout_paid, payout_failed, other };
+  enum class kind : std::uint8_t { deposit, deposit_failed, deposit_cancelled, refund, payout_paid, payout_failed, other };
   std::string id;
   std::string type;  // the provider's event type (and status, for Square)
   kind what = kind::other;
@@ -86,6 +94,8 @@ struct provider_event {
   std::string currency;             // upper case
   std::uint64_t amount_minor = 0;   // in the currency's minor unit as the provider counts it
   std::string failure_reason;
+  std::string payment_reference;  // refunds: the deposit's provider reference
+  bool cumulative = false;        // refunds: amount is the total refunded so far
 };
 
 // Reads a verified body; an error says what is malformed.

@@ -1,8 +1,7 @@
 // The money family: assets, wallets, deposits, withdrawals, transfers, holds,
 // reversals. Rules are written down in docs/engine.md; keep them in step.
-#include <map>
 
-#include "engine/decide.h"
+#include "engine/money_decide.h"
 
 namespace ledger {
 
@@ -13,76 +12,8 @@ std::int32_t log_day(std::int64_t ts_us) {
   return static_cast<std::int32_t>(d);
 }
 
-namespace {
+namespace money_detail {
 
-// Collects the legs of one event and turns them into balance_changed effects
-// with the values after. Legs are kept per (account, asset) in first-touch
-// order so the event bytes are deterministic.
-class legs {
- public:
-  struct delta {
-    std::uint64_t account;
-    std::string asset;
-    amount_t debits_posted = 0, credits_posted = 0, debits_pending = 0, credits_pending = 0;
-  };
-  delta& at(std::uint64_t account, const std::string& asset) {
-    for (auto& d : deltas_)
-      if (d.account == account && d.asset == asset) return d;
-    deltas_.push_back(delta{account, asset});
-    return deltas_.back();
-  }
-  // Returns false on overflow of any counter.
-  bool emit(const ledger_state& s, std::vector<effect>& out) const {
-    std::map<std::string, amount_t> posted_sum, pending_sum;
-    for (const auto& d : deltas_) {
-      const auto* acc = s.account(d.account);
-      LEDGER_ASSERT(acc != nullptr, "leg on an unknown account");
-      balance_record b;
-      if (const auto* cur = acc->balance(d.asset)) b = *cur;
-      balance_changed fx{d.account, d.asset, d.debits_posted, d.credits_posted, d.debits_pending, d.credits_pending};
-      if (!checked_add(b.debits_posted, d.debits_posted, b.debits_posted) ||
-          !checked_add(b.credits_posted, d.credits_posted, b.credits_posted) ||
-          !checked_add(b.debits_pending, d.debits_pending, b.debits_pending) ||
-          !checked_add(b.credits_pending, d.credits_pending, b.credits_pending) ||
-          !checked_sub(b.credits_posted, b.debits_posted, fx.posted_after))
-        return false;
-      fx.debits_pending_after = b.debits_pending;
-      fx.credits_pending_after = b.credits_pending;
-      posted_sum[d.asset] += d.credits_posted - d.debits_posted;
-      pending_sum[d.asset] += d.credits_pending - d.debits_pending;
-      out.emplace_back(std::move(fx));
-    }
-    for (const auto& [asset, sum] : posted_sum) LEDGER_ASSERT(sum == 0, "posted legs of %s do not balance: they sum to %s", asset.c_str(), assert_detail::text(sum).c_str());
-    for (const auto& [asset, sum] : pending_sum) LEDGER_ASSERT(sum == 0, "pending legs of %s do not balance: they sum to %s", asset.c_str(), assert_detail::text(sum).c_str());
-    return true;
-  }
-
- private:
-  std::vector<delta> deltas_;
-};
-
-struct decision {
-  const ledger_state& s;
-  const decide_context& ctx;
-  event& out;
-
-  void reject(reason r, std::string detail = {}) {
-    out.status = event_status::rejected;
-    out.reason = r;
-    out.detail = std::move(detail);
-    out.effects.clear();
-  }
-  void accept(const legs& l) {
-    std::vector<effect> fx;
-    if (!l.emit(s, fx)) return reject(reason::overflow, "a balance would leave the representable range");
-    // Balance effects first, then the rest that was added before accept.
-    fx.insert(fx.end(), std::make_move_iterator(out.effects.begin()), std::make_move_iterator(out.effects.end()));
-    out.effects = std::move(fx);
-    out.status = event_status::accepted;
-  }
-};
-
-// Checks shared by every movement on a user wallet. Returns false after rejecting.
 bool usable_wallet(decision& d, const account_record* w, bool debit) {
   if (!w || w->kind != account_kind::user) {
     d.reject(reason::unknown_wallet);
@@ -151,6 +82,28 @@ std::uint64_t system_account(decision& d, const std::string& name) {
   return id;
 }
 
+// Gives back daily usage for a debit that will not leave the wallet after
+// all. Only usage counted today is given back, from today's total: a debit
+// counted on an earlier day never was in today's total, and that day is
+// over. Adds a daily_usage effect, or nothing.
+void give_back_usage(decision& d, std::uint64_t wallet, const std::string& asset, std::int32_t counted_day,
+                     amount_t amount) {
+  const auto* w = d.s.account(wallet);
+  if (!w || w->kind != account_kind::user || amount <= 0) return;
+  const auto* b = w->balance(asset);
+  std::int32_t today = log_day(d.ctx.now_us);
+  if (!b || b->daily_debit_limit == 0 || counted_day != today || b->daily_day != today) return;
+  amount_t used = b->daily_used > amount ? b->daily_used - amount : 0;
+  d.out.effects.emplace_back(daily_usage{wallet, asset, today, used});
+}
+
+
+}  // namespace money_detail
+
+namespace {
+
+using namespace money_detail;
+
 void decide_body(decision& d, const register_asset_cmd& c) {
   if (d.s.asset(c.code)) return d.reject(reason::asset_exists);
   if (d.s.asset_count() >= ledger_assets_max)
@@ -181,33 +134,29 @@ void decide_body(decision& d, const deposit_cmd& c) {
   d.accept(l);
 }
 
+// A withdrawal holds its amount towards payouts and its scheduled fee
+// towards fee revenue; its record carries the status (and the fee).
 void decide_body(decision& d, const withdraw_cmd& c) {
   const auto* w = d.s.account(c.wallet);
   if (!usable_wallet(d, w, true)) return;
   const balance_record* b = nullptr;
   if (!movement_asset(d, c.asset, c.amount) || !(b = wallet_balance(d, *w, c.asset))) return;
   auto payouts = system_account(d, "payouts");
-  if (!payouts || !can_debit(d, *w, *b, c.amount)) return;
+  if (!payouts) return;
+  amount_t fee = scheduled_fee(d, c.asset, money_kind::withdrawal, c.amount);
+  amount_t total = 0;
+  if (!checked_add(c.amount, fee, total)) return d.reject(reason::overflow, "amount + fee is too large");
+  std::uint64_t fees = 0;
+  if (fee > 0 && !(fees = system_account(d, "fee_revenue"))) return;
+  if (!can_debit(d, *w, *b, total)) return;
   legs l;
-  l.at(w->id, c.asset).debits_pending = c.amount;
+  l.at(w->id, c.asset).debits_pending = total;
   l.at(payouts, c.asset).credits_pending = c.amount;
+  if (fee > 0) l.at(fees, c.asset).credits_pending = fee;
   d.out.effects.emplace_back(pending_opened{d.ctx.seq, pending_kind::withdrawal, w->id, payouts, c.asset, c.amount, 0});
+  d.out.effects.emplace_back(money_tx_opened{d.ctx.seq, money_kind::withdrawal, money_status::pending, w->id, payouts,
+                                             c.asset, c.amount, fee, {}, c.reference, w->owner, {}, c.metadata, 0});
   d.accept(l);
-}
-
-// Gives back daily usage for a debit that will not leave the wallet after
-// all. Only usage counted today is given back, from today's total: a debit
-// counted on an earlier day never was in today's total, and that day is
-// over. Adds a daily_usage effect, or nothing.
-void give_back_usage(decision& d, std::uint64_t wallet, const std::string& asset, std::int32_t counted_day,
-                     amount_t amount) {
-  const auto* w = d.s.account(wallet);
-  if (!w || w->kind != account_kind::user || amount <= 0) return;
-  const auto* b = w->balance(asset);
-  std::int32_t today = log_day(d.ctx.now_us);
-  if (!b || b->daily_debit_limit == 0 || counted_day != today || b->daily_day != today) return;
-  amount_t used = b->daily_used > amount ? b->daily_used - amount : 0;
-  d.out.effects.emplace_back(daily_usage{wallet, asset, today, used});
 }
 
 // Resolves an open pending: posts `posted` of it and releases the rest.
@@ -241,11 +190,11 @@ const pending_record* open_withdrawal(decision& d, std::uint64_t id) {
 }
 
 void decide_body(decision& d, const settle_withdrawal_cmd& c) {
-  if (const auto* p = open_withdrawal(d, c.withdrawal_id)) resolve_pending(d, *p, p->amount, pending_resolution::settled);
+  if (const auto* p = open_withdrawal(d, c.withdrawal_id)) resolve_withdrawal(d, *p, money_status::completed, {});
 }
 
 void decide_body(decision& d, const fail_withdrawal_cmd& c) {
-  if (const auto* p = open_withdrawal(d, c.withdrawal_id)) resolve_pending(d, *p, 0, pending_resolution::failed);
+  if (const auto* p = open_withdrawal(d, c.withdrawal_id)) resolve_withdrawal(d, *p, money_status::failed, c.reason);
 }
 
 void decide_body(decision& d, const transfer_cmd& c) {
@@ -257,15 +206,19 @@ void decide_body(decision& d, const transfer_cmd& c) {
   if (!movement_asset(d, c.asset, c.amount) || !(b = wallet_balance(d, *from, c.asset)) ||
       !wallet_balance(d, *to, c.asset))
     return;
+  // A scheduled fee comes on top of a fee the caller set (docs/engine.md, "Fees").
+  amount_t fee = 0;
   amount_t total = 0;
-  if (!checked_add(c.amount, c.fee, total)) return d.reject(reason::overflow, "amount + fee is too large");
+  if (!checked_add(c.fee, scheduled_fee(d, c.asset, money_kind::transfer, c.amount), fee) ||
+      !checked_add(c.amount, fee, total))
+    return d.reject(reason::overflow, "amount + fee is too large");
   std::uint64_t fees = 0;
-  if (c.fee > 0 && !(fees = system_account(d, "fee_revenue"))) return;
+  if (fee > 0 && !(fees = system_account(d, "fee_revenue"))) return;
   if (!can_debit(d, *from, *b, total)) return;
   legs l;
   l.at(from->id, c.asset).debits_posted = total;
   l.at(to->id, c.asset).credits_posted = c.amount;
-  if (c.fee > 0) l.at(fees, c.asset).credits_posted = c.fee;
+  if (fee > 0) l.at(fees, c.asset).credits_posted = fee;
   d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::transfer, 0});
   d.accept(l);
 }
@@ -353,6 +306,10 @@ void decide_body(decision& d, const reverse_cmd& c) {
   auto t = d.s.transaction(c.transaction_id);
   if (!t) return d.reject(reason::unknown_transaction);
   if (t->kind == tx_kind::reversal) return d.reject(reason::not_reversible, "a reversal cannot be reversed");
+  // A payment is undone by its refunds, which count against what was paid;
+  // a reversal beside them could give the money back twice.
+  if (t->kind == tx_kind::payment || t->kind == tx_kind::refund)
+    return d.reject(reason::not_reversible, "a payment or refund is refunded, not reversed");
   if (t->reversed_by != 0)
     return d.reject(reason::already_reversed, "reversed by transaction " + std::to_string(t->reversed_by));
   legs l;

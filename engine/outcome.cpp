@@ -24,6 +24,14 @@ outcome outcome_of(const event& e) {
       o.session_owner = so->owner;
     } else if (auto* c = std::get_if<challenge_issued>(&fx)) {
       o.session_expires_at_us = c->expires_at_us;
+    } else if (auto* m = std::get_if<money_tx_opened>(&fx)) {
+      o.money_tx_id = m->id;
+      o.money_tx_kind = m->kind;
+      o.money_tx_status = m->status;
+    } else if (auto* mc = std::get_if<money_tx_changed>(&fx)) {
+      o.money_tx_id = mc->id;
+      o.money_tx_kind = mc->kind;
+      o.money_tx_status = mc->to;
     } else if (std::holds_alternative<session_closed>(fx)) {
       ++o.sessions_closed;
     }

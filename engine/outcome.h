@@ -24,6 +24,11 @@ struct outcome {
   std::int64_t session_expires_at_us = 0;  // of the session opened, or of the challenge issued
   std::uint32_t sessions_closed = 0;       // sessions revoked by the command
   std::vector<balance_changed> balances;
+  // The deposit, withdrawal, payment or refund the command opened or moved
+  // (0: none), and its status after.
+  std::uint64_t money_tx_id = 0;
+  money_kind money_tx_kind = money_kind::deposit;
+  money_status money_tx_status = money_status::pending;
 
   bool accepted() const { return error.is_ok() && result == event_status::accepted; }
 };

@@ -113,6 +113,52 @@ class event_check {
     return status::ok();
   }
 
+  // Fee schedules and transactions with a status (engine/money_state.cpp).
+  status check(const fee_schedule_changed& f) {
+    auto key = keys::fee_schedule(f.asset, f.kind);
+    auto it = fee_schedules_.find(key);
+    bool present = it != fee_schedules_.end() ? it->second : s_.fee_schedule(f.asset, f.kind).has_value();
+    if (f.removed && !present) return bad("removes the fee schedule of " + f.asset + ", which is not set");
+    if (!f.removed && (!asset_known(f.asset) || f.fixed < 0 || f.minimum < 0 || f.maximum < f.minimum ||
+                       f.maximum > amount_limit || f.fixed > amount_limit))
+      return bad("fee schedule of " + f.asset + " malformed");
+    fee_schedules_[key] = !f.removed;
+    return status::ok();
+  }
+  money_tx_record* money_tx(std::uint64_t id) {
+    if (auto it = money_txs_.find(id); it != money_txs_.end()) return &it->second;
+    auto m = s_.money_tx(id);
+    return m ? &(money_txs_[id] = *m) : nullptr;
+  }
+  status check(const money_tx_opened& o) {
+    if (money_tx(o.id)) return bad("opens transaction " + std::to_string(o.id) + " twice");
+    if (o.amount <= 0 || o.amount > amount_limit || o.fee < 0 || o.fee > amount_limit || !asset_known(o.asset) ||
+        !account(o.debit_account) || !account(o.credit_account))
+      return bad("transaction " + std::to_string(o.id) + " malformed");
+    if (!o.reference.empty() && (s_.money_tx_by_reference(o.owner, o.reference) != 0 ||
+                                 !new_references_.insert(keys::money_reference(o.owner, o.reference)).second))
+      return bad("transaction " + std::to_string(o.id) + " reuses its owner's reference");
+    if (o.refund_of != 0) {
+      auto* parent = money_tx(o.refund_of);
+      if (!parent || parent->refunded + o.amount > parent->amount) return bad("refund " + std::to_string(o.id) + " exceeds what was paid");
+      parent->refunded += o.amount;
+    }
+    money_tx_record r;
+    r.id = o.id;
+    r.kind = o.kind;
+    r.status = o.status;
+    r.amount = o.amount;
+    r.refund_of = o.refund_of;
+    money_txs_[o.id] = r;
+    return status::ok();
+  }
+  status check(const money_tx_changed& c) {
+    auto* m = money_tx(c.id);
+    if (!m || m->status != c.from || m->kind != c.kind) return bad("changes transaction " + std::to_string(c.id) + " from a status it is not in");
+    m->status = c.to;
+    return status::ok();
+  }
+
   status check(const challenge_issued& c) {
     if (c.nonce.empty() || c.nonce.size() > nonce_chars_max || c.expires_at_us <= c.issued_at_us)
       return bad("challenge " + c.nonce + " malformed");
@@ -160,6 +206,9 @@ class event_check {
   std::map<std::uint64_t, const account_opened*> opened_;
   std::set<std::string> new_assets_, new_system_;
   std::set<std::uint64_t> opened_pendings_, closed_pendings_, reversed_;
+  std::map<std::string, bool> fee_schedules_;                 // key -> set (true) or removed in this event
+  std::map<std::uint64_t, money_tx_record> money_txs_;        // read or opened in this event
+  std::set<std::string> new_references_;
   std::map<std::string, amount_t> posted_, pending_;
   status after_mismatch_;  // reported after the sums, which say more
 };

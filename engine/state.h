@@ -39,6 +39,10 @@ namespace ledger {
 //   't' token sha256    -> session id (8, BE), active sessions
 //   'u' owner 0 id      -> (empty) index of active sessions by owner
 //   'x' chain address   -> connection_record (chain is one byte)
+//   'f' asset 0 kind    -> fee_schedule_record (kind is one byte)
+//   'm' id (8, BE)      -> money_tx_record: deposits, withdrawals, payments, refunds
+//   'n' owner 0 reference -> id (8, BE): references unique per owner
+//   'v' provider 0 reference -> id (8, BE): deposits by provider reference
 namespace keys {
 std::string asset(std::string_view code);
 std::string account(std::uint64_t id);
@@ -58,6 +62,12 @@ std::string session_token(std::string_view token_hash);
 std::string owner_session(std::string_view owner, std::uint64_t id);
 std::string owner_session_prefix(std::string_view owner);
 std::string connection(wallet_chain chain, std::string_view address);
+std::string fee_schedule(std::string_view asset, money_kind kind);
+// Every fee schedule key starts with this; scan it to list the schedules.
+std::string fee_schedule_prefix();
+std::string money_tx(std::uint64_t id);
+std::string money_reference(std::string_view owner, std::string_view reference);
+std::string provider_reference(std::string_view provider, std::string_view reference);
 }  // namespace keys
 
 // Bounds on session state, so memory and every event stay bounded.
@@ -185,6 +195,46 @@ struct connection_record {
   std::string owner;
 };
 
+struct fee_schedule_record {
+  std::string asset;
+  money_kind kind = money_kind::transfer;
+  amount_t fixed = 0;
+  std::uint32_t basis_points = 0;
+  amount_t minimum = 0;
+  amount_t maximum = 0;
+};
+
+// The fee of moving `amount` (minor units, 0..amount_limit) under `s`:
+// fixed + amount * basis_points / 10000, the basis-point part rounded half up
+// to the minor unit, then clamped to [minimum, maximum]. Exact integer
+// arithmetic; never overflows for amounts up to amount_limit.
+amount_t fee_for(const fee_schedule_record& s, amount_t amount);
+
+// A deposit, withdrawal, payment or refund with a status (money_tx_opened
+// and what changed it since).
+struct money_tx_record {
+  std::uint64_t id = 0;
+  money_kind kind = money_kind::deposit;
+  money_status status = money_status::pending;
+  std::uint64_t debit_account = 0;
+  std::uint64_t credit_account = 0;
+  std::string asset;
+  amount_t amount = 0;
+  amount_t fee = 0;
+  std::string provider;
+  std::string reference;
+  std::string owner;
+  std::string description;
+  std::string metadata;
+  std::uint64_t refund_of = 0;
+  // Payments and deposits: the sum of their refunds that are pending,
+  // processing or completed (what may no longer be refunded).
+  amount_t refunded = 0;
+  std::int64_t opened_at_us = 0;  // log time of the event that opened it
+  std::string reason;             // of the last status change
+  bool open() const { return status == money_status::pending || status == money_status::processing; }
+};
+
 struct idem_record {
   hash256 payload_hash{};
   std::uint64_t seq = 0;
@@ -194,6 +244,10 @@ std::string encode(const asset_record& r);
 std::string encode(const account_record& r);
 std::string encode(const pending_record& r);
 std::string encode(const idem_record& r);
+std::string encode(const fee_schedule_record& r);
+std::string encode(const money_tx_record& r);
+status decode(std::string_view bytes, fee_schedule_record& r);
+status decode(std::string_view bytes, money_tx_record& r);
 std::string encode(const challenge_record& r);
 std::string encode(const session_record& r);
 std::string encode(const connection_record& r);
@@ -246,6 +300,13 @@ class ledger_state {
   // Open holds whose expiry is at or before `now_us`, earliest first, at most `max`.
   std::vector<std::uint64_t> due_holds(std::int64_t now_us, std::size_t max) const;
 
+  // --- fee schedules and statuses (engine/money_state.cpp) ---
+  std::optional<fee_schedule_record> fee_schedule(std::string_view asset, money_kind kind) const;
+  std::optional<money_tx_record> money_tx(std::uint64_t id) const;
+  // The transaction an owner's reference or a provider's reference names; 0: none.
+  std::uint64_t money_tx_by_reference(std::string_view owner, std::string_view reference) const;
+  std::uint64_t money_tx_by_provider(std::string_view provider, std::string_view reference) const;
+
   // --- wallet sessions (engine/session_state.cpp) ---
   const challenge_record* challenge(std::string_view nonce) const;
   const session_record* session(std::uint64_t id) const;
@@ -279,6 +340,9 @@ class ledger_state {
   // Open holds with an expiry by debit account: (expires_at_us, hold id).
   std::unordered_map<std::uint64_t, std::set<std::pair<std::int64_t, std::uint64_t>>> holds_by_account_;
   void apply_session_effect(const effect& fx);
+  // Returns false when `fx` is no fee or status effect.
+  bool apply_money_effect(const effect& fx);
+  void put_money_tx(const money_tx_record& r);
   status load_session_entry(std::string_view key, std::string_view value);
   void index_session(const session_record& r);
   void unindex_session(const session_record& r);

@@ -157,6 +157,10 @@ struct event_scope {
   bool have_body = false;
   std::uint64_t tx_id = 0;
   const pending_closed* closed = nullptr;
+  // A transaction with a status opened or moved by this event.
+  const money_tx_opened* money_opened = nullptr;
+  const money_tx_changed* money_change = nullptr;
+  amount_t first_credit = 0;  // of the first posted credit leg
   int leg = 0;
   // Of the posted legs, for captures and settlements.
   std::uint64_t debit_account = 0, credit_account = 0;
@@ -172,10 +176,20 @@ struct batch_rows {
   std::set<std::pair<std::uint64_t, std::string>> raw_keys;
   std::vector<std::pair<std::uint64_t, std::pair<std::string, std::uint64_t>>> wallet_status;  // id -> (status, seq)
   std::vector<status_update> hold_updates, tx_updates;
+  std::map<std::uint64_t, std::size_t> tx_update_at;  // id -> its entry in tx_updates (the last status wins)
+  std::vector<std::pair<std::uint64_t, std::string>> descriptions;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> reversals;  // reversal id -> original id
   std::map<std::pair<std::uint64_t, std::string>, balance_row> balances;
   std::map<std::tuple<std::string, std::uint64_t, std::string>, daily_row> daily;
 };
+
+// Several status changes of one row in a batch: the last one wins (one
+// VALUES row per id, so the UPDATE is not ambiguous).
+void update_tx(batch_rows& rows, status_update u) {
+  auto [it, fresh] = rows.tx_update_at.emplace(u.id, rows.tx_updates.size());
+  if (fresh) rows.tx_updates.push_back(std::move(u));
+  else rows.tx_updates[it->second] = std::move(u);
+}
 
 }  // namespace
 
@@ -227,6 +241,7 @@ struct projector::impl {
   void build_pending(event_scope& x, const pending_opened& p, batch_rows& rows);
   void build_session_effect(event_scope& x, const effect& fx, batch_rows& rows);
   void build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows);
+  void build_money_tx(event_scope& x, const money_tx_opened& m, batch_rows& rows);
   void write(pqxx::work& tx, batch_rows& rows, const projector_options& o);
   void write_balances(pqxx::work& tx, batch_rows& rows);
   void write_updates(pqxx::work& tx, batch_rows& rows);
@@ -300,8 +315,13 @@ status projector::impl::build(const event& e, const journal_entry& je, batch_row
     if (auto* t = std::get_if<transaction_recorded>(&fx)) x.tx_id = t->id;
     if (auto* p = std::get_if<pending_opened>(&fx); p && !x.tx_id) x.tx_id = p->id;
     if (auto* c = std::get_if<pending_closed>(&fx)) x.closed = c;
+    if (auto* m = std::get_if<money_tx_opened>(&fx)) x.money_opened = m;
+    if (auto* m = std::get_if<money_tx_changed>(&fx)) x.money_change = m;
   }
   if (!x.tx_id && x.closed) x.tx_id = x.closed->id;
+  // Holds and releases of a payment or refund belong to it.
+  if (!x.tx_id && x.money_opened) x.tx_id = x.money_opened->id;
+  if (!x.tx_id && x.money_change) x.tx_id = x.money_change->id;
   for (const auto& fx : e.effects) build_effect(x, fx, rows);
   for (const auto& fx : e.effects)
     if (auto* t = std::get_if<transaction_recorded>(&fx)) build_transaction(x, *t, rows);
@@ -350,7 +370,15 @@ void projector::impl::build_effect(event_scope& x, const effect& fx, batch_rows&
   } else if (auto* c = std::get_if<pending_closed>(&fx)) {
     std::string st(to_string(c->resolution));
     rows.hold_updates.push_back({c->id, st, {}, e.seq, e.log_ts_us});
-    rows.tx_updates.push_back({c->id, st, {}, e.seq, e.log_ts_us});
+    // A cancelled withdrawal closes its pending as failed; the row says cancelled.
+    if (x.money_change && x.money_change->to == money_status::cancelled) st = "cancelled";
+    update_tx(rows, {c->id, st, {}, e.seq, e.log_ts_us});
+  } else if (auto* m = std::get_if<money_tx_opened>(&fx)) {
+    build_money_tx(x, *m, rows);
+  } else if (auto* mc = std::get_if<money_tx_changed>(&fx)) {
+    // A withdrawal's settlement and failure are its pending's resolution.
+    bool by_pending = mc->kind == money_kind::withdrawal && mc->to != money_status::processing;
+    if (!by_pending) update_tx(rows, {mc->id, std::string(to_string(mc->to)), {}, e.seq, e.log_ts_us});
   } else {
     build_session_effect(x, fx, rows);
   }
@@ -422,7 +450,10 @@ void projector::impl::build_balance(event_scope& x, const balance_changed& b, ba
     d.credits += b.d_credits_posted;
     d.postings++;
     if (b.d_debits_posted > 0) x.debit_account = b.account;
-    if (b.d_credits_posted > 0 && !x.credit_account) x.credit_account = b.account;
+    if (b.d_credits_posted > 0 && !x.credit_account) {
+      x.credit_account = b.account;
+      x.first_credit = b.d_credits_posted;
+    }
     x.leg_asset = b.asset;
   }
 }
@@ -462,8 +493,66 @@ void projector::impl::build_pending(event_scope& x, const pending_opened& p, bat
                                   .take());
 }
 
+// A deposit, payment or refund with a status is one row from its opening;
+// a withdrawal's row comes from its pending (build_pending).
+void projector::impl::build_money_tx(event_scope& x, const money_tx_opened& m, batch_rows& rows) {
+  if (m.kind == money_kind::withdrawal) {
+    if (!m.description.empty()) rows.descriptions.push_back({m.id, m.description});
+    return;
+  }
+  const event& e = x.e;
+  rows.transactions.push_back(line()
+                                  .num(m.id)
+                                  .text(to_string(m.kind))
+                                  .text(to_string(m.status))
+                                  .text(m.asset)
+                                  .text(amount(m.amount, m.asset))
+                                  .text(amount(m.fee, m.asset))
+                                  .num(m.debit_account)
+                                  .num(m.credit_account)
+                                  .opt(safe_text(m.provider, e.seq, "transactions.provider", rows))
+                                  .opt(safe_text(m.reference, e.seq, "transactions.reference", rows))
+                                  .opt(safe_json(m.metadata, e.seq, "transactions.metadata", rows))
+                                  .opt_num(m.refund_of)
+                                  .null()
+                                  .text(safe_text(e.principal, e.seq, "transactions.principal", rows))
+                                  .opt(safe_text(e.request_id, e.seq, "transactions.request_id", rows))
+                                  .text(x.at)
+                                  .num(e.seq)
+                                  .text(x.at)
+                                  .take());
+  if (!m.description.empty())
+    rows.descriptions.push_back({m.id, safe_text(m.description, e.seq, "transactions.description", rows)});
+}
+
 void projector::impl::build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows) {
   const event& e = x.e;
+  if (x.money_opened && x.money_opened->id == t.id) return;  // its row is the transaction's (build_money_tx)
+  if (x.money_change && t.kind != tx_kind::withdrawal) {
+    // The completion of a pending deposit, payment or refund: a settlement
+    // of the transaction it completed, like a withdrawal's.
+    rows.transactions.push_back(line()
+                                    .num(t.id)
+                                    .text("settlement")
+                                    .text("completed")
+                                    .text(x.leg_asset)
+                                    .text(amount(x.first_credit, x.leg_asset))
+                                    .text(amount(0, x.leg_asset))
+                                    .num(x.debit_account)
+                                    .num(x.credit_account)
+                                    .null()
+                                    .null()
+                                    .null()
+                                    .num(x.money_change->id)
+                                    .null()
+                                    .text(safe_text(e.principal, e.seq, "transactions.principal", rows))
+                                    .opt(safe_text(e.request_id, e.seq, "transactions.request_id", rows))
+                                    .text(x.at)
+                                    .num(e.seq)
+                                    .text(x.at)
+                                    .take());
+    return;
+  }
   line l;
   l.num(t.id);
   auto tail = [&](std::uint64_t related, const std::string& reference, const std::string& metadata) {
@@ -517,6 +606,9 @@ void projector::impl::build_transaction(event_scope& x, const transaction_record
       rows.reversals.push_back({t.id, t.reverses});
       break;
     }
+    case tx_kind::payment:
+    case tx_kind::refund:
+      throw unprojectable("a payment or refund posted without its transaction's status effect");
   }
   rows.transactions.push_back(l.take());
 }
@@ -596,6 +688,8 @@ void projector::impl::write_updates(pqxx::work& tx, batch_rows& rows) {
   resolve(rows.tx_updates,
           "UPDATE transactions t SET status = v.status, updated_seq = v.seq, updated_at = v.at FROM (VALUES ",
           ") AS v(id, status, seq, at) WHERE t.transaction_id = v.id");
+  for (const auto& [id, text] : rows.descriptions)
+    tx.exec("UPDATE transactions SET description = " + tx.quote(text) + " WHERE transaction_id = " + std::to_string(id));
   resolve(rows.session_closes,
           "UPDATE wallet_sessions s SET status = v.status, closed_seq = v.seq, closed_at = v.at FROM (VALUES ",
           ") AS v(id, status, seq, at) WHERE s.session_id = v.id");

@@ -24,6 +24,16 @@ enum class command_type : std::uint16_t {
   freeze_account = 12,
   unfreeze_account = 13,
   close_account = 14,
+  // Fee schedules and transaction statuses (docs/engine.md, "Fees" and
+  // "Statuses"): 15-39.
+  set_fee_schedule = 15,
+  remove_fee_schedule = 16,
+  open_deposit = 17,
+  change_money_status = 18,
+  pay = 19,
+  refund = 20,
+  provider_payment = 21,
+  provider_refund = 22,
   // Wallet sessions (schemas/session_commands.h).
   issue_challenge = 200,
   open_session = 201,

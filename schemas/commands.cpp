@@ -43,6 +43,14 @@ std::string_view to_string(command_type t) {
     case command_type::freeze_account: return "freeze_account";
     case command_type::unfreeze_account: return "unfreeze_account";
     case command_type::close_account: return "close_account";
+    case command_type::set_fee_schedule: return "set_fee_schedule";
+    case command_type::remove_fee_schedule: return "remove_fee_schedule";
+    case command_type::open_deposit: return "open_deposit";
+    case command_type::change_money_status: return "change_money_status";
+    case command_type::pay: return "pay";
+    case command_type::refund: return "refund";
+    case command_type::provider_payment: return "provider_payment";
+    case command_type::provider_refund: return "provider_refund";
     case command_type::issue_challenge: return "issue_challenge";
     case command_type::open_session: return "open_session";
     case command_type::revoke_session: return "revoke_session";
@@ -52,6 +60,50 @@ std::string_view to_string(command_type t) {
   }
   return "unknown";
 }
+
+std::string_view to_string(money_kind k) {
+  switch (k) {
+    case money_kind::deposit: return "deposit";
+    case money_kind::withdrawal: return "withdrawal";
+    case money_kind::transfer: return "transfer";
+    case money_kind::payment: return "payment";
+    case money_kind::refund: return "refund";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(money_status s) {
+  switch (s) {
+    case money_status::pending: return "pending";
+    case money_status::processing: return "processing";
+    case money_status::completed: return "completed";
+    case money_status::failed: return "failed";
+    case money_status::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+namespace {
+bool kind_ok(money_kind k) { return k >= money_kind::deposit && k <= money_kind::refund; }
+bool status_ok(money_status s) { return s >= money_status::pending && s <= money_status::cancelled; }
+
+// Enum fields of the money-status commands lie in their domain.
+bool money_body_in_domain(const command_body& b) {
+  return std::visit(
+      [](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, change_money_status_cmd>)
+          return kind_ok(v.kind) && status_ok(v.to);
+        else if constexpr (std::is_same_v<T, set_fee_schedule_cmd> || std::is_same_v<T, remove_fee_schedule_cmd>)
+          return kind_ok(v.kind);
+        else if constexpr (std::is_same_v<T, provider_payment_cmd>)
+          return status_ok(v.outcome);
+        else
+          return true;
+      },
+      b);
+}
+}  // namespace
 
 command_type type_of(const command_body& body) {
   return std::visit([](const auto& b) { return std::decay_t<decltype(b)>::type; }, body);
@@ -82,6 +134,7 @@ status decode_body(std::string_view bytes, command_body& out) {
       o && o->kind != account_kind::user && o->kind != account_kind::system)
     return status::corruption("unknown account kind");
   if (!session_body_in_domain(out)) return status::corruption("unknown wallet chain");
+  if (!money_body_in_domain(out)) return status::corruption("unknown transaction kind or status");
   return status::ok();
 }
 
@@ -213,6 +266,83 @@ std::optional<field_error> validate_body(const void_hold_cmd& c) { return check_
 std::optional<field_error> validate_body(const reverse_cmd& c) {
   LEDGER_CHECK(check_id("transaction_id", c.transaction_id));
   return check_text("reason", c.reason, reference_bytes_max, false);
+}
+std::optional<field_error> check_asset_code(const std::string& v) {
+  return check_text("asset", v, asset_code_bytes_max, true);
+}
+std::optional<field_error> check_story(const std::string& reference, const std::string& description,
+                                       const std::string& metadata) {
+  LEDGER_CHECK(check_text("reference", reference, reference_bytes_max, false));
+  LEDGER_CHECK(check_text("description", description, description_bytes_max, false));
+  if (metadata.size() > metadata_bytes_max) return field_error{"metadata", "larger than 4096 bytes"};
+  return std::nullopt;
+}
+bool fee_kind(money_kind k) {
+  return k == money_kind::transfer || k == money_kind::withdrawal || k == money_kind::payment;
+}
+std::optional<field_error> validate_body(const set_fee_schedule_cmd& c) {
+  LEDGER_CHECK(check_asset_code(c.asset));
+  if (!fee_kind(c.kind)) return field_error{"kind", "must be transfer, withdrawal or payment"};
+  LEDGER_CHECK(check_amount("fixed", c.fixed, true));
+  if (c.basis_points > basis_points_max) return field_error{"basis_points", "must be between 0 and 10000"};
+  LEDGER_CHECK(check_amount("minimum", c.minimum, true));
+  LEDGER_CHECK(check_amount("maximum", c.maximum, true));
+  if (c.maximum < c.minimum) return field_error{"maximum", "must not be below minimum"};
+  return std::nullopt;
+}
+std::optional<field_error> validate_body(const remove_fee_schedule_cmd& c) {
+  LEDGER_CHECK(check_asset_code(c.asset));
+  if (!fee_kind(c.kind)) return field_error{"kind", "must be transfer, withdrawal or payment"};
+  return std::nullopt;
+}
+std::optional<field_error> validate_body(const open_deposit_cmd& c) {
+  LEDGER_CHECK(check_id("wallet", c.wallet));
+  LEDGER_CHECK(check_asset_code(c.asset));
+  LEDGER_CHECK(check_amount("amount", c.amount, false));
+  LEDGER_CHECK(check_text("provider", c.provider, owner_bytes_max - 9, true));
+  return check_story(c.reference, c.description, c.metadata);
+}
+std::optional<field_error> validate_body(const change_money_status_cmd& c) {
+  LEDGER_CHECK(check_id("id", c.id));
+  if (!kind_ok(c.kind) || c.kind == money_kind::transfer)
+    return field_error{"kind", "must be deposit, withdrawal, payment or refund"};
+  if (!status_ok(c.to) || c.to == money_status::pending)
+    return field_error{"status", "must be processing, completed, failed or cancelled"};
+  return check_text("reason", c.reason, reference_bytes_max, false);
+}
+std::optional<field_error> validate_body(const pay_cmd& c) {
+  LEDGER_CHECK(check_id("wallet", c.wallet));
+  LEDGER_CHECK(check_id("merchant", c.merchant));
+  LEDGER_CHECK(check_asset_code(c.asset));
+  LEDGER_CHECK(check_amount("amount", c.amount, false));
+  return check_story(c.reference, c.description, c.metadata);
+}
+std::optional<field_error> validate_body(const refund_cmd& c) {
+  LEDGER_CHECK(check_id("payment_id", c.payment_id));
+  LEDGER_CHECK(check_amount("amount", c.amount, false));
+  return check_story(c.reference, c.description, c.metadata);
+}
+std::optional<field_error> validate_body(const provider_payment_cmd& c) {
+  LEDGER_CHECK(check_text("provider", c.provider, owner_bytes_max - 9, true));
+  LEDGER_CHECK(check_text("reference", c.reference, reference_bytes_max, true));
+  if (c.outcome != money_status::completed && c.outcome != money_status::failed &&
+      c.outcome != money_status::cancelled)
+    return field_error{"outcome", "must be completed, failed or cancelled"};
+  if (c.outcome == money_status::completed) {
+    LEDGER_CHECK(check_id("wallet", c.wallet));
+    LEDGER_CHECK(check_asset_code(c.asset));
+    LEDGER_CHECK(check_amount("amount", c.amount, false));
+  } else {
+    LEDGER_CHECK(check_text("asset", c.asset, asset_code_bytes_max, false));
+    LEDGER_CHECK(check_amount("amount", c.amount, true));
+  }
+  return check_text("reason", c.reason, reference_bytes_max, false);
+}
+std::optional<field_error> validate_body(const provider_refund_cmd& c) {
+  LEDGER_CHECK(check_text("provider", c.provider, owner_bytes_max - 9, true));
+  LEDGER_CHECK(check_text("payment_reference", c.payment_reference, reference_bytes_max, true));
+  LEDGER_CHECK(check_text("refund_reference", c.refund_reference, reference_bytes_max, true));
+  return check_amount("amount", c.amount, false);
 }
 std::optional<field_error> validate_body(const freeze_account_cmd& c) { return check_id("account", c.account); }
 std::optional<field_error> validate_body(const unfreeze_account_cmd& c) { return check_id("account", c.account); }

@@ -171,11 +171,127 @@ struct close_account_cmd {
   bool operator==(const close_account_cmd&) const = default;
 };
 
+// --- fee schedules and transaction statuses (docs/engine.md) ---------------
+
+// The kinds of money transaction. Transfers complete at once; the others
+// carry a status that changes by events.
+enum class money_kind : std::uint8_t { deposit = 1, withdrawal = 2, transfer = 3, payment = 4, refund = 5 };
+enum class money_status : std::uint8_t { pending = 1, processing = 2, completed = 3, failed = 4, cancelled = 5 };
+std::string_view to_string(money_kind k);
+std::string_view to_string(money_status s);
+inline constexpr std::uint32_t basis_points_max = 10'000;  // 100 %
+inline constexpr std::size_t description_bytes_max = 1024;
+
+// Sets (or replaces) the fee of (asset, kind): fixed + amount * basis_points
+// / 10000 (that part rounded half up to the minor unit), then clamped to
+// [minimum, maximum]. Kinds with fees: transfer, withdrawal, payment.
+struct set_fee_schedule_cmd {
+  static constexpr command_type type = command_type::set_fee_schedule;
+  std::string asset;
+  money_kind kind = money_kind::transfer;
+  amount_t fixed = 0;
+  std::uint32_t basis_points = 0;
+  amount_t minimum = 0;
+  amount_t maximum = 0;
+  bool operator==(const set_fee_schedule_cmd&) const = default;
+};
+
+struct remove_fee_schedule_cmd {
+  static constexpr command_type type = command_type::remove_fee_schedule;
+  std::string asset;
+  money_kind kind = money_kind::transfer;
+  bool operator==(const remove_fee_schedule_cmd&) const = default;
+};
+
+// A deposit announced by a provider but not yet paid: it credits nothing
+// until completed.
+struct open_deposit_cmd {
+  static constexpr command_type type = command_type::open_deposit;
+  std::uint64_t wallet = 0;
+  std::string asset;
+  amount_t amount = 0;
+  std::string provider;
+  std::string reference;
+  std::string description;
+  std::string metadata;
+  bool operator==(const open_deposit_cmd&) const = default;
+};
+
+// Moves transaction `id` (of kind `kind`) to status `to`: processing,
+// completed, failed or cancelled.
+struct change_money_status_cmd {
+  static constexpr command_type type = command_type::change_money_status;
+  std::uint64_t id = 0;
+  money_kind kind = money_kind::deposit;
+  money_status to = money_status::completed;
+  std::string reason;
+  bool operator==(const change_money_status_cmd&) const = default;
+};
+
+// A wallet pays a merchant account: the funds (and the fee) are held until
+// the payment completes.
+struct pay_cmd {
+  static constexpr command_type type = command_type::pay;
+  std::uint64_t wallet = 0;
+  std::uint64_t merchant = 0;
+  std::string asset;
+  amount_t amount = 0;
+  std::string reference;
+  std::string description;
+  std::string metadata;
+  bool operator==(const pay_cmd&) const = default;
+};
+
+// A pending refund of a completed payment: the merchant's funds are held
+// until it completes.
+struct refund_cmd {
+  static constexpr command_type type = command_type::refund;
+  std::uint64_t payment_id = 0;
+  amount_t amount = 0;
+  std::string reference;
+  std::string description;
+  std::string metadata;
+  bool operator==(const refund_cmd&) const = default;
+};
+
+// A provider says the payment with its reference succeeded or failed
+// (webhooks): completes or fails the pending deposit with that provider
+// reference, or, when none is open and it succeeded, records a completed
+// deposit of `amount` to `wallet`.
+struct provider_payment_cmd {
+  static constexpr command_type type = command_type::provider_payment;
+  std::string provider;
+  std::string reference;
+  money_status outcome = money_status::completed;  // completed, failed or cancelled
+  std::uint64_t wallet = 0;                       // 0: unknown (a failure needs none)
+  std::string asset;
+  amount_t amount = 0;
+  std::string reason;
+  bool operator==(const provider_payment_cmd&) const = default;
+};
+
+// A provider refunded (part of) the deposit with its payment reference: a
+// completed refund from the wallet back to the provider's clearing account.
+// `cumulative`: `amount` is the total refunded so far (Stripe's
+// amount_refunded), so only the difference is refunded.
+struct provider_refund_cmd {
+  static constexpr command_type type = command_type::provider_refund;
+  std::string provider;
+  std::string payment_reference;
+  std::string refund_reference;
+  amount_t amount = 0;
+  bool cumulative = false;
+  bool operator==(const provider_refund_cmd&) const = default;
+};
+
 using command_body = std::variant<register_asset_cmd, open_account_cmd, deposit_cmd, withdraw_cmd,
                                   settle_withdrawal_cmd, fail_withdrawal_cmd, transfer_cmd, hold_cmd,
                                   capture_cmd, void_hold_cmd, reverse_cmd, freeze_account_cmd,
                                   unfreeze_account_cmd, close_account_cmd, issue_challenge_cmd, open_session_cmd,
-                                  revoke_session_cmd, revoke_sessions_cmd, link_wallet_cmd, unlink_wallet_cmd>;
+                                  revoke_session_cmd, revoke_sessions_cmd, link_wallet_cmd, unlink_wallet_cmd,
+                                  set_fee_schedule_cmd, remove_fee_schedule_cmd, open_deposit_cmd,
+                                  change_money_status_cmd, pay_cmd, refund_cmd, provider_payment_cmd,
+                                  provider_refund_cmd>;
 
 struct command {
   std::string principal;        // who asks; idempotency keys are scoped to it

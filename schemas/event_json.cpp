@@ -175,6 +175,41 @@ struct effect_json {
     w.str("address", v.address);
     w.str("owner", v.owner);
   }
+  void operator()(const fee_schedule_changed& v) {
+    w.str("effect", "fee_schedule_changed");
+    w.str("asset", v.asset);
+    w.str("kind", to_string(v.kind));
+    if (v.removed) return w.str("change", "removed");
+    w.str("change", "set");
+    w.amount("fixed", v.fixed);
+    w.unum("basis_points", v.basis_points);
+    w.amount("minimum", v.minimum);
+    w.amount("maximum", v.maximum);
+  }
+  void operator()(const money_tx_opened& v) {
+    w.str("effect", "money_tx_opened");
+    w.unum("transaction", v.id);
+    w.str("kind", to_string(v.kind));
+    w.str("status", to_string(v.status));
+    w.unum("debit_account", v.debit_account);
+    w.unum("credit_account", v.credit_account);
+    w.str("asset", v.asset);
+    w.amount("amount", v.amount);
+    w.amount("fee", v.fee);
+    if (!v.provider.empty()) w.str("provider", v.provider);
+    w.str("reference", v.reference);
+    w.str("owner", v.owner);
+    w.str("description", v.description);
+    if (v.refund_of != 0) w.unum("refund_of", v.refund_of);
+  }
+  void operator()(const money_tx_changed& v) {
+    w.str("effect", "money_tx_changed");
+    w.unum("transaction", v.id);
+    w.str("kind", to_string(v.kind));
+    w.str("from", to_string(v.from));
+    w.str("to", to_string(v.to));
+    if (!v.reason.empty()) w.str("reason", v.reason);
+  }
 };
 
 void add_accounts(const effect& fx, std::vector<std::uint64_t>& out) {
@@ -185,6 +220,9 @@ void add_accounts(const effect& fx, std::vector<std::uint64_t>& out) {
   else if (auto* p = std::get_if<pending_opened>(&fx)) {
     out.push_back(p->debit_account);
     out.push_back(p->credit_account);
+  } else if (auto* m = std::get_if<money_tx_opened>(&fx)) {
+    out.push_back(m->debit_account);
+    out.push_back(m->credit_account);
   }
 }
 

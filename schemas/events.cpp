@@ -9,6 +9,9 @@ constexpr std::uint8_t event_version = 1;
 
 bool valid_chain(wallet_chain c) { return c >= wallet_chain::ethereum && c <= wallet_chain::stacks; }
 
+bool valid_kind(money_kind k) { return k >= money_kind::deposit && k <= money_kind::refund; }
+bool valid_status(money_status s) { return s >= money_status::pending && s <= money_status::cancelled; }
+
 bool valid_enums(const effect& fx) {
   return std::visit(
       [](const auto& v) -> bool {
@@ -23,7 +26,13 @@ bool valid_enums(const effect& fx) {
         else if constexpr (std::is_same_v<T, pending_closed>)
           return v.resolution >= pending_resolution::captured && v.resolution <= pending_resolution::failed;
         else if constexpr (std::is_same_v<T, transaction_recorded>)
-          return v.kind >= tx_kind::deposit && v.kind <= tx_kind::reversal;
+          return v.kind >= tx_kind::deposit && v.kind <= tx_kind::refund;
+        else if constexpr (std::is_same_v<T, fee_schedule_changed>)
+          return valid_kind(v.kind) && v.basis_points <= basis_points_max;
+        else if constexpr (std::is_same_v<T, money_tx_opened>)
+          return valid_kind(v.kind) && valid_status(v.status);
+        else if constexpr (std::is_same_v<T, money_tx_changed>)
+          return valid_kind(v.kind) && valid_status(v.from) && valid_status(v.to);
         else if constexpr (std::is_same_v<T, challenge_closed>)
           return v.resolution == challenge_resolution::expired;
         else if constexpr (std::is_same_v<T, session_closed>)
@@ -84,6 +93,8 @@ std::string_view to_string(tx_kind k) {
     case tx_kind::transfer: return "transfer";
     case tx_kind::capture: return "capture";
     case tx_kind::reversal: return "reversal";
+    case tx_kind::payment: return "payment";
+    case tx_kind::refund: return "refund";
   }
   return "unknown";
 }

@@ -31,7 +31,7 @@ enum class pending_kind : std::uint8_t { hold = 1, withdrawal = 2 };
 enum class pending_resolution : std::uint8_t { open = 0, captured = 1, voided = 2, expired = 3, settled = 4, failed = 5 };
 std::string_view to_string(pending_resolution r);
 
-enum class tx_kind : std::uint8_t { deposit = 1, withdrawal = 2, transfer = 3, capture = 4, reversal = 5 };
+enum class tx_kind : std::uint8_t { deposit = 1, withdrawal = 2, transfer = 3, capture = 4, reversal = 5, payment = 6, refund = 7 };
 std::string_view to_string(tx_kind k);
 
 // --- effects ---------------------------------------------------------------
@@ -156,17 +156,62 @@ struct wallet_disconnected {
   std::string owner;
 };
 
+// --- fee schedules and transaction statuses (docs/engine.md) ---------------
+
+// A fee schedule of (asset, kind) set, replaced or (removed) taken away.
+struct fee_schedule_changed {
+  std::string asset;
+  money_kind kind = money_kind::transfer;
+  bool removed = false;
+  amount_t fixed = 0;
+  std::uint32_t basis_points = 0;
+  amount_t minimum = 0;
+  amount_t maximum = 0;
+};
+
+// A deposit, withdrawal, payment or refund with a status. The money it
+// moves is in this event's balance_changed effects; `debit_account` gives,
+// `credit_account` receives `amount`, and the debit side pays `fee` to
+// fee revenue on top.
+struct money_tx_opened {
+  std::uint64_t id = 0;  // the sequence of the event (a withdrawal's: its pending id)
+  money_kind kind = money_kind::deposit;
+  money_status status = money_status::pending;
+  std::uint64_t debit_account = 0;
+  std::uint64_t credit_account = 0;
+  std::string asset;
+  amount_t amount = 0;
+  amount_t fee = 0;
+  std::string provider;   // deposits and their refunds: the clearing account's provider
+  std::string reference;  // unique per owner when not empty
+  std::string owner;      // the owner of the wallet it belongs to
+  std::string description;
+  std::string metadata;
+  std::uint64_t refund_of = 0;  // refunds: the payment or deposit refunded
+};
+
+struct money_tx_changed {
+  std::uint64_t id = 0;
+  money_kind kind = money_kind::deposit;
+  money_status from = money_status::pending;
+  money_status to = money_status::pending;
+  std::string reason;
+};
+
 // The position of a type in this list is its code in the event format:
 // append new effects at the end, never reorder (checked below).
 using effect = std::variant<asset_registered, account_opened, account_status_changed, balance_changed,
                             daily_usage, pending_opened, pending_closed, transaction_recorded, challenge_issued,
-                            challenge_closed, session_opened, session_closed, wallet_connected, wallet_disconnected>;
+                            challenge_closed, session_opened, session_closed, wallet_connected, wallet_disconnected, fee_schedule_changed,
+                            money_tx_opened, money_tx_changed>;
 static_assert(std::is_same_v<std::variant_alternative_t<0, effect>, asset_registered>);
 static_assert(std::is_same_v<std::variant_alternative_t<3, effect>, balance_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<7, effect>, transaction_recorded>);
 static_assert(std::is_same_v<std::variant_alternative_t<8, effect>, challenge_issued>);
 static_assert(std::is_same_v<std::variant_alternative_t<13, effect>, wallet_disconnected>);
-static_assert(std::variant_size_v<effect> == 14, "a new effect goes at the end with the next code");
+static_assert(std::is_same_v<std::variant_alternative_t<14, effect>, fee_schedule_changed>);
+static_assert(std::is_same_v<std::variant_alternative_t<16, effect>, money_tx_changed>);
+static_assert(std::variant_size_v<effect> == 17, "a new effect goes at the end with the next code");
 
 enum class event_status : std::uint8_t { accepted = 1, rejected = 2 };
 

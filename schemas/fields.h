@@ -30,6 +30,27 @@ template <class A> void fields(A& a, freeze_account_cmd& v) { a(v.account); }
 template <class A> void fields(A& a, unfreeze_account_cmd& v) { a(v.account); }
 template <class A> void fields(A& a, close_account_cmd& v) { a(v.account); }
 
+template <class A> void fields(A& a, set_fee_schedule_cmd& v) {
+  a(v.asset); a(v.kind); a(v.fixed); a(v.basis_points); a(v.minimum); a(v.maximum);
+}
+template <class A> void fields(A& a, remove_fee_schedule_cmd& v) { a(v.asset); a(v.kind); }
+template <class A> void fields(A& a, open_deposit_cmd& v) {
+  a(v.wallet); a(v.asset); a(v.amount); a(v.provider); a(v.reference); a(v.description); a(v.metadata);
+}
+template <class A> void fields(A& a, change_money_status_cmd& v) { a(v.id); a(v.kind); a(v.to); a(v.reason); }
+template <class A> void fields(A& a, pay_cmd& v) {
+  a(v.wallet); a(v.merchant); a(v.asset); a(v.amount); a(v.reference); a(v.description); a(v.metadata);
+}
+template <class A> void fields(A& a, refund_cmd& v) {
+  a(v.payment_id); a(v.amount); a(v.reference); a(v.description); a(v.metadata);
+}
+template <class A> void fields(A& a, provider_payment_cmd& v) {
+  a(v.provider); a(v.reference); a(v.outcome); a(v.wallet); a(v.asset); a(v.amount); a(v.reason);
+}
+template <class A> void fields(A& a, provider_refund_cmd& v) {
+  a(v.provider); a(v.payment_reference); a(v.refund_reference); a(v.amount); a(v.cumulative);
+}
+
 template <class A> void fields(A& a, asset_registered& v) { a(v.code); a(v.scale); a(v.min_amount); a(v.max_amount); }
 template <class A> void fields(A& a, account_opened& v) { a(v.id); a(v.kind); a(v.owner); a(v.assets); }
 template <class A> void fields(A& a, account_status_changed& v) { a(v.id); a(v.from); a(v.to); }
@@ -66,5 +87,14 @@ template <class A> void fields(A& a, session_opened& v) {
 template <class A> void fields(A& a, session_closed& v) { a(v.id); a(v.resolution); }
 template <class A> void fields(A& a, wallet_connected& v) { a(v.chain); a(v.address); a(v.owner); }
 template <class A> void fields(A& a, wallet_disconnected& v) { a(v.chain); a(v.address); a(v.owner); }
+
+template <class A> void fields(A& a, fee_schedule_changed& v) {
+  a(v.asset); a(v.kind); a(v.removed); a(v.fixed); a(v.basis_points); a(v.minimum); a(v.maximum);
+}
+template <class A> void fields(A& a, money_tx_opened& v) {
+  a(v.id); a(v.kind); a(v.status); a(v.debit_account); a(v.credit_account); a(v.asset); a(v.amount); a(v.fee);
+  a(v.provider); a(v.reference); a(v.owner); a(v.description); a(v.metadata); a(v.refund_of);
+}
+template <class A> void fields(A& a, money_tx_changed& v) { a(v.id); a(v.kind); a(v.from); a(v.to); a(v.reason); }
 
 }  // namespace ledger

@@ -39,6 +39,9 @@ std::string_view to_string(reason r) {
     case reason::wallet_linked_elsewhere: return "wallet_linked_elsewhere";
     case reason::unknown_connection: return "unknown_connection";
     case reason::too_many_sessions: return "too_many_sessions";
+    case reason::invalid_transition: return "invalid_transition";
+    case reason::refund_exceeds_paid: return "refund_exceeds_paid";
+    case reason::reference_exists: return "reference_exists";
   }
   return "unknown_reason";
 }

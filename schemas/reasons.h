@@ -46,9 +46,13 @@ enum class reason : std::uint16_t {
   wallet_linked_elsewhere = 32, // the address is connected to another owner
   unknown_connection = 33,      // the address is not connected
   too_many_sessions = 34,       // the owner holds sessions_per_owner_max active sessions
+  // Transaction statuses and refunds.
+  invalid_transition = 35,  // the transaction's status does not allow this change
+  refund_exceeds_paid = 36, // more than paid minus refunded (pending refunds count)
+  reference_exists = 37,    // the owner already used this reference
 };
 
-inline constexpr std::uint16_t reason_max = 34;
+inline constexpr std::uint16_t reason_max = 37;
 
 std::string_view to_string(reason r);
 

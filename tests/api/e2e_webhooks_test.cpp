@@ -2,7 +2,8 @@
 // own libraries (the stripe package's generateTestHeaderString; Square
 // signatures checked by the square package's WebhooksHelper) posted over
 // real HTTP to a real ledgerd. Each verified event has exactly one effect;
-// every refusal changes nothing.
+// every refusal changes nothing. Pending deposits, refunds and payout
+// failures with fees move money exactly (docs/engine.md, "Statuses").
 #include <doctest/doctest.h>
 #include <signal.h>
 
@@ -248,4 +249,160 @@ TEST_CASE("webhook secrets rotate on SIGHUP without a restart") {
   CHECK(e.posted(wallet) == "1.00");
   // The retired secret no longer verifies.
   CHECK(w.stripe_signed(payment_succeeded("evt_r3", wallet, 100), secret_a).status == 400);
+}
+
+namespace {
+
+std::string charge_refunded(const std::string& event_id, const std::string& intent, int refunded_minor) {
+  return R"({"id":")" + event_id + R"(","type":"charge.refunded","data":{"object":{"id":"ch_)" + intent +
+         R"(","object":"charge","amount":10000,"amount_refunded":)" + std::to_string(refunded_minor) +
+         R"(,"currency":"usd","payment_intent":")" + intent + R"("}}})";
+}
+
+std::string payment_failed(const std::string& event_id, const std::string& intent) {
+  return R"({"id":")" + event_id + R"(","type":"payment_intent.payment_failed","data":{"object":{"id":")" + intent +
+         R"(","object":"payment_intent","amount":500,"currency":"usd","last_payment_error":{"message":"card declined"}}}})";
+}
+
+// A pending deposit through the API; its deposit_id.
+std::uint64_t pending_deposit(ledger_env& e, std::uint64_t wallet, const std::string& amount, const std::string& reference) {
+  auto r = e.post("/v1/deposits", e.admin,
+                  R"({"wallet_id":)" + std::to_string(wallet) + R"(,"asset":"USD","amount":")" + amount +
+                      R"(","provider":"stripe-main","reference":")" + reference + R"(","status":"pending"})");
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  CHECK(json(r.body).str("/status") == "pending");
+  return json(r.body).u64("/deposit_id");
+}
+
+response put(ledger_env& e, const std::string& target, const std::string& body) {
+  request r;
+  r.method = "PUT";
+  r.target = target;
+  r.body = body;
+  r.headers = {{"Authorization", "Bearer " + e.admin}, {"Content-Type", "application/json"}, {"Idempotency-Key", e.next_key()}};
+  return e.call(r);
+}
+
+}  // namespace
+
+TEST_CASE("payment_intent events complete or fail pending deposits; a refund over the paid amount is refused") {
+  webhook_env w;
+  auto& e = *w.env;
+  auto wallet = e.open_wallet("alice");
+  pending_deposit(e, wallet, "100.00", "pi_R1");
+  CHECK(e.posted(wallet) == "0.00");  // a pending deposit credits nothing
+  // The provider's success completes it (the intent's id is the reference).
+  auto r = w.stripe_signed(payment_succeeded("R1", wallet, 10000));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  CHECK(json(r.body).boolean("/applied") == 1);
+  CHECK(e.posted(wallet) == "100.00");
+  // A failure of another pending deposit moves no money.
+  pending_deposit(e, wallet, "5.00", "pi_F1");
+  r = w.stripe_signed(payment_failed("evt_f1", "pi_F1"));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  CHECK(json(r.body).boolean("/applied") == 1);
+  CHECK(e.posted(wallet) == "100.00");
+  // Its success afterwards is refused: a failed deposit stays failed.
+  r = w.stripe_signed(payment_succeeded("F1", wallet, 500));
+  REQUIRE(r.status == 200);
+  CHECK(json(r.body).str("/reason") == "invalid_transition");
+  CHECK(e.posted(wallet) == "100.00");
+
+  // charge.refunded carries the running total: 30.00, then (redelivered) still 30.00.
+  auto refund = charge_refunded("evt_rf1", "pi_R1", 3000);
+  r = w.stripe_signed(refund);
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  CHECK(json(r.body).boolean("/applied") == 1);
+  CHECK(e.posted(wallet) == "70.00");
+  CHECK(json(w.stripe_signed(refund).body).boolean("/replay") == 1);
+  CHECK(e.posted(wallet) == "70.00");
+  // 100.01 in all is more than was paid: refused, recorded, nothing moves.
+  auto seq = e.seq();
+  r = w.stripe_signed(charge_refunded("evt_rf2", "pi_R1", 10001));
+  REQUIRE(r.status == 200);
+  CHECK(json(r.body).boolean("/applied") == 0);
+  CHECK(json(r.body).str("/reason") == "refund_exceeds_paid");
+  CHECK(e.seq() == seq + 1);
+  CHECK(e.posted(wallet) == "70.00");
+  // The rest, exactly.
+  r = w.stripe_signed(charge_refunded("evt_rf3", "pi_R1", 10000));
+  REQUIRE(json(r.body).boolean("/applied") == 1);
+  CHECK(e.posted(wallet) == "0.00");
+}
+
+TEST_CASE("a payout failure restores the funds exactly, the withdrawal fee included") {
+  webhook_env w;
+  auto& e = *w.env;
+  // ledgerd opens fee_revenue at start, with the other system accounts.
+  CHECK(json(e.post("/v1/system-accounts", e.admin, R"({"name":"fee_revenue"})").body).str("/reason") == "account_exists");
+  auto schedule = put(e, "/v1/fee-schedules/USD/withdrawal",
+                      R"({"fixed":"0.30","basis_points":290,"minimum":"0.50","maximum":"10.00"})");
+  REQUIRE_MESSAGE(schedule.status == 200, schedule.body);
+  auto list = e.get("/v1/fee-schedules", e.admin);
+  REQUIRE(list.status == 200);
+  CHECK(list.body ==
+        R"({"fee_schedules":[{"asset":"USD","kind":"withdrawal","fixed":"0.30","basis_points":290,"minimum":"0.50","maximum":"10.00"}]})");
+  CHECK(e.get("/v1/fee-schedules", e.alice).status == 403);
+
+  auto wallet = e.open_wallet("alice");
+  REQUIRE(w.stripe_signed(payment_succeeded("evt_fund", wallet, 10000)).status == 200);
+  auto withdraw = [&](const char* amount) {
+    auto r = e.post("/v1/withdrawals", e.admin,
+                    R"({"wallet_id":)" + std::to_string(wallet) + R"(,"asset":"USD","amount":")" + amount + R"("})");
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    return json(r.body).u64("/withdrawal_id");
+  };
+  auto first = withdraw("10.00");   // fee 0.30 + 0.29
+  auto second = withdraw("25.00");  // fee 0.30 + 0.725, rounded half up: 1.03
+  CHECK(e.posted(wallet, "available") == "63.38");
+  auto r = w.stripe_signed(payout_event("evt_pf1", "payout.failed", first));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  CHECK(json(r.body).boolean("/applied") == 1);
+  CHECK(e.posted(wallet, "available") == "73.97");
+  CHECK(e.posted(wallet) == "100.00");
+  r = w.stripe_signed(payout_event("evt_pp2", "payout.paid", second));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  CHECK(e.posted(wallet) == "73.97");
+  CHECK(e.posted(wallet, "available") == "73.97");
+  // Failing the failed one again changes nothing.
+  r = w.stripe_signed(payout_event("evt_pf3", "payout.failed", first));
+  CHECK(json(r.body).boolean("/applied") == 0);
+  CHECK(e.posted(wallet) == "73.97");
+}
+
+TEST_CASE("Square payment.updated FAILED fails a pending deposit; refund.updated COMPLETED refunds once") {
+  webhook_env w;
+  auto& e = *w.env;
+  auto wallet = e.open_wallet("bob");
+  auto paid = R"({"merchant_id":"M1","type":"payment.updated","event_id":"sq-pay","data":{"object":{"payment":{"id":"p9","status":"COMPLETED","reference_id":")" +
+              std::to_string(wallet) + R"(","amount_money":{"amount":4000,"currency":"USD"}}}}})";
+  REQUIRE(w.square(paid, sign(w.dir, "square", square_key, square_url, paid)).status == 200);
+  CHECK(e.posted(wallet) == "40.00");
+  auto refund = std::string(R"({"merchant_id":"M1","type":"refund.updated","event_id":"sq-rf","data":{"object":{"refund":{"id":"rf1","status":"COMPLETED","payment_id":"p9","amount_money":{"amount":1500,"currency":"USD"}}}}})");
+  auto r = w.square(refund, sign(w.dir, "square", square_key, square_url, refund));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  CHECK(json(r.body).boolean("/applied") == 1);
+  CHECK(e.posted(wallet) == "25.00");
+  auto over = std::string(R"({"merchant_id":"M1","type":"refund.updated","event_id":"sq-rf2","data":{"object":{"refund":{"id":"rf2","status":"COMPLETED","payment_id":"p9","amount_money":{"amount":2501,"currency":"USD"}}}}})");
+  r = w.square(over, sign(w.dir, "square", square_key, square_url, over));
+  CHECK(json(r.body).str("/reason") == "refund_exceeds_paid");
+  CHECK(e.posted(wallet) == "25.00");
+
+  auto id = [&] {
+    auto d = e.post("/v1/deposits", e.admin,
+                    R"({"wallet_id":)" + std::to_string(wallet) + R"(,"asset":"USD","amount":"9.00","provider":"square-shop","reference":"p10","status":"pending"})");
+    REQUIRE_MESSAGE(d.status == 201, d.body);
+    return json(d.body).u64("/deposit_id");
+  }();
+  auto failed = R"({"merchant_id":"M1","type":"payment.updated","event_id":"sq-fail","data":{"object":{"payment":{"id":"p10","status":"FAILED","reference_id":")" +
+                std::to_string(wallet) + R"(","amount_money":{"amount":900,"currency":"USD"}}}}})";
+  r = w.square(failed, sign(w.dir, "square", square_key, square_url, failed));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  CHECK(json(r.body).boolean("/applied") == 1);
+  CHECK(e.posted(wallet) == "25.00");
+  // A failed deposit cannot be completed by hand either.
+  auto c = e.post("/v1/deposits/" + std::to_string(id) + "/complete", e.admin, "");
+  CHECK(c.status == 422);
+  CHECK(json(c.body).str("/reason") == "invalid_transition");
+  CHECK(e.posted(wallet) == "25.00");
 }

@@ -52,7 +52,7 @@ template <typename R>
   if (in.empty()) return;
   // The first byte picks the record type, as the key prefix does in the store.
   auto body = in.substr(1);
-  switch (static_cast<std::uint8_t>(in[0]) % 8) {
+  switch (static_cast<std::uint8_t>(in[0]) % 10) {
     case 0: fuzz_record<asset_record>(body); break;
     case 1: fuzz_record<account_record>(body); break;
     case 2: fuzz_record<pending_record>(body); break;
@@ -60,6 +60,8 @@ template <typename R>
     case 5: fuzz_record<challenge_record>(body); break;
     case 6: fuzz_record<session_record>(body); break;
     case 7: fuzz_record<connection_record>(body); break;
+    case 8: fuzz_record<fee_schedule_record>(body); break;
+    case 9: fuzz_record<money_tx_record>(body); break;
     default: {
       ledger_head h;
       if (decode_head(body, h).is_ok()) canonical(encode_head(h) == body, "head re-encodes differently");

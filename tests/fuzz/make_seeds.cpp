@@ -42,7 +42,15 @@ std::vector<command_body> bodies() {
           revoke_session_cmd{12, "alice"},
           revoke_sessions_cmd{"", wallet_chain::stacks, "SP3JEA5ZE0YC4MG00SNXG1JYBAHCH3HA1RJZ4527Q"},
           link_wallet_cmd{wallet_chain::ethereum, "0xAb58", "alice"},
-          unlink_wallet_cmd{wallet_chain::ethereum, "0xAb58"}};
+          unlink_wallet_cmd{wallet_chain::ethereum, "0xAb58"},
+          set_fee_schedule_cmd{"USD", money_kind::payment, 30, 290, 50, 1000},
+          remove_fee_schedule_cmd{"USD", money_kind::transfer},
+          open_deposit_cmd{4, "USD", 500, "stripe", "pi_1", "top-up", "{}"},
+          change_money_status_cmd{9, money_kind::payment, money_status::cancelled, "why"},
+          pay_cmd{4, 5, "USD", 700, "order-1", "shoes", "{}"},
+          refund_cmd{9, 100, "r-1", "half", "{}"},
+          provider_payment_cmd{"stripe", "pi_1", money_status::completed, 4, "USD", 500, ""},
+          provider_refund_cmd{"stripe", "pi_1", "ch_1:300", 300, true}};
 }
 
 event sample_event(const command_body& b, std::uint64_t seq) {
@@ -63,7 +71,11 @@ event sample_event(const command_body& b, std::uint64_t seq) {
                session_opened{seq, "alice", wallet_chain::stacks, "mainnet", "SP3J", std::string(32, 'h'), "q7Zk2mX9vB4nR8tL1pW3aQ", 9},
                session_closed{seq, session_resolution::revoked},
                wallet_connected{wallet_chain::solana, "F25s", "alice"},
-               wallet_disconnected{wallet_chain::solana, "F25s", "alice"}};
+               wallet_disconnected{wallet_chain::solana, "F25s", "alice"},
+               fee_schedule_changed{"USD", money_kind::withdrawal, false, 30, 290, 50, 1000},
+               money_tx_opened{seq, money_kind::refund, money_status::pending, 5, 4, "USD", 100, 0, "stripe", "r-1",
+                               "alice", "half", "{}", 9},
+               money_tx_changed{seq, money_kind::refund, money_status::pending, money_status::completed, "ok"}};
   return e;
 }
 
@@ -107,6 +119,22 @@ int main(int argc, char** argv) {
       std::string(1, '\6') + encode(session_record{7, "alice", wallet_chain::solana, "F25s", std::string(32, 'h'),
                                                      "q7Zk2mX9vB4nR8tL1pW3aQ", 1, 2}));
   put(root / "fuzz_state", "connection", std::string(1, '\7') + encode(connection_record{wallet_chain::stacks, "SP3J", "alice"}));
+  put(root / "fuzz_state", "fee_schedule",
+      std::string(1, '\x08') + encode(fee_schedule_record{"USD", money_kind::payment, 30, 290, 50, 1000}));
+  money_tx_record mt;
+  mt.id = 9;
+  mt.kind = money_kind::payment;
+  mt.status = money_status::processing;
+  mt.debit_account = 4;
+  mt.credit_account = 5;
+  mt.asset = "USD";
+  mt.amount = 700;
+  mt.fee = 50;
+  mt.reference = "order-1";
+  mt.owner = "alice";
+  mt.refunded = 100;
+  mt.opened_at_us = 1;
+  put(root / "fuzz_state", "money_tx", std::string(1, '\x09') + encode(mt));
   put(root / "fuzz_state", "head", std::string(1, '\4') + encode_head(ledger_head{9, hash256{}, 123, 9}));
   checkpoint c{77, hash256{}, hash256{}};
   c.chain[0] = 1;

@@ -206,3 +206,47 @@ TEST_CASE("wallet sessions and connections are projected, with their incident qu
   CHECK(conns[0][2].as<int>() == 0);
   CHECK(conns[1][2].as<int>() == 1);  // solana: disconnected
 }
+
+TEST_CASE("transactions with a status: kind and status in the read models, one batch or one event at a time") {
+  for (std::size_t batch_events : {std::size_t{1}, std::size_t{0}}) {
+    engine_harness h;
+    h.setup_basics();
+    auto a = h.open_wallet("alice");
+    auto shop = h.open_wallet("shop");
+    h.fund(a, 10'000);
+    engine_harness::must(h.run(set_fee_schedule_cmd{"USD", money_kind::payment, 30, 0, 0, 30}));
+    auto dep = engine_harness::must(h.run(open_deposit_cmd{a, "USD", 500, "stripe", "pi_9", "top-up", "{}"})).seq;
+    engine_harness::must(h.run(change_money_status_cmd{dep, money_kind::deposit, money_status::processing, ""}));
+    engine_harness::must(h.run(change_money_status_cmd{dep, money_kind::deposit, money_status::completed, ""}));
+    auto pay = engine_harness::must(h.run(pay_cmd{a, shop, "USD", 1'000, "order-9", "shoes", R"({"size":42})"})).seq;
+    engine_harness::must(h.run(change_money_status_cmd{pay, money_kind::payment, money_status::completed, ""}));
+    auto refund = engine_harness::must(h.run(refund_cmd{pay, 400, "r-9", "", ""})).seq;
+    auto cancelled = engine_harness::must(h.run(pay_cmd{a, shop, "USD", 200, "order-10", "", ""})).seq;
+    engine_harness::must(h.run(change_money_status_cmd{cancelled, money_kind::payment, money_status::cancelled, ""}));
+    auto w = engine_harness::must(h.run(withdraw_cmd{a, "USD", 100, "w-9", ""})).pending_id;
+    engine_harness::must(h.run(change_money_status_cmd{w, money_kind::withdrawal, money_status::cancelled, ""}));
+
+    auto conninfo = fresh_db("proj_statuses_" + std::to_string(batch_events));
+    projector_options o{conninfo};
+    if (batch_events) o.batch_events_max = batch_events;
+    projector p(engine_journal(h.eng()), o);
+    REQUIRE(p.catch_up().is_ok());
+    pqxx::connection c(conninfo);
+    check_balances(h, c);
+    pqxx::read_transaction tx(c);
+    auto row = [&](std::uint64_t id) {
+      auto r = tx.exec1("SELECT type || '/' || status || '/' || amount::text || '/' || fee::text || '/' || "
+                        "coalesce(description, '') FROM ledger.transactions WHERE transaction_id = " + std::to_string(id));
+      return std::string(r[0].c_str());
+    };
+    CHECK(row(dep) == "deposit/completed/5.00/0.00/top-up");
+    CHECK(row(pay) == "payment/completed/10.00/0.30/shoes");
+    CHECK(row(refund) == "refund/pending/4.00/0.00/");
+    CHECK(row(cancelled) == "payment/cancelled/2.00/0.30/");
+    CHECK(row(w) == "withdrawal/cancelled/1.00/0.00/");
+    CHECK(tx.exec1("SELECT count(*) FROM ledger.transactions WHERE type = 'settlement' AND related_id IN (" +
+                   std::to_string(dep) + "," + std::to_string(pay) + ")")[0].as<int>() == 2);
+    CHECK(std::string(tx.exec1("SELECT related_id::text FROM ledger.transactions WHERE transaction_id = " +
+                               std::to_string(refund))[0].c_str()) == std::to_string(pay));
+  }
+}

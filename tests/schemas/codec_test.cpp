@@ -39,6 +39,14 @@ std::vector<command_body> every_body() {
       revoke_sessions_cmd{"", wallet_chain::stacks, "SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7"},
       link_wallet_cmd{wallet_chain::ethereum, "0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B", "user-7"},
       unlink_wallet_cmd{wallet_chain::solana, "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"},
+      set_fee_schedule_cmd{"USD", money_kind::payment, 30, 290, 50, amount_limit},
+      remove_fee_schedule_cmd{"USD", money_kind::withdrawal},
+      open_deposit_cmd{4, "USD", 500, "stripe", "pi_1", "top-up", R"({"k":1})"},
+      change_money_status_cmd{9, money_kind::refund, money_status::cancelled, "customer asked"},
+      pay_cmd{4, 5, "USD", 700, "order-1", "shoes", "{}"},
+      refund_cmd{9, 100, "r-1", "half", "{}"},
+      provider_payment_cmd{"stripe", "pi_1", money_status::failed, 0, "", 0, "declined"},
+      provider_refund_cmd{"stripe", "pi_1", "ch_1:300", 300, true},
   };
 }
 
@@ -91,6 +99,10 @@ event full_event() {
   e.effects.push_back(session_closed{70, session_resolution::expired});
   e.effects.push_back(wallet_connected{wallet_chain::solana, "9xQe", "bob"});
   e.effects.push_back(wallet_disconnected{wallet_chain::solana, "9xQe", "bob"});
+  e.effects.push_back(fee_schedule_changed{"USD", money_kind::transfer, false, 30, 290, 50, 1'000});
+  e.effects.push_back(money_tx_opened{80, money_kind::refund, money_status::pending, 5, 4, "USD", 100, 0, "stripe",
+                                      "r-1", "bob", "half", "{}", 79});
+  e.effects.push_back(money_tx_changed{80, money_kind::refund, money_status::pending, money_status::failed, "no"});
   return e;
 }
 
@@ -185,7 +197,7 @@ TEST_CASE("codec: decode_body rejects trailing bytes, unknown types and versions
     CHECK_FALSE(decode_body(unknown_type, out).is_ok());
     unknown_type[0] = 0;  // command_type::none is not a command
     CHECK_FALSE(decode_body(unknown_type, out).is_ok());
-    unknown_type[0] = 15;  // one past the last money command
+    unknown_type[0] = 23;  // one past the last money command (fees and statuses end at 22)
     CHECK_FALSE(decode_body(unknown_type, out).is_ok());
     unknown_type[0] = static_cast<char>(bytes[0]);
     unknown_type[1] = 1;  // 256 + code
@@ -405,13 +417,17 @@ TEST_CASE("codec: decode_event rejects out-of-range effect fields") {
     std::vector<int> bad;
   };
   std::vector<probe> probes = {
-      {"effect type", transaction_recorded{1, tx_kind::deposit, 0}, 0, {8, 9, 255}},
+      {"effect type", transaction_recorded{1, tx_kind::deposit, 0}, 0, {17, 18, 255}},
       {"account kind", account_opened{1, account_kind::user, "o", {}}, 1 + 8, {0, 3}},
       {"status from", account_status_changed{1, account_status::active, account_status::frozen}, 1 + 8, {0, 4, 7}},
       {"status to", account_status_changed{1, account_status::active, account_status::frozen}, 1 + 9, {0, 4, 7}},
       {"pending kind", pending_opened{1, pending_kind::hold, 1, 2, "USD", 5, 9}, 1 + 8, {0, 3}},
       {"resolution", pending_closed{1, pending_resolution::voided, 0}, 1 + 8, {0, 6, 255}},
-      {"tx kind", transaction_recorded{1, tx_kind::deposit, 0}, 1 + 8, {0, 6}},
+      {"tx kind", transaction_recorded{1, tx_kind::deposit, 0}, 1 + 8, {0, 8}},
+      {"fee kind", fee_schedule_changed{"USD", money_kind::transfer, false, 0, 0, 0, 0}, 1 + 4 + 3, {0, 6}},
+      {"money kind", money_tx_opened{1, money_kind::payment, money_status::pending, 1, 2, "USD", 5}, 1 + 8, {0, 6}},
+      {"money status", money_tx_opened{1, money_kind::payment, money_status::pending, 1, 2, "USD", 5}, 1 + 9, {0, 6}},
+      {"change to", money_tx_changed{1, money_kind::payment, money_status::pending, money_status::failed, ""}, 1 + 10, {0, 6}},
   };
   for (const auto& p : probes) {
     INFO(p.name);
