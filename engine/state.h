@@ -39,6 +39,9 @@ namespace ledger {
 //   't' token sha256    -> session id (8, BE), active sessions
 //   'u' owner 0 id      -> (empty) index of active sessions by owner
 //   'x' chain address   -> connection_record (chain is one byte)
+//   'v' id (8, BE)      -> payout destination (payout_destination_registered bytes; ciphertext fields)
+//   'y' wallet (8) id (8) -> (empty) index of payout destinations by wallet
+//   'n' wallet (8, BE)  -> number of payout destinations of the wallet (8, BE)
 namespace keys {
 std::string asset(std::string_view code);
 std::string account(std::uint64_t id);
@@ -58,7 +61,15 @@ std::string session_token(std::string_view token_hash);
 std::string owner_session(std::string_view owner, std::uint64_t id);
 std::string owner_session_prefix(std::string_view owner);
 std::string connection(wallet_chain chain, std::string_view address);
+std::string payout_destination(std::uint64_t id);
+std::string wallet_payout(std::uint64_t wallet, std::uint64_t id);
+std::string wallet_payout_prefix(std::uint64_t wallet);
+std::string payout_count(std::uint64_t wallet);
 }  // namespace keys
+
+// A stored payout destination (engine/payouts.cpp).
+std::string encode(const payout_destination_registered& r);
+status decode(std::string_view bytes, payout_destination_registered& r);
 
 // Bounds on session state, so memory and every event stay bounded.
 inline constexpr std::size_t sessions_per_owner_max = 256;
@@ -258,6 +269,9 @@ class ledger_state {
   std::vector<std::uint64_t> due_sessions(std::int64_t now_us, std::size_t max) const;
   std::vector<std::string> due_challenges(std::int64_t now_us, std::size_t max) const;
   std::size_t challenge_count() const { return challenges_.size(); }
+
+  // --- payout destinations (engine/payouts.cpp) ---
+  std::uint64_t payout_destination_count(std::uint64_t wallet) const;
   std::size_t session_count() const { return sessions_.size(); }
 
   std::size_t account_count() const { return accounts_.size(); }
@@ -279,6 +293,7 @@ class ledger_state {
   // Open holds with an expiry by debit account: (expires_at_us, hold id).
   std::unordered_map<std::uint64_t, std::set<std::pair<std::int64_t, std::uint64_t>>> holds_by_account_;
   void apply_session_effect(const effect& fx);
+  void apply_payout_effect(const payout_destination_registered& p);
   status load_session_entry(std::string_view key, std::string_view value);
   void index_session(const session_record& r);
   void unindex_session(const session_record& r);

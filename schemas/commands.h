@@ -21,6 +21,7 @@
 #include "schemas/base.h"
 #include "schemas/command_type.h"
 #include "schemas/money.h"
+#include "schemas/payout_commands.h"
 #include "schemas/session_commands.h"
 
 namespace ledger {
@@ -175,7 +176,8 @@ using command_body = std::variant<register_asset_cmd, open_account_cmd, deposit_
                                   settle_withdrawal_cmd, fail_withdrawal_cmd, transfer_cmd, hold_cmd,
                                   capture_cmd, void_hold_cmd, reverse_cmd, freeze_account_cmd,
                                   unfreeze_account_cmd, close_account_cmd, issue_challenge_cmd, open_session_cmd,
-                                  revoke_session_cmd, revoke_sessions_cmd, link_wallet_cmd, unlink_wallet_cmd>;
+                                  revoke_session_cmd, revoke_sessions_cmd, link_wallet_cmd, unlink_wallet_cmd,
+                                  record_auth_failure_cmd, register_payout_destination_cmd>;
 
 struct command {
   std::string principal;        // who asks; idempotency keys are scoped to it

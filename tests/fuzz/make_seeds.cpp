@@ -42,7 +42,9 @@ std::vector<command_body> bodies() {
           revoke_session_cmd{12, "alice"},
           revoke_sessions_cmd{"", wallet_chain::stacks, "SP3JEA5ZE0YC4MG00SNXG1JYBAHCH3HA1RJZ4527Q"},
           link_wallet_cmd{wallet_chain::ethereum, "0xAb58", "alice"},
-          unlink_wallet_cmd{wallet_chain::ethereum, "0xAb58"}};
+          unlink_wallet_cmd{wallet_chain::ethereum, "0xAb58"},
+          record_auth_failure_cmd{wallet_chain::ethereum, "1", "0xAb58", "127.0.0.1", "signature_mismatch"},
+          register_payout_destination_cmd{4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""}};
 }
 
 event sample_event(const command_body& b, std::uint64_t seq) {
@@ -63,7 +65,9 @@ event sample_event(const command_body& b, std::uint64_t seq) {
                session_opened{seq, "alice", wallet_chain::stacks, "mainnet", "SP3J", std::string(32, 'h'), "q7Zk2mX9vB4nR8tL1pW3aQ", 9},
                session_closed{seq, session_resolution::revoked},
                wallet_connected{wallet_chain::solana, "F25s", "alice"},
-               wallet_disconnected{wallet_chain::solana, "F25s", "alice"}};
+               wallet_disconnected{wallet_chain::solana, "F25s", "alice"},
+               auth_failed{wallet_chain::ethereum, "1", "0xAb58", "127.0.0.1", "signature_mismatch"},
+               payout_destination_registered{seq, 4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""}};
   return e;
 }
 

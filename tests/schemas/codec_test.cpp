@@ -39,6 +39,9 @@ std::vector<command_body> every_body() {
       revoke_sessions_cmd{"", wallet_chain::stacks, "SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7"},
       link_wallet_cmd{wallet_chain::ethereum, "0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B", "user-7"},
       unlink_wallet_cmd{wallet_chain::solana, "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"},
+      record_auth_failure_cmd{wallet_chain::stacks, "testnet", "ST3Y74M5227FDVHREWPH773F5Y1W1ED8WXXVB0G1S", "127.0.0.1",
+                              "sip018_chain_id_mismatch"},
+      register_payout_destination_cmd{4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", "enc1:SktM"},
   };
 }
 
@@ -91,6 +94,8 @@ event full_event() {
   e.effects.push_back(session_closed{70, session_resolution::expired});
   e.effects.push_back(wallet_connected{wallet_chain::solana, "9xQe", "bob"});
   e.effects.push_back(wallet_disconnected{wallet_chain::solana, "9xQe", "bob"});
+  e.effects.push_back(auth_failed{wallet_chain::ethereum, "1", "0xAb58", "::1", "signature_mismatch"});
+  e.effects.push_back(payout_destination_registered{77, 4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""});
   return e;
 }
 
@@ -672,4 +677,17 @@ TEST_CASE("regression: a 19th varint byte with bits past bit 127 is refused, not
     CHECK(rv.ok());
     CHECK(rv.at_end());
   }
+}
+
+TEST_CASE("validate: register_payout_destination carries ciphertext only") {
+  auto cmd = [](std::string name, std::string number) {
+    return register_payout_destination_cmd{4, "alice", std::move(name), "enc1:REVG", std::move(number), "", ""};
+  };
+  CHECK(invalid_field(cmd("enc1:QUJD", "enc1:R0hJ")) == "");
+  // Plain text is refused, so it cannot reach the journal by mistake.
+  CHECK(invalid_field(cmd("Alice Example", "enc1:R0hJ")) == "account_name");
+  CHECK(invalid_field(cmd("enc1:QUJD", "GB29NWBK60161331926819")) == "account_number");
+  CHECK(invalid_field(cmd("enc1:QUJD", "enc1:not base64!")) == "account_number");
+  CHECK(invalid_field(cmd("enc1:QUJD", "")) == "account_number");
+  CHECK(invalid_field(register_payout_destination_cmd{0, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""}) == "wallet");
 }
