@@ -200,6 +200,17 @@ std::optional<simdjson::dom::array> field_reader::array(std::string_view name, b
   return a;
 }
 
+std::optional<simdjson::dom::object> field_reader::object(std::string_view name, bool required) {
+  auto v = get(name, required);
+  if (!v) return std::nullopt;
+  simdjson::dom::object o;
+  if (v->get_object().get(o)) {
+    fail(name, "must be a JSON object");
+    return std::nullopt;
+  }
+  return o;
+}
+
 int field_reader::asset(std::string_view name, const asset_scale_fn& scale_of, std::string& code_out) {
   code_out = text(name, true, asset_code_bytes_max);
   if (!ok()) return -1;

@@ -50,6 +50,10 @@ class field_reader {
   // Any JSON object, kept as minified text (for metadata).
   std::string object_text(std::string_view name, std::size_t max_bytes);
   std::optional<simdjson::dom::array> array(std::string_view name, bool required, std::size_t max_items);
+  // A nested JSON object, to be read with a field_reader of its own (path
+  // prefix path_of(name)), which also refuses its unknown fields.
+  std::optional<simdjson::dom::object> object(std::string_view name, bool required);
+  std::string path_of(std::string_view name) const { return path(name); }
   // An asset code that must be registered; returns its scale (or -1 after an error).
   int asset(std::string_view name, const asset_scale_fn& scale_of, std::string& code_out);
 

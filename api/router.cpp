@@ -28,12 +28,13 @@ std::vector<std::string> segments_of(std::string_view path) {
   return out;
 }
 
-// Whether `r` matches the segments; fills `id` from an "{id}" segment.
+// Whether `r` matches the segments; fills `id` from an id segment ("{id}",
+// or another name in braces: the last one wins, earlier ones are in the path).
 bool matches(const route& r, const std::vector<std::string_view>& segments, std::uint64_t& id) {
   if (r.pattern.size() != segments.size()) return false;
   id = 0;
   for (std::size_t i = 0; i < r.pattern.size(); ++i) {
-    if (r.pattern[i] == "{id}") {
+    if (!r.pattern[i].empty() && r.pattern[i].front() == '{') {
       auto v = parse_id(segments[i]);
       if (!v) return false;
       id = *v;

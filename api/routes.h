@@ -20,5 +20,6 @@ void add_events_routes(router& r);   // the event journal: pages, Server-Sent Ev
 void add_audit_routes(router& r);    // auditors: state at a point, checkpoints, signing key
 void add_reconciliation_routes(router& r);  // provider reports matched with deposits
 void add_auth_routes(router& r);     // wallet sign-in, sessions, connections (routes_auth*.cpp)
+void add_payout_routes(router& r);   // payout destinations (encrypted bank details), data-key rotation and shredding
 
 }  // namespace ledger::api

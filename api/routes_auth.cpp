@@ -5,14 +5,17 @@
 // Randomness stays out of the engine: the nonce and the session token are
 // drawn here (OpenSSL RAND_bytes) and passed in the command; only the token's
 // SHA-256 reaches the ledger. Signatures are verified here (auth/verify.h)
-// against the challenge as committed; refusals are answered without a
-// journal entry, so failed attempts cannot flood the journal, and every
-// attempt draws from the auth rate-limit class per client address (the route
-// class) and per wallet address (below).
+// against the challenge as committed. Every attempt draws from the auth
+// rate-limit class per client address (the route class) and, once it names
+// a known challenge, per wallet address (below); only a refusal both limits
+// admitted is recorded in the journal (record_auth_failure), so failed
+// attempts cannot flood it. Refusals before the wallet limit (malformed
+// message, unknown nonce) are counted in metrics only.
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "api/exchange.h"
 #include "api/routes.h"
@@ -190,8 +193,35 @@ struct sign_in_request {
   std::string message;
   std::string signature;
   std::int64_t duration_s = 0;
+  std::optional<auth::sip018_domain> structured;  // a SIP-018 structured-data signature
   challenge_record challenge;
 };
+
+// "structured_data": {"domain": {"name", "version", "chain_id"}}: the SIP-018
+// domain the wallet signed the message under. nullopt after a field error
+// (recorded in `r` with its full path; `r` has no prefix).
+std::optional<auth::sip018_domain> read_structured(field_reader& r) {
+  auto sd = r.object("structured_data", false);
+  if (!sd) return std::nullopt;
+  field_reader outer(*sd, r.path_of("structured_data"));
+  auto dom = outer.object("domain", true);
+  if (!dom) {
+    if (auto p = outer.finish()) r.fail(p->field, p->detail, p->type, p->http_status);
+    return std::nullopt;
+  }
+  field_reader d(*dom, outer.path_of("domain"));
+  auth::sip018_domain out;
+  out.name = d.text("name", true, auth_domain_bytes_max);
+  out.version = d.text("version", true, 16);
+  out.chain_id = static_cast<std::uint64_t>(d.integer("chain_id", true, 0, std::numeric_limits<std::int64_t>::max()));
+  auto p = d.finish();
+  if (!p) p = outer.finish();
+  if (p) {
+    r.fail(p->field, p->detail, p->type, p->http_status);
+    return std::nullopt;
+  }
+  return out;
+}
 
 void session_opened(const exchange_ptr& x, const sign_in_request& s, const std::string& token, const outcome& o) {
   auto chain = to_string(s.challenge.chain);
@@ -214,16 +244,43 @@ void session_opened(const exchange_ptr& x, const sign_in_request& s, const std::
   respond_json(*x, 201, j.take(), o.seq);
 }
 
+// The client address as a record_auth_failure command may carry it.
+std::string journal_client(const exchange& x) {
+  auto a = client_address(x.req.remote, x.req.header("x-forwarded-for"), x.svc.config.rate_limits.trusted_proxies);
+  bool ok = !a.empty() && a.size() <= client_address_bytes_max;
+  for (unsigned char c : a) ok = ok && c > 0x20 && c < 0x7f;
+  return ok ? a : "unknown";
+}
+
+// A refused attempt that both auth rate limits admitted: recorded in the
+// journal (record_auth_failure, no secret in it), then answered. The answer
+// does not depend on the record: if the engine cannot take it (queue full,
+// draining), the refusal is answered all the same.
+void record_and_refuse(const exchange_ptr& x, const challenge_record& ch, const auth::refusal& bad) {
+  x->svc.stats.record_sign_in(to_string(ch.chain), bad.code);
+  if (x->svc.draining) return fail_refusal(*x, bad);
+  record_auth_failure_cmd c{ch.chain, ch.network, ch.address, journal_client(*x), bad.code};
+  command cmd{std::string(sign_in_principal), "auth-failure:" + new_key(), x->request_id, std::move(c)};
+  auto result = x->svc.ledger.submit({std::move(cmd)}, [x, bad](std::vector<outcome>&&) {
+    x->svc.dispatch([x, bad] { fail_refusal(*x, bad); });
+  });
+  if (result != append_result::ok) fail_refusal(*x, bad);
+}
+
 // The signature and fields checked; the session opened if they hold.
 void verify_and_open(const exchange_ptr& x, const sign_in_request& s) {
   const auto& ch = s.challenge;
-  if (auto bad = auth::verify_sign_in(fields_of(ch), s.message, s.signature, x->svc.clk.now_us())) {
-    x->svc.stats.record_sign_in(to_string(ch.chain), bad->code);
-    return fail_refusal(*x, *bad);
-  }
+  if (ch.consumed_by != 0)
+    return record_and_refuse(
+        x, ch, {"nonce_used", "nonce", "the nonce already opened session " + std::to_string(ch.consumed_by)});
+  const auth::sip018_domain* structured = s.structured ? &*s.structured : nullptr;
+  if (auto bad = auth::verify_sign_in(fields_of(ch), s.message, s.signature, x->svc.clk.now_us(), structured))
+    return record_and_refuse(x, ch, *bad);
   std::string token = new_session_token();
   open_session_cmd c{ch.nonce, ch.chain, ch.address, "wallet:" + std::string(to_string(ch.chain)) + ":" + ch.address,
-                     session_token_hash(token), s.duration_s, s.message, s.signature};
+                     session_token_hash(token), s.duration_s, s.message,
+                     // The journal's proof names the form; the SIP-018 domain is the challenge's.
+                     s.structured ? "sip018:" + s.signature : s.signature};
   command cmd{std::string(sign_in_principal), "session:" + new_key(), x->request_id, std::move(c)};
   submit_one(x, std::move(cmd), [s, token](const exchange_ptr& ex, const outcome& o) { session_opened(ex, s, token, o); });
 }
@@ -258,6 +315,7 @@ void on_sign_in(const exchange_ptr& x, std::uint64_t) {
   s.message = r.text("message", true, signed_message_bytes_max, true);
   s.signature = r.text("signature", true, signature_bytes_max);
   s.duration_s = r.integer("duration_s", false, cfg.session_min_s, cfg.session_max_s);
+  s.structured = read_structured(r);
   if (auto p = r.finish()) return x->fail(problem_of_field(*p));
   if (s.duration_s == 0) s.duration_s = cfg.session_default_s;
   auto parsed = auth::parse_sign_in_message(s.message);
@@ -276,10 +334,6 @@ void on_sign_in(const exchange_ptr& x, std::uint64_t) {
   }
   if (!st) return x->fail_status(st, fault::ledger);
   if (auto d = decode(v, s.challenge); !d) return x->fail_status(d, fault::ledger);
-  if (s.challenge.consumed_by != 0) {
-    x->svc.stats.record_sign_in(chain, "nonce_used");
-    return fail_refusal(*x, {"nonce_used", "nonce", "the nonce already opened session " + std::to_string(s.challenge.consumed_by)});
-  }
   limit_wallet_then_verify(x, std::move(s));
 }
 

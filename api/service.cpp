@@ -14,6 +14,7 @@ constexpr route_module modules[] = {
     add_webhook_routes, add_reconciliation_routes,
     add_events_routes, add_audit_routes,
     add_auth_routes,
+    add_payout_routes,
 };
 
 const router& api_routes() {

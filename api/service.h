@@ -30,6 +30,7 @@
 #include "api/jwt.h"
 #include "api/log.h"
 #include "api/metrics.h"
+#include "api/payout_keys.h"
 #include "api/rate_limit.h"
 #include "api/read_models.h"
 #include "api/router.h"
@@ -63,6 +64,9 @@ struct service_config {
   std::string audit_public_key_pem;
   // Wallet sign-in (api/routes_auth.cpp).
   wallet_auth_settings wallet_auth;
+  // Envelope keys for payment details (api/payout_keys.h); null or without
+  // a master key: the payout-destination routes answer 503.
+  const payout_keys* payment_keys = nullptr;
 };
 
 // Every route the service answers, for documentation checks.

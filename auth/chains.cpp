@@ -241,12 +241,16 @@ std::optional<unsigned> c32_address_version(std::string_view address) {
 }
 
 std::variant<std::string, refusal> stacks_signer(std::string_view message, std::string_view signature_hex, unsigned version) {
+  return stacks_hash_signer(stacks_message_hash(message), signature_hex, version);
+}
+
+std::variant<std::string, refusal> stacks_hash_signer(const bytes32& hash, std::string_view signature_hex, unsigned version) {
   auto sig = from_hex(signature_hex);
   if (!sig || sig->size() != 65)
     return refusal{"malformed_signature", "signature", "a Stacks signature is 65 bytes of hex (r, s, recovery id)"};
   int recid = static_cast<unsigned char>((*sig)[64]);
   if (recid > 3) return refusal{"malformed_signature", "signature", "the recovery id must be 0 to 3"};
-  auto pub = recover(stacks_message_hash(message), std::string_view(*sig).substr(0, 64), recid, true);
+  auto pub = recover(hash, std::string_view(*sig).substr(0, 64), recid, true);
   if (auto* r = std::get_if<refusal>(&pub)) return *r;
   auto h = sha256(std::get<std::string>(pub));
   unsigned char h160[CryptoPP::RIPEMD160::DIGESTSIZE];

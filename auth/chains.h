@@ -50,5 +50,9 @@ std::string c32_address(unsigned version, std::string_view hash160);
 // The version of a valid c32check address (checksum verified), or nullopt.
 std::optional<unsigned> c32_address_version(std::string_view address);
 std::variant<std::string, refusal> stacks_signer(std::string_view message, std::string_view signature_hex, unsigned version);
+// The signer's c32check address of a 32-byte hash signed RSV (as
+// @stacks/transactions signMessageHashRsv signs it): the signed-message hash
+// above, or a SIP-018 structured-data hash (auth/clarity.h).
+std::variant<std::string, refusal> stacks_hash_signer(const bytes32& hash, std::string_view signature_hex, unsigned version);
 
 }  // namespace ledger::auth

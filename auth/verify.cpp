@@ -53,6 +53,28 @@ std::optional<refusal> check_signer(const std::variant<std::string, refusal>& si
   return std::nullopt;
 }
 
+unsigned stacks_version(const challenge_fields& c) {
+  return c.network == "testnet" ? stacks_testnet_version : stacks_mainnet_version;
+}
+
+// A SIP-018 signature: the domain the wallet says it signed must be the
+// challenge's, field by field, before the signature is checked under it.
+std::optional<refusal> verify_structured(const challenge_fields& c, std::string_view message,
+                                         std::string_view signature, const sip018_domain& signed_domain) {
+  if (c.chain != wallet_chain::stacks)
+    return refusal{"malformed_signature", "structured_data", "SIP-018 structured data is a Stacks signature"};
+  auto want = expected_sip018_domain(c);
+  if (signed_domain.name != want.name)
+    return refusal{"sip018_domain_mismatch", "structured_data.domain.name",
+                   "the SIP-018 domain name differs from the challenge's domain (" + want.name + ")"};
+  if (signed_domain.version != want.version)
+    return refusal{"sip018_version_unsupported", "structured_data.domain.version", "the SIP-018 domain version must be 1"};
+  if (signed_domain.chain_id != want.chain_id)
+    return refusal{"sip018_chain_id_mismatch", "structured_data.domain.chain_id",
+                   "the SIP-018 chain-id differs from the challenge network's (" + std::to_string(want.chain_id) + ")"};
+  return check_signer(stacks_hash_signer(sip018_hash(want, message), signature, stacks_version(c)), c.address);
+}
+
 }  // namespace
 
 std::optional<refusal> check_network(wallet_chain chain, std::string_view network) {
@@ -110,18 +132,22 @@ std::string challenge_message(const challenge_fields& c) {
   return format_sign_in_message(m);
 }
 
+sip018_domain expected_sip018_domain(const challenge_fields& c) {
+  return {c.domain, "1", c.network == "testnet" ? 2147483648ULL : 1ULL};
+}
+
 std::optional<refusal> verify_sign_in(const challenge_fields& c, std::string_view message, std::string_view signature,
-                                      std::int64_t now_us) {
+                                      std::int64_t now_us, const sip018_domain* structured) {
   auto parsed = parse_sign_in_message(message);
   if (auto* r = std::get_if<refusal>(&parsed)) return *r;
   const auto& m = std::get<sign_in_message>(parsed);
   if (auto r = check_fields(c, m, now_us)) return r;
+  if (structured) return verify_structured(c, message, signature, *structured);
   switch (c.chain) {
     case wallet_chain::ethereum: return check_signer(ethereum_signer(message, signature), c.address);
     case wallet_chain::solana: return solana_verify(c.address, message, signature);
     case wallet_chain::stacks: {
-      unsigned v = c.network == "testnet" ? stacks_testnet_version : stacks_mainnet_version;
-      return check_signer(stacks_signer(message, signature, v), c.address);
+      return check_signer(stacks_signer(message, signature, stacks_version(c)), c.address);
     }
   }
   return refusal{"unsupported_chain", "chain", "this chain is not supported"};

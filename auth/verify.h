@@ -11,6 +11,9 @@
 //   expiration_mismatch   no Expiration Time, or one after the challenge's
 //   expired, not_yet_valid   by the verifier's clock
 //   malformed_signature, high_s_signature, signature_mismatch   the signature
+//   sip018_domain_mismatch, sip018_version_unsupported,
+//   sip018_chain_id_mismatch   (Stacks structured data) the SIP-018 domain
+//                         the wallet signed is not the challenge's
 //
 // Also here: the canonical form of an address for a challenge, the message
 // the API hands out for signing, and the chain id each network uses.
@@ -20,6 +23,7 @@
 #include <string>
 #include <variant>
 
+#include "auth/clarity.h"
 #include "auth/sign_in_message.h"
 #include "schemas/session_commands.h"
 
@@ -51,8 +55,16 @@ std::string chain_id_of(wallet_chain chain, std::string_view network);
 // The message the API hands out for the challenge, to be signed verbatim.
 std::string challenge_message(const challenge_fields& c);
 
+// The SIP-018 domain a Stacks sign-in for this challenge is signed under:
+// {name: the challenge's domain, version: "1", chain-id: 1 on mainnet,
+// 2147483648 on testnet}.
+sip018_domain expected_sip018_domain(const challenge_fields& c);
+
 // nullopt: the message and its signature are valid for the challenge at `now_us`.
+// `structured`: the signature is SIP-018 structured data (Stacks only) over
+// this domain, which must be expected_sip018_domain(c); null: the chain's
+// signed-message form.
 std::optional<refusal> verify_sign_in(const challenge_fields& c, std::string_view message, std::string_view signature,
-                                      std::int64_t now_us);
+                                      std::int64_t now_us, const sip018_domain* structured = nullptr);
 
 }  // namespace ledger::auth

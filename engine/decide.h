@@ -32,6 +32,13 @@ void decide_session(const ledger_state& state, const revoke_session_cmd& c, cons
 void decide_session(const ledger_state& state, const revoke_sessions_cmd& c, const decide_context& ctx, event& out);
 void decide_session(const ledger_state& state, const link_wallet_cmd& c, const decide_context& ctx, event& out);
 void decide_session(const ledger_state& state, const unlink_wallet_cmd& c, const decide_context& ctx, event& out);
+void decide_session(const ledger_state& state, const record_auth_failure_cmd& c, const decide_context& ctx, event& out);
+
+// Payout destinations (engine/payouts.cpp), command types 40-49.
+template <typename T>
+concept payout_command = static_cast<std::uint16_t>(T::type) >= 40 && static_cast<std::uint16_t>(T::type) < 50;
+void decide_payout(const ledger_state& state, const register_payout_destination_cmd& c, const decide_context& ctx,
+                   event& out);
 
 // The system event that closes sessions and challenges whose expiry has
 // passed (ids and nonces from due_sessions and due_challenges).

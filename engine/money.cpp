@@ -387,6 +387,8 @@ void decide(const ledger_state& state, const command_body& body, const decide_co
       [&](const auto& b) {
         if constexpr (session_command<std::decay_t<decltype(b)>>)
           decide_session(state, b, ctx, out);
+        else if constexpr (payout_command<std::decay_t<decltype(b)>>)
+          decide_payout(state, b, ctx, out);
         else
           decide_body(d, b);
       },

@@ -191,6 +191,17 @@ class event_check {
     connections_[keys::connection(c.chain, c.address)] = true;
     return status::ok();
   }
+  status check(const payout_destination_registered& p) {
+    const auto* a = s_.account(p.wallet);
+    if (!a || a->kind != account_kind::user || a->owner != p.owner) return bad("payout destination on a wallet it does not fit");
+    if (s_.payout_destination_count(p.wallet) >= payout_destinations_per_wallet_max) return bad("too many payout destinations");
+    if (p.account_number.rfind("enc1:", 0) != 0) return bad("payout destination holds a field that is not ciphertext");
+    return status::ok();
+  }
+  status check(const auth_failed& f) {
+    if (f.address.empty() || f.check.empty() || f.client.empty()) return bad("auth failure record malformed");
+    return status::ok();
+  }
   status check(const wallet_disconnected& c) {
     if (!connected(c.chain, c.address)) return bad("disconnects " + c.address + ", which is not connected");
     connections_[keys::connection(c.chain, c.address)] = false;

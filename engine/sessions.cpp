@@ -101,6 +101,14 @@ void decide_session(const ledger_state& s, const unlink_wallet_cmd& c, const dec
   accept(out);
 }
 
+// A refused sign-in, recorded as the API saw it; nothing in the state
+// depends on it, so it is always accepted (validation already bounded it).
+void decide_session(const ledger_state&, const record_auth_failure_cmd& c, const decide_context&, event& out) {
+  out.effects.clear();
+  out.effects.emplace_back(auth_failed{c.chain, c.network, c.address, c.client, c.check});
+  accept(out);
+}
+
 void decide_session_sweep(const ledger_state& s, const std::vector<std::uint64_t>& sessions,
                           const std::vector<std::string>& challenges, event& out) {
   out.effects.clear();

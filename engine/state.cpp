@@ -419,6 +419,8 @@ void ledger_state::apply_effect(const effect& fx, const daily_usage* usage) {
     std::string id_bytes;
     put_key_u64(id_bytes, t->id);
     kv_.put(keys::reversal(t->reverses), id_bytes);
+  } else if (auto* pd = std::get_if<payout_destination_registered>(&fx)) {
+    apply_payout_effect(*pd);
   } else if (!apply_money_effect(fx)) {
     apply_session_effect(fx);
   }

@@ -43,6 +43,9 @@ namespace ledger {
 //   'm' id (8, BE)      -> money_tx_record: deposits, withdrawals, payments, refunds
 //   'n' owner 0 reference -> id (8, BE): references unique per owner
 //   'v' provider 0 reference -> id (8, BE): deposits by provider reference
+//   'd' id (8, BE)      -> payout destination (payout_destination_registered bytes; ciphertext fields)
+//   'y' wallet (8) id (8) -> (empty) index of payout destinations by wallet
+//   'e' wallet (8, BE)  -> number of payout destinations of the wallet (8, BE)
 namespace keys {
 std::string asset(std::string_view code);
 std::string account(std::uint64_t id);
@@ -68,7 +71,15 @@ std::string fee_schedule_prefix();
 std::string money_tx(std::uint64_t id);
 std::string money_reference(std::string_view owner, std::string_view reference);
 std::string provider_reference(std::string_view provider, std::string_view reference);
+std::string payout_destination(std::uint64_t id);
+std::string wallet_payout(std::uint64_t wallet, std::uint64_t id);
+std::string wallet_payout_prefix(std::uint64_t wallet);
+std::string payout_count(std::uint64_t wallet);
 }  // namespace keys
+
+// A stored payout destination (engine/payouts.cpp).
+std::string encode(const payout_destination_registered& r);
+status decode(std::string_view bytes, payout_destination_registered& r);
 
 // Bounds on session state, so memory and every event stay bounded.
 inline constexpr std::size_t sessions_per_owner_max = 256;
@@ -319,6 +330,9 @@ class ledger_state {
   std::vector<std::uint64_t> due_sessions(std::int64_t now_us, std::size_t max) const;
   std::vector<std::string> due_challenges(std::int64_t now_us, std::size_t max) const;
   std::size_t challenge_count() const { return challenges_.size(); }
+
+  // --- payout destinations (engine/payouts.cpp) ---
+  std::uint64_t payout_destination_count(std::uint64_t wallet) const;
   std::size_t session_count() const { return sessions_.size(); }
 
   std::size_t account_count() const { return accounts_.size(); }
@@ -343,6 +357,7 @@ class ledger_state {
   // Returns false when `fx` is no fee or status effect.
   bool apply_money_effect(const effect& fx);
   void put_money_tx(const money_tx_record& r);
+  void apply_payout_effect(const payout_destination_registered& p);
   status load_session_entry(std::string_view key, std::string_view value);
   void index_session(const session_record& r);
   void unindex_session(const session_record& r);

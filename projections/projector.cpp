@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -19,6 +20,9 @@ namespace ledger::projections {
 namespace {
 
 constexpr std::size_t values_per_statement_max = 1000;
+// How long refused sign-ins stay in wallet_auth_failures, behind the newest
+// (schemas/sql/0006_wallet_auth_failures.sql).
+constexpr std::int64_t auth_failures_retention_us = 30LL * 86400 * 1000000;
 
 std::int64_t steady_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -170,6 +174,8 @@ struct event_scope {
 // Everything one batch writes, built in memory before the transaction opens.
 struct batch_rows {
   std::vector<std::string> assets, wallets, holds, transactions, postings, audit, raw, sessions, connections;
+  std::vector<std::string> auth_failures;
+  std::int64_t auth_failure_at_max = 0;  // log time of the newest auth failure in the batch
   // Later changes to session and connection rows: (id or "chain address", status or "", seq, at).
   std::vector<status_update> session_closes;
   std::vector<std::tuple<std::string, std::string, std::uint64_t, std::int64_t>> disconnects;
@@ -410,6 +416,17 @@ void projector::impl::build_session_effect(event_scope& x, const effect& fx, bat
                                    .take());
   } else if (auto* d = std::get_if<wallet_disconnected>(&fx)) {
     rows.disconnects.emplace_back(std::string(to_string(d->chain)), d->address, e.seq, e.log_ts_us);
+  } else if (auto* f = std::get_if<auth_failed>(&fx)) {
+    rows.auth_failures.push_back(line()
+                                     .num(e.seq)
+                                     .text(x.at)
+                                     .text(to_string(f->chain))
+                                     .text(safe_text(f->network, e.seq, "wallet_auth_failures.network", rows))
+                                     .text(safe_text(f->address, e.seq, "wallet_auth_failures.address", rows))
+                                     .text(safe_text(f->client, e.seq, "wallet_auth_failures.client", rows))
+                                     .text(safe_text(f->check, e.seq, "wallet_auth_failures.reason", rows))
+                                     .take());
+    rows.auth_failure_at_max = std::max(rows.auth_failure_at_max, e.log_ts_us);
   }
 }
 
@@ -638,6 +655,12 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
   copy("wallet_sessions", {"session_id", "owner", "chain", "network", "address", "status", "opened_at", "expires_at"},
        rows.sessions);
   copy("wallet_connections", {"chain", "address", "owner", "connected_seq", "connected_at"}, rows.connections);
+  copy("wallet_auth_failures", {"seq", "at", "chain", "network", "address", "client", "reason"}, rows.auth_failures);
+  if (rows.auth_failure_at_max != 0) {
+    // Retention by log time (deterministic, so a rebuild keeps the same rows).
+    std::int64_t keep_from_us = rows.auth_failure_at_max - auth_failures_retention_us;
+    tx.exec("DELETE FROM wallet_auth_failures WHERE at < " + tx.quote(timestamp(keep_from_us)) + "::timestamptz");
+  }
 
   write_updates(tx, rows);
   write_balances(tx, rows);

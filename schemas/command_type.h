@@ -34,6 +34,8 @@ enum class command_type : std::uint16_t {
   refund = 20,
   provider_payment = 21,
   provider_refund = 22,
+  // Payout destinations (schemas/payout_commands.h), 40-49.
+  register_payout_destination = 40,
   // Wallet sessions (schemas/session_commands.h).
   issue_challenge = 200,
   open_session = 201,
@@ -41,6 +43,7 @@ enum class command_type : std::uint16_t {
   revoke_sessions = 203,
   link_wallet = 204,
   unlink_wallet = 205,
+  record_auth_failure = 206,
 };
 std::string_view to_string(command_type t);
 

@@ -51,12 +51,14 @@ std::string_view to_string(command_type t) {
     case command_type::refund: return "refund";
     case command_type::provider_payment: return "provider_payment";
     case command_type::provider_refund: return "provider_refund";
+    case command_type::register_payout_destination: return "register_payout_destination";
     case command_type::issue_challenge: return "issue_challenge";
     case command_type::open_session: return "open_session";
     case command_type::revoke_session: return "revoke_session";
     case command_type::revoke_sessions: return "revoke_sessions";
     case command_type::link_wallet: return "link_wallet";
     case command_type::unlink_wallet: return "unlink_wallet";
+    case command_type::record_auth_failure: return "record_auth_failure";
   }
   return "unknown";
 }

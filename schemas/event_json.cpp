@@ -209,6 +209,25 @@ struct effect_json {
     w.str("from", to_string(v.from));
     w.str("to", to_string(v.to));
     if (!v.reason.empty()) w.str("reason", v.reason);
+  void operator()(const payout_destination_registered& v) {
+    // Ciphertext only: the details are readable through the API, with the owner's key.
+    w.str("effect", "payout_destination_registered");
+    w.unum("destination", v.id);
+    w.unum("wallet", v.wallet);
+    w.str("owner", v.owner);
+    w.str("account_name", v.account_name);
+    w.str("bank_id", v.bank_id);
+    w.str("account_number", v.account_number);
+    w.str("sender_details", v.sender_details);
+    w.str("receiver_details", v.receiver_details);
+  }
+  void operator()(const auth_failed& v) {
+    w.str("effect", "auth_failed");
+    w.str("chain", to_string(v.chain));
+    w.str("network", v.network);
+    w.str("address", v.address);
+    w.str("client", v.client);
+    w.str("check", v.check);
   }
 };
 
@@ -223,6 +242,8 @@ void add_accounts(const effect& fx, std::vector<std::uint64_t>& out) {
   } else if (auto* m = std::get_if<money_tx_opened>(&fx)) {
     out.push_back(m->debit_account);
     out.push_back(m->credit_account);
+  } else if (auto* pd = std::get_if<payout_destination_registered>(&fx)) {
+    out.push_back(pd->wallet);
   }
 }
 

@@ -196,14 +196,37 @@ struct money_tx_changed {
   money_status from = money_status::pending;
   money_status to = money_status::pending;
   std::string reason;
+// A refused sign-in attempt (record_auth_failure): which check failed, for
+// whom, from where. Changes no state.
+struct auth_failed {
+  wallet_chain chain = wallet_chain::ethereum;
+  std::string network;
+  std::string address;
+  std::string client;
+  std::string check;
+};
+
+// --- payout destinations (schemas/payout_commands.h) ------------------------
+
+// Bank details registered on a wallet; every detail field is ciphertext.
+struct payout_destination_registered {
+  std::uint64_t id = 0;  // the sequence of the event
+  std::uint64_t wallet = 0;
+  std::string owner;
+  std::string account_name;
+  std::string bank_id;
+  std::string account_number;
+  std::string sender_details;
+  std::string receiver_details;
 };
 
 // The position of a type in this list is its code in the event format:
 // append new effects at the end, never reorder (checked below).
 using effect = std::variant<asset_registered, account_opened, account_status_changed, balance_changed,
                             daily_usage, pending_opened, pending_closed, transaction_recorded, challenge_issued,
-                            challenge_closed, session_opened, session_closed, wallet_connected, wallet_disconnected, fee_schedule_changed,
-                            money_tx_opened, money_tx_changed>;
+                            challenge_closed, session_opened, session_closed, wallet_connected, wallet_disconnected,
+                            fee_schedule_changed, money_tx_opened, money_tx_changed, auth_failed,
+                            payout_destination_registered>;
 static_assert(std::is_same_v<std::variant_alternative_t<0, effect>, asset_registered>);
 static_assert(std::is_same_v<std::variant_alternative_t<3, effect>, balance_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<7, effect>, transaction_recorded>);
@@ -211,7 +234,9 @@ static_assert(std::is_same_v<std::variant_alternative_t<8, effect>, challenge_is
 static_assert(std::is_same_v<std::variant_alternative_t<13, effect>, wallet_disconnected>);
 static_assert(std::is_same_v<std::variant_alternative_t<14, effect>, fee_schedule_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<16, effect>, money_tx_changed>);
-static_assert(std::variant_size_v<effect> == 17, "a new effect goes at the end with the next code");
+static_assert(std::is_same_v<std::variant_alternative_t<17, effect>, auth_failed>);
+static_assert(std::is_same_v<std::variant_alternative_t<18, effect>, payout_destination_registered>);
+static_assert(std::variant_size_v<effect> == 19, "a new effect goes at the end with the next code");
 
 enum class event_status : std::uint8_t { accepted = 1, rejected = 2 };
 

@@ -76,6 +76,16 @@ template <class A> void fields(A& a, revoke_session_cmd& v) { a(v.session_id); a
 template <class A> void fields(A& a, revoke_sessions_cmd& v) { a(v.owner); a(v.chain); a(v.address); }
 template <class A> void fields(A& a, link_wallet_cmd& v) { a(v.chain); a(v.address); a(v.owner); }
 template <class A> void fields(A& a, unlink_wallet_cmd& v) { a(v.chain); a(v.address); }
+template <class A> void fields(A& a, register_payout_destination_cmd& v) {
+  a(v.wallet); a(v.owner); a(v.account_name); a(v.bank_id); a(v.account_number); a(v.sender_details); a(v.receiver_details);
+}
+template <class A> void fields(A& a, payout_destination_registered& v) {
+  a(v.id); a(v.wallet); a(v.owner); a(v.account_name); a(v.bank_id); a(v.account_number); a(v.sender_details);
+  a(v.receiver_details);
+}
+template <class A> void fields(A& a, record_auth_failure_cmd& v) {
+  a(v.chain); a(v.network); a(v.address); a(v.client); a(v.check);
+}
 
 template <class A> void fields(A& a, challenge_issued& v) {
   a(v.nonce); a(v.chain); a(v.network); a(v.address); a(v.domain); a(v.uri); a(v.issued_at_us); a(v.expires_at_us);
@@ -87,6 +97,9 @@ template <class A> void fields(A& a, session_opened& v) {
 template <class A> void fields(A& a, session_closed& v) { a(v.id); a(v.resolution); }
 template <class A> void fields(A& a, wallet_connected& v) { a(v.chain); a(v.address); a(v.owner); }
 template <class A> void fields(A& a, wallet_disconnected& v) { a(v.chain); a(v.address); a(v.owner); }
+template <class A> void fields(A& a, auth_failed& v) {
+  a(v.chain); a(v.network); a(v.address); a(v.client); a(v.check);
+}
 
 template <class A> void fields(A& a, fee_schedule_changed& v) {
   a(v.asset); a(v.kind); a(v.removed); a(v.fixed); a(v.basis_points); a(v.minimum); a(v.maximum);

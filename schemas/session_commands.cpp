@@ -104,6 +104,17 @@ std::optional<field_error> validate_body(const link_wallet_cmd& c) {
 
 std::optional<field_error> validate_body(const unlink_wallet_cmd& c) { return check_wallet(c.chain, c.address); }
 
+std::optional<field_error> validate_body(const record_auth_failure_cmd& c) {
+  LEDGER_CHECK(check_wallet(c.chain, c.address));
+  LEDGER_CHECK(check_token("network", c.network, wallet_network_bytes_max));
+  LEDGER_CHECK(check_token("client", c.client, client_address_bytes_max));
+  LEDGER_CHECK(check_token("check", c.check, auth_check_bytes_max));
+  for (char ch : c.check)
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'))
+      return field_error{"check", "must be a refusal code (lower case, digits, _)"};
+  return std::nullopt;
+}
+
 bool session_body_in_domain(const command_body& b) {
   return std::visit(
       [](const auto& v) {

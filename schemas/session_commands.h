@@ -39,6 +39,8 @@ inline constexpr std::size_t signature_bytes_max = 512;
 inline constexpr std::size_t token_hash_bytes = 32;
 inline constexpr std::int64_t challenge_ttl_s_max = 86'400;
 inline constexpr std::int64_t session_duration_s_max = 366LL * 86'400;  // a leap year
+inline constexpr std::size_t client_address_bytes_max = 64;  // an IPv6 address in text, with room
+inline constexpr std::size_t auth_check_bytes_max = 64;      // a refusal code such as "signature_mismatch"
 
 // A single-use sign-in challenge. It expires `ttl_s` after the command's log time.
 struct issue_challenge_cmd {
@@ -102,6 +104,21 @@ struct unlink_wallet_cmd {
   wallet_chain chain = wallet_chain::ethereum;
   std::string address;
   bool operator==(const unlink_wallet_cmd&) const = default;
+};
+
+// Records a sign-in attempt the API refused (a signature or field check
+// failed), for incident queries. The API submits it only for attempts that
+// both auth rate limits (client address, wallet address) admitted, so the
+// journal grows no faster than the limits allow. It carries no secret: not
+// the message, not the signature, no token.
+struct record_auth_failure_cmd {
+  static constexpr command_type type = command_type::record_auth_failure;
+  wallet_chain chain = wallet_chain::ethereum;
+  std::string network;
+  std::string address;
+  std::string client;  // the client address the attempt came from
+  std::string check;   // the refusal code: which check failed
+  bool operator==(const record_auth_failure_cmd&) const = default;
 };
 
 }  // namespace ledger

@@ -12,6 +12,9 @@ std::optional<field_error> validate_body(const revoke_session_cmd& c);
 std::optional<field_error> validate_body(const revoke_sessions_cmd& c);
 std::optional<field_error> validate_body(const link_wallet_cmd& c);
 std::optional<field_error> validate_body(const unlink_wallet_cmd& c);
+std::optional<field_error> validate_body(const record_auth_failure_cmd& c);
+// Payout destinations (schemas/payout_commands.cpp).
+std::optional<field_error> validate_body(const register_payout_destination_cmd& c);
 
 // Whether a decoded session body's enums are in range (decode_body refuses
 // the bytes otherwise). True for every other body.

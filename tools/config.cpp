@@ -110,6 +110,11 @@ Options (each also read from the environment variable shown; flags win):
                             only); deposits come from clearing:NAME (repeatable) [none]
   --webhook-tolerance-s N   LEDGER_WEBHOOK_TOLERANCE_S Stripe signature timestamps accepted this
                             far from now, either way [300]
+  --master-key-file ID,PATH                        a master key for payment details (32 bytes, raw
+                            or 64 hex digits); repeatable, the last one wraps new data keys [none:
+                            the payout-destination routes answer 503]
+  --key-store-dir DIR       LEDGER_KEY_STORE_DIR   wrapped data keys, outside the journal (shared
+                            by every API instance in Kafka mode) [DATA_DIR/keys]
   --redis-url URL           LEDGER_REDIS_URL       redis://[USER@]HOST[:PORT][/DB]: share the rate
                             limits of every instance there; unreachable: limited routes 503 [none]
   --redis-timeout-ms N      LEDGER_REDIS_TIMEOUT_MS connect and each call [250]
@@ -250,6 +255,14 @@ void add_webhook_account(config& c, const std::string& spec) {
 
 // The options of the newer features (backup and restore, reconciliation,
 // webhooks, wallet sign-in, event streams and auditors).
+void add_master_key(config& c, const std::string& spec) {
+  api::master_key k;
+  if (auto e = api::load_master_key(spec, k)) die("--master-key-file: " + *e);
+  for (const auto& m : c.master_keys)
+    if (m.id == k.id) die("--master-key-file: key id " + k.id + " given twice");
+  c.master_keys.push_back(std::move(k));
+}
+
 std::vector<option_def> feature_option_defs(config& c) {
   return {
       {"--to", "", [&](const std::string& v) { c.backup_to = v; }},
@@ -275,6 +288,8 @@ std::vector<option_def> feature_option_defs(config& c) {
       {"--events-queue-max", "LEDGER_EVENTS_QUEUE_MAX", [&](const std::string& v) { c.events_queue_max = to_number("--events-queue-max", v, 1, 1u << 20); }},
       {"--events-stall-ms", "LEDGER_EVENTS_STALL_MS", [&](const std::string& v) { c.events_stall_ms = int(to_number("--events-stall-ms", v, 10, 3'600'000)); }},
       {"--audit-signing-key", "LEDGER_AUDIT_SIGNING_KEY", [&](const std::string& v) { c.audit_signing_key = v; }},
+      {"--master-key-file", "", [&](const std::string& v) { add_master_key(c, v); }},
+      {"--key-store-dir", "LEDGER_KEY_STORE_DIR", [&](const std::string& v) { c.key_store_dir = v; }},
   };
 }
 

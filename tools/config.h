@@ -11,6 +11,7 @@
 #include "api/jwt_files.h"
 #include "api/rate_limit.h"
 #include "api/webhooks.h"
+#include "api/payout_keys.h"
 #include "api/wallet_auth_settings.h"
 #include "api/server.h"
 #include "kafka/client.h"
@@ -81,6 +82,10 @@ struct config {
   api::rate_limit_settings rate_limits;
   // Wallet sign-in (api/routes_auth.cpp).
   api::wallet_auth_settings wallet_auth;
+  // Envelope keys for payment details (api/payout_keys.h): master keys, the
+  // last one current; the key store directory ("": DATA_DIR/keys).
+  std::vector<api::master_key> master_keys;
+  std::string key_store_dir;
   std::string redis_url;       // empty: the in-process limiter
   int redis_timeout_ms = 250;
   std::string redis_password;  // secret: environment or file only

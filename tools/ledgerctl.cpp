@@ -7,10 +7,12 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "api/payout_keys.h"
 #include "schemas/money.h"
 #include "schemas/time.h"
 #include "tools/audit/commands.h"
@@ -32,13 +34,16 @@ const char* usage_text = R"(usage: ledgerctl COMMAND [options]
   audit state (--at T | --seq N) [SOURCE] [--wallet ID] [--format csv|ndjson] [--no-snapshots]
   audit trial-balance (--at T | --seq N) [SOURCE]
   audit diff A B
+  keys rotate (--key-store-dir DIR | --data-dir DIR) --master-key-file ID,PATH...
 
 SOURCE is one of --data-dir DIR (a ledgerd data directory, read-only, also
 while ledgerd runs), --archive PATH (from audit export), or --kafka-brokers
 LIST [--kafka-topic NAME] [--ledger-id ID] [--kafka-option KEY=VALUE]... (the events topic;
 ID: the ledger id bound into its chain, Kafka mode's default "ledger").
 Times are RFC 3339 ("2026-11-30T12:00:00Z"). The signing key defaults to
-$LEDGER_SIGNING_KEY_FILE. Exit: 0 ok, 1 data wrong, 2 usage, 3 operating error.
+$LEDGER_SIGNING_KEY_FILE. keys rotate re-wraps every payment-detail data key
+under the last --master-key-file (give the older ones too, to unwrap); it
+may run while ledgerd serves. Exit: 0 ok, 1 data wrong, 2 usage, 3 operating error.
 )";
 
 std::atomic<bool> stop_requested{false};
@@ -255,10 +260,38 @@ int cmd_diff(const args& a) {
   return d.empty() ? 0 : 1;
 }
 
+// keys rotate: the payment-detail key store re-wrapped under the newest master key.
+int cmd_keys_rotate(const args& a) {
+  if (a.has("--key-store-dir") == a.has("--data-dir")) throw usage_error{"give one of --key-store-dir, --data-dir"};
+  std::string dir = a.has("--key-store-dir") ? a.get("--key-store-dir") : a.get("--data-dir") + "/keys";
+  if (!std::filesystem::is_directory(dir)) throw usage_error{dir + " is not a key store directory"};
+  std::vector<api::master_key> masters;
+  for (const auto& spec : a.all("--master-key-file")) {
+    api::master_key k;
+    if (auto e = api::load_master_key(spec, k)) throw usage_error{"--master-key-file: " + *e};
+    masters.push_back(std::move(k));
+  }
+  // multimap keeps equal keys in insertion order: the last given is current.
+  if (masters.empty()) throw usage_error{"give at least one --master-key-file (the last one is the new key)"};
+  api::payout_keys keys(std::move(masters), dir);
+  api::rotate_report r;
+  if (auto e = keys.rotate(r); e != api::key_error::none) {
+    std::fprintf(stderr, "ledgerctl: keys rotate: %s\n", std::string(api::to_string(e)).c_str());
+    return e == api::key_error::corrupt ? 1 : 3;
+  }
+  std::printf("rotated: %zu data keys re-wrapped under %s, %zu already under it, %zu destroyed\n", r.rewrapped,
+              keys.current_key_id().c_str(), r.current, r.destroyed);
+  return 0;
+}
+
 int dispatch(int argc, char** argv) {
   if (argc < 2) throw usage_error{"no command"};
   std::string cmd = argv[1];
   if (cmd == "events") return cmd_events(parse(argc, argv, 2));
+  if (cmd == "keys") {
+    if (argc < 3 || std::string(argv[2]) != "rotate") throw usage_error{"unknown keys command"};
+    return cmd_keys_rotate(parse(argc, argv, 3));
+  }
   if (cmd != "audit" || argc < 3) throw usage_error{"unknown command \"" + cmd + "\""};
   std::string sub = argv[2];
   auto a = parse(argc, argv, 3);

@@ -247,6 +247,15 @@ std::unique_ptr<api::limiter> make_limiter(const config& cfg, clock& clk, api::l
   return std::make_unique<api::redis_limiter>(std::move(rs));
 }
 
+namespace {
+// The key store lives beside the RocksDB directory, not in it: its files are
+// destroyed one by one (crypto-shredding), never compacted or backed up with
+// the journal.
+std::string key_store_dir(const config& cfg) {
+  return cfg.key_store_dir.empty() ? (std::filesystem::path(cfg.data_dir) / "keys").string() : cfg.key_store_dir;
+}
+}  // namespace
+
 int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks) {
   auto jwt = make_jwt(cfg);
   serve_hooks hooks = given_hooks;
@@ -290,6 +299,8 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   svc_cfg.audit = &audit;
   svc_cfg.audit_public_key_pem = audit_public_key(cfg);
   svc_cfg.wallet_auth = cfg.wallet_auth;
+  api::payout_keys payment_keys(cfg.master_keys, key_store_dir(cfg));
+  svc_cfg.payment_keys = &payment_keys;
   std::unique_ptr<api::server> srv;
   svc_cfg.dispatch = [&srv](std::function<void()> f) { srv->dispatcher()(std::move(f)); };
   api::service svc(backend, *jwt, svc_cfg, m, log, clk);

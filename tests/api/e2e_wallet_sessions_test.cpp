@@ -11,8 +11,11 @@
 #include <fstream>
 #include <thread>
 
+#include <pqxx/pqxx>
+
 #include "base/json_out.h"
 #include "schemas/time.h"
+#include "tests/api/e2e_pg.h"
 #include "tests/api/e2e_support.h"
 
 namespace ledger::e2e {
@@ -203,6 +206,67 @@ TEST_CASE("wallet sessions: refusals name the check that failed and open nothing
   CHECK(active_sessions(env, w, c.address) == 1);
 }
 
+// A SIP-018 structured-data signature, made by @stacks/transactions
+// signStructuredData, and the request body that carries its domain.
+std::string sip018_sign(const wallet& w, const std::string& message, const std::string& name, const std::string& version,
+                        const std::string& chain_id) {
+  return node({"sip018", "stacks", w.key, name, version, chain_id}, message);
+}
+
+std::string sip018_body(const std::string& message, const std::string& signature, const std::string& name,
+                        const std::string& version, std::uint64_t chain_id) {
+  json_out j;
+  j.begin_object().field("message", message).field("signature", signature);
+  j.key("structured_data").begin_object().key("domain").begin_object();
+  j.field("name", name).field("version", version).field("chain_id", chain_id).end_object().end_object();
+  return j.end_object().take();
+}
+
+TEST_CASE("wallet sessions: a Stacks sign-in signed as SIP-018 structured data") {
+  ledger_env env({.args = many_sign_ins});
+  for (const auto& [network, chain_id] : {std::pair<std::string, std::uint64_t>{"testnet", 2147483648ULL}, {"mainnet", 1}}) {
+    INFO("network ", network);
+    wallet w{"stacks", network, key_a};
+    auto c = new_challenge(env, w);
+    auto post = [&](const std::string& sig, const std::string& name, const std::string& version, std::uint64_t id) {
+      return env.post("/v1/auth/sessions", "", sip018_body(c.message, sig, name, version, id), no_key);
+    };
+    std::string id_text = std::to_string(chain_id);
+    std::string other_id = std::to_string(chain_id == 1 ? 2147483648ULL : 1ULL);
+
+    // Signed over another domain, version or chain-id: refused by name, nothing opened.
+    auto r = post(sip018_sign(w, c.message, "evil.example.com", "1", id_text), "evil.example.com", "1", chain_id);
+    CHECK(r.status == 401);
+    CHECK(refusal_of(r) == "sip018_domain_mismatch");
+    CHECK(json(r.body).str("/field") == "structured_data.domain.name");
+    r = post(sip018_sign(w, c.message, "app.example.com", "1", other_id), "app.example.com", "1", std::stoull(other_id));
+    CHECK(r.status == 401);
+    CHECK(refusal_of(r) == "sip018_chain_id_mismatch");
+    r = post(sip018_sign(w, c.message, "app.example.com", "2", id_text), "app.example.com", "2", chain_id);
+    CHECK(refusal_of(r) == "sip018_version_unsupported");
+    // The right domain claimed, but the signature is over another chain-id.
+    r = post(sip018_sign(w, c.message, "app.example.com", "1", other_id), "app.example.com", "1", chain_id);
+    CHECK(refusal_of(r) == "signature_mismatch");
+    // A signed-message signature is not a structured-data one, nor the reverse.
+    r = post(w.sign(c.message), "app.example.com", "1", chain_id);
+    CHECK(refusal_of(r) == "signature_mismatch");
+    std::string good = sip018_sign(w, c.message, "app.example.com", "1", id_text);
+    r = sign_in(env, c.message, good);
+    CHECK(refusal_of(r) == "signature_mismatch");
+    CHECK(active_sessions(env, w, c.address) == 0);
+    // A malformed domain names its field.
+    r = env.post("/v1/auth/sessions", "",
+                 R"({"message":"x","signature":"00","structured_data":{"domain":{"name":"a","version":"1"}}})", no_key);
+    CHECK(r.status == 400);
+    CHECK(json(r.body).str("/field") == "structured_data.domain.chain_id");
+
+    auto ok = post(good, "app.example.com", "1", chain_id);
+    REQUIRE_MESSAGE(ok.status == 201, ok.body);
+    CHECK(json(ok.body).str("/address") == c.address);
+    CHECK(env.get("/v1/auth/sessions", json(ok.body).str("/token")).status == 200);
+  }
+}
+
 TEST_CASE("wallet sessions: expired challenges and sessions are refused") {
   ledger_env env({.args = {"--auth-challenge-ttl-s", "1", "--rate-limit", "auth:1000:1000:60"}});
   wallet w{"solana", "mainnet", key_b};
@@ -292,6 +356,55 @@ TEST_CASE("wallet sessions: sign-in attempts are rate-limited in the auth class"
     else CHECK(refusal_of(r) == "malformed_message");
   }
   CHECK(limited == 1);
+}
+
+TEST_CASE("wallet sessions: refused sign-ins the limits admit are journaled and queried in SQL; the 21st is not") {
+  const std::string conninfo = e2e_pg().create_database("e2e_auth_failures");
+  ledger_env env(pg_options(conninfo));  // defaults: auth 20 per minute per client and per wallet address
+  wallet w{"ethereum", "1", key_a};
+  auto c = new_challenge(env, w);
+  std::string by_other_key = wallet{"ethereum", "1", key_b}.sign(c.message);
+  int refused = 0, limited = 0;
+  for (int i = 0; i < 21; ++i) {
+    auto r = sign_in(env, c.message, by_other_key);
+    if (r.status == 429) {
+      ++limited;
+    } else {
+      CHECK(refusal_of(r) == "signature_mismatch");
+      ++refused;
+    }
+  }
+  CHECK(refused == 20);
+  CHECK(limited == 1);
+
+  // A later command: once the projector has it, everything before it is in PostgreSQL.
+  auto marker = env.post("/v1/auth/challenge", "", challenge_body(w, c.address), no_key);
+  REQUIRE_MESSAGE(marker.status == 201, marker.body);
+  std::string marker_seq = marker.header("ledger-seq");
+  auto sql_count = [&](const std::string& q) {
+    pqxx::connection pc(conninfo);
+    pqxx::work tx(pc);
+    return tx.exec1(q)[0].as<int>();
+  };
+  REQUIRE(eventually([&] { return sql_count("SELECT count(*) FROM ledger.audit_log WHERE seq = " + marker_seq) == 1; }));
+
+  // Seed 002's incident query: failed authentications in the last hour, by reason.
+  pqxx::connection pc(conninfo);
+  pqxx::work tx(pc);
+  auto by_reason = tx.exec("SELECT reason, count(*) FROM ledger.wallet_auth_failures "
+                           "WHERE at > now() - interval '1 hour' GROUP BY 1 ORDER BY 2 DESC");
+  REQUIRE(by_reason.size() == 1);
+  CHECK(std::string(by_reason[0][0].c_str()) == "signature_mismatch");
+  CHECK(by_reason[0][1].as<int>() == 20);  // the 429 left nothing
+  auto row = tx.exec1("SELECT chain, network, address, client FROM ledger.wallet_auth_failures LIMIT 1");
+  CHECK(std::string(row[0].c_str()) == "ethereum");
+  CHECK(std::string(row[1].c_str()) == "1");
+  CHECK(std::string(row[2].c_str()) == c.address);
+  CHECK(std::string(row[3].c_str()) == "127.0.0.1");
+  CHECK(tx.exec1("SELECT count(*) FROM ledger.audit_log WHERE command = 'record_auth_failure'")[0].as<int>() == 20);
+  // No secret: neither the signed message nor the signature is in the record.
+  CHECK(tx.exec1("SELECT count(*) FROM ledger.wallet_auth_failures WHERE address = " + tx.quote(c.address))[0].as<int>() == 20);
+  CHECK(active_sessions(env, w, c.address) == 0);
 }
 
 TEST_CASE("wallet sessions: an admin links an address to an owner before its first sign-in") {

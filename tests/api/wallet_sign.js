@@ -3,13 +3,17 @@
 //
 //   node wallet_sign.js address <chain> <private key hex> [network]
 //   node wallet_sign.js sign <chain> <private key hex> [variant] < message
+//   node wallet_sign.js sip018 stacks <private key hex> <name> <version> <chain id> < message
 //
 // chain: ethereum (ethers v6: EIP-191 personal_sign), solana (tweetnacl:
 // Ed25519 over the UTF-8 bytes, bs58 addresses and signatures), stacks
 // (@stacks/encryption hashMessage + @stacks/transactions signMessageHashRsv,
 // c32check addresses). variant "high-s" (ethereum only) turns the signature
 // into its high-S twin (s' = n - s, v flipped): valid for plain ECDSA, refused
-// by EIP-2 rules. Prints one line: the address, or the signature.
+// by EIP-2 rules. Mode sip018 signs the message as SIP-018 structured data
+// with @stacks/transactions signStructuredData: the message a Clarity
+// string-ascii value (string-utf8 if it is not ASCII), the domain the tuple
+// {name, version, chain-id}. Prints one line: the address, or the signature.
 'use strict';
 const path = require('path');
 const modules = path.join(__dirname, '..', 'node_modules');
@@ -70,9 +74,29 @@ async function sign(chain, keyHex, variant, message) {
   throw new Error('unknown chain ' + chain);
 }
 
+function sip018(keyHex, name, version, chainId, message) {
+  const tx = req('@stacks/transactions');
+  const ascii = /^[\x00-\x7f]*$/.test(message);
+  const domain = tx.tupleCV({
+    name: tx.stringAsciiCV(name),
+    version: tx.stringAsciiCV(version),
+    'chain-id': tx.uintCV(BigInt(chainId)),
+  });
+  const value = ascii ? tx.stringAsciiCV(message) : tx.stringUtf8CV(message);
+  const privateKey = tx.createStacksPrivateKey(stacksKey(keyHex));
+  return tx.signStructuredData({ message: value, domain, privateKey }).data;
+}
+
+async function readStdin() {
+  const chunks = [];
+  for await (const c of process.stdin) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function main() {
-  const [mode, chain, keyHex, extra] = process.argv.slice(2);
+  const [mode, chain, keyHex, extra, ...rest] = process.argv.slice(2);
   if (mode === 'address') return address(chain, keyHex, extra);
+  if (mode === 'sip018' && chain === 'stacks') return sip018(keyHex, extra, rest[0], rest[1], await readStdin());
   if (mode === 'sign') {
     const chunks = [];
     for await (const c of process.stdin) chunks.push(c);

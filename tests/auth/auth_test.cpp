@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "auth/chains.h"
+#include "auth/clarity.h"
 #include "auth/verify.h"
 #include "schemas/time.h"
 
@@ -175,4 +176,73 @@ TEST_CASE("auth: primitives against known vectors") {
   CHECK(*eip55_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed") == "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed");
   CHECK(*eip55_address("0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359") == "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359");
   CHECK_FALSE(eip55_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beae").has_value());
+}
+
+namespace {
+
+// SIP-018 signatures of the Stacks mainnet challenge message by the key
+// 0x11...11, made by @stacks/transactions signStructuredData (wallet_sign.js
+// sip018): under the right domain, under the testnet chain-id, and under
+// another domain name.
+const std::string stx_sip018 =
+    "04522db34a31d62268e77803252d298db5710e0ff08c20738f4f7eb5e4c92aa75634f3bfa52184f2e30b63504dcb2ad0c898a7f80b0520e8b2b4"
+    "e73152d100d701";
+const std::string stx_sip018_testnet_id =
+    "ff499e5060cd1a5e02dd9e63b1104a729b968a66dacaabe0bcb9c8963a53a93435b02869dc9df5391dc86e4aba0da2d936bd76a701305cc6c020"
+    "51db0abfd28c00";
+const std::string stx_sip018_evil_domain =
+    "14c14f3f99def7d08272e45c07660ddede9111b05b98ff2dc229436ac6a1aced2c3cb1e68619396969e6e0881d51ee412122e7ec475da1eaf203"
+    "2bc2789f95a701";
+
+std::string hex(std::string_view b) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (unsigned char c : b) {
+    s.push_back(d[c >> 4]);
+    s.push_back(d[c & 15]);
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("auth: Clarity serialization and the SIP-018 hash match @stacks/transactions") {
+  // serializeCV(tupleCV({name, version, 'chain-id'})) and sha256(encodeStructuredData(...)) from the npm package.
+  sip018_domain d{"app.example.com", "1", 2147483648ULL};
+  CHECK(hex(serialize_domain(d)) ==
+        "0c0000000308636861696e2d69640100000000000000000000000080000000046e616d650d0000000f6170702e6578616d706c652e636f"
+        "6d0776657273696f6e0d0000000131");
+  auto h = sip018_hash(d, "hello\nworld");
+  CHECK(hex(std::string_view(reinterpret_cast<const char*>(h.data()), h.size())) ==
+        "b4f904a3a0f1c563a314253ec3d1244a185709748f5348641db663be9e050b00");
+  // Not ASCII: the message is a string-utf8 value.
+  auto u = sip018_hash(d, "h\xc3\xa9llo");
+  CHECK(hex(std::string_view(reinterpret_cast<const char*>(u.data()), u.size())) ==
+        "8db841f0a6f0c0d587cf531ce34b7658c780c82d11de10bce2d13b396b836c22");
+  CHECK(serialize_message("abc")[0] == static_cast<char>(clarity_string_ascii_type));
+  CHECK(hex(clarity_uint(1)) == "0100000000000000000000000000000001");
+}
+
+TEST_CASE("auth: a Stacks sign-in signed as SIP-018 structured data") {
+  auto stx = challenge(wallet_chain::stacks, "mainnet", stx_address);
+  const std::string m = challenge_message(stx);
+  auto want = expected_sip018_domain(stx);
+  CHECK(want == sip018_domain{"app.example.com", "1", 1});
+  CHECK(code(verify_sign_in(stx, m, stx_sip018, now_us, &want)) == "ok");
+  // The structured signature is not a signed-message one, nor the reverse.
+  CHECK(code(verify_sign_in(stx, m, stx_sip018, now_us)) == "signature_mismatch");
+  CHECK(code(verify_sign_in(stx, m, stx_sig, now_us, &want)) == "signature_mismatch");
+  // Another domain, version or chain-id named: refused by name.
+  sip018_domain evil{"evil.example.com", "1", 1}, v2{"app.example.com", "2", 1}, testnet{"app.example.com", "1", 2147483648ULL};
+  CHECK(code(verify_sign_in(stx, m, stx_sip018_evil_domain, now_us, &evil)) == "sip018_domain_mismatch");
+  CHECK(code(verify_sign_in(stx, m, stx_sip018, now_us, &v2)) == "sip018_version_unsupported");
+  CHECK(code(verify_sign_in(stx, m, stx_sip018_testnet_id, now_us, &testnet)) == "sip018_chain_id_mismatch");
+  // The right domain named over a signature made under another: the key does not match.
+  CHECK(code(verify_sign_in(stx, m, stx_sip018_testnet_id, now_us, &want)) == "signature_mismatch");
+  CHECK(code(verify_sign_in(stx, m, stx_sip018_evil_domain, now_us, &want)) == "signature_mismatch");
+  // Fields are still checked first; and SIP-018 is for Stacks only.
+  CHECK(code(verify_sign_in(stx, replace(m, "Chain ID: 1", "Chain ID: 2147483648"), stx_sip018, now_us, &want)) ==
+        "chain_id_mismatch");
+  auto eth = challenge(wallet_chain::ethereum, "1", eth_address);
+  CHECK(code(verify_sign_in(eth, challenge_message(eth), eth_sig, now_us, &want)) == "malformed_signature");
 }

@@ -191,3 +191,28 @@ TEST_CASE("sessions: the sweep is bounded per command") {
   CHECK(left == 0);
   check_replay_digest(h);
 }
+
+TEST_CASE("sessions: a refused sign-in is recorded as an auth_failed event, with no session state and no secret") {
+  engine_harness h;
+  auto o = h.must(h.run(record_auth_failure_cmd{wallet_chain::ethereum, "1", eth_address, "127.0.0.1", "signature_mismatch"}));
+  // Nothing in the session state depends on it (only its idempotency record is kept, as for every command).
+  CHECK_FALSE(has_key(h, keys::connection(wallet_chain::ethereum, eth_address)));
+
+  journal_entry je;
+  REQUIRE(h.eng().storage().read_event(o.seq, je).is_ok());
+  event e;
+  REQUIRE(decode_event(je.event_bytes, e).is_ok());
+  REQUIRE(e.effects.size() == 1);
+  auto* f = std::get_if<auth_failed>(&e.effects[0]);
+  REQUIRE(f != nullptr);
+  CHECK(f->address == eth_address);
+  CHECK(f->client == "127.0.0.1");
+  CHECK(f->check == "signature_mismatch");
+
+  // Validation: the check is a refusal code, the client bounded and printable.
+  CHECK(why(h.run(record_auth_failure_cmd{wallet_chain::ethereum, "1", eth_address, "127.0.0.1", "Bad Check"})) ==
+        "invalid_argument");
+  CHECK(why(h.run(record_auth_failure_cmd{wallet_chain::ethereum, "1", eth_address, std::string(65, '1'), "x"})) ==
+        "invalid_argument");
+  check_replay_digest(h);
+}

@@ -50,7 +50,9 @@ std::vector<command_body> bodies() {
           pay_cmd{4, 5, "USD", 700, "order-1", "shoes", "{}"},
           refund_cmd{9, 100, "r-1", "half", "{}"},
           provider_payment_cmd{"stripe", "pi_1", money_status::completed, 4, "USD", 500, ""},
-          provider_refund_cmd{"stripe", "pi_1", "ch_1:300", 300, true}};
+          provider_refund_cmd{"stripe", "pi_1", "ch_1:300", 300, true},
+          record_auth_failure_cmd{wallet_chain::ethereum, "1", "0xAb58", "127.0.0.1", "signature_mismatch"},
+          register_payout_destination_cmd{4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""}};
 }
 
 event sample_event(const command_body& b, std::uint64_t seq) {
@@ -75,7 +77,9 @@ event sample_event(const command_body& b, std::uint64_t seq) {
                fee_schedule_changed{"USD", money_kind::withdrawal, false, 30, 290, 50, 1000},
                money_tx_opened{seq, money_kind::refund, money_status::pending, 5, 4, "USD", 100, 0, "stripe", "r-1",
                                "alice", "half", "{}", 9},
-               money_tx_changed{seq, money_kind::refund, money_status::pending, money_status::completed, "ok"}};
+               money_tx_changed{seq, money_kind::refund, money_status::pending, money_status::completed, "ok"},
+               auth_failed{wallet_chain::ethereum, "1", "0xAb58", "127.0.0.1", "signature_mismatch"},
+               payout_destination_registered{seq, 4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""}};
   return e;
 }
 

@@ -47,6 +47,9 @@ std::vector<command_body> every_body() {
       refund_cmd{9, 100, "r-1", "half", "{}"},
       provider_payment_cmd{"stripe", "pi_1", money_status::failed, 0, "", 0, "declined"},
       provider_refund_cmd{"stripe", "pi_1", "ch_1:300", 300, true},
+      record_auth_failure_cmd{wallet_chain::stacks, "testnet", "ST3Y74M5227FDVHREWPH773F5Y1W1ED8WXXVB0G1S", "127.0.0.1",
+                              "sip018_chain_id_mismatch"},
+      register_payout_destination_cmd{4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", "enc1:SktM"},
   };
 }
 
@@ -103,6 +106,8 @@ event full_event() {
   e.effects.push_back(money_tx_opened{80, money_kind::refund, money_status::pending, 5, 4, "USD", 100, 0, "stripe",
                                       "r-1", "bob", "half", "{}", 79});
   e.effects.push_back(money_tx_changed{80, money_kind::refund, money_status::pending, money_status::failed, "no"});
+  e.effects.push_back(auth_failed{wallet_chain::ethereum, "1", "0xAb58", "::1", "signature_mismatch"});
+  e.effects.push_back(payout_destination_registered{77, 4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""});
   return e;
 }
 
@@ -688,4 +693,17 @@ TEST_CASE("regression: a 19th varint byte with bits past bit 127 is refused, not
     CHECK(rv.ok());
     CHECK(rv.at_end());
   }
+}
+
+TEST_CASE("validate: register_payout_destination carries ciphertext only") {
+  auto cmd = [](std::string name, std::string number) {
+    return register_payout_destination_cmd{4, "alice", std::move(name), "enc1:REVG", std::move(number), "", ""};
+  };
+  CHECK(invalid_field(cmd("enc1:QUJD", "enc1:R0hJ")) == "");
+  // Plain text is refused, so it cannot reach the journal by mistake.
+  CHECK(invalid_field(cmd("Alice Example", "enc1:R0hJ")) == "account_name");
+  CHECK(invalid_field(cmd("enc1:QUJD", "GB29NWBK60161331926819")) == "account_number");
+  CHECK(invalid_field(cmd("enc1:QUJD", "enc1:not base64!")) == "account_number");
+  CHECK(invalid_field(cmd("enc1:QUJD", "")) == "account_number");
+  CHECK(invalid_field(register_payout_destination_cmd{0, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""}) == "wallet");
 }
