@@ -37,6 +37,8 @@ bool matches(const route& r, const std::vector<std::string_view>& segments, std:
       auto v = parse_id(segments[i]);
       if (!v) return false;
       id = *v;
+    } else if (r.pattern[i] == "{file}") {
+      continue;  // any one segment; the handler reads it from the request
     } else if (segments[i] != r.pattern[i]) {
       return false;
     }

@@ -7,7 +7,9 @@
 // list. The table is built once, before serving, and is read-only after.
 //
 // Matching: paths are split into segments and compared literally; "{id}"
-// matches a positive decimal integer with no sign and no leading zero.
+// matches a positive decimal integer with no sign and no leading zero;
+// "{file}" matches any one segment (the console's static files, whose
+// handler looks the name up itself).
 #pragma once
 
 #include <cstdint>
