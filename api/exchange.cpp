@@ -131,8 +131,11 @@ void exchange::options(const std::string& allow) {
 void exchange::finish(http_response&& r) {
   r.headers.emplace_back("X-Request-ID", request_id);
   // Balances, history and wallets are personal data: no cache keeps any
-  // answer of this API (errors included; they name wallets too).
-  r.headers.emplace_back("Cache-Control", "no-store");
+  // answer of this API (errors included; they name wallets too). Only the
+  // console's static files set their own (revalidated by ETag).
+  bool cache_set = false;
+  for (const auto& h : r.headers) cache_set = cache_set || h.first == "Cache-Control";
+  if (!cache_set) r.headers.emplace_back("Cache-Control", "no-store");
   for (auto& h : cors_headers) r.headers.push_back(h);
   for (auto& h : limit_headers) r.headers.push_back(std::move(h));
   if (!keys_held.empty()) {

@@ -8,8 +8,8 @@
 //
 // Matching: paths are split into segments and compared literally; "{id}"
 // matches a positive decimal integer with no sign and no leading zero; any
-// other "{name}" matches one non-empty segment, which the handler reads from
-// exchange::segments itself.
+// other "{name}" (such as the console's "{file}") matches one non-empty
+// segment, which the handler reads from exchange::segments itself.
 #pragma once
 
 #include <cstdint>

@@ -18,8 +18,10 @@ void add_history_routes(router& r);  // read-model queries: history, statements,
 void add_webhook_routes(router& r);  // payment providers' signed webhooks
 void add_events_routes(router& r);   // the event journal: pages, Server-Sent Events, WebSocket
 void add_audit_routes(router& r);    // auditors: state at a point, checkpoints, signing key
+void add_audit_verify_routes(router& r);  // auditors: the chain verified up to a seq
 void add_reconciliation_routes(router& r);  // provider reports matched with deposits
 void add_auth_routes(router& r);     // wallet sign-in, sessions, connections (routes_auth*.cpp)
 void add_payout_routes(router& r);   // payout destinations (encrypted bank details), data-key rotation and shredding
+void add_console_routes(router& r);  // the web console's files and GET /v1/me (routes_console.cpp)
 
 }  // namespace ledger::api

@@ -12,8 +12,8 @@ namespace {
 constexpr route_module modules[] = {
     add_ops_routes, add_wallet_routes, add_money_routes, add_hold_routes, add_batch_routes, add_history_routes,
     add_webhook_routes, add_reconciliation_routes,
-    add_events_routes, add_audit_routes,
-    add_auth_routes,
+    add_events_routes, add_audit_routes, add_audit_verify_routes,
+    add_auth_routes, add_console_routes,
     add_payout_routes,
 };
 

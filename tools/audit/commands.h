@@ -55,6 +55,9 @@ status run_export(source& src, const std::string& out_path, std::uint64_t to_seq
 struct verify_options {
   std::optional<std::string> public_key;  // PEM or hex; pins the signer
   bool progress_bar = true;
+  // Verify seq 1 up to this seq only (data directories and open stores; an
+  // archive is verified whole). Past the head: up to the head.
+  std::optional<std::uint64_t> to_seq;
 };
 struct verify_report {
   std::uint64_t events = 0;

@@ -115,6 +115,12 @@ status run_verify(source& src, const verify_options& o, verify_report& r) {
     if (auto s = check_signature(*a, o, r); !s) return s;
   ledger_head expect;
   if (auto s = src.head(expect); !s) return s;
+  if (o.to_seq && a) return status::invalid_argument("an archive is verified whole: to_seq applies to a journal only");
+  if (o.to_seq && *o.to_seq < expect.seq) {
+    journal_entry last;
+    if (auto s = read_one(src, *o.to_seq, last); !s) return s;
+    expect = ledger_head{last.seq, last.chain};
+  }
   std::vector<checkpoint> cps;
   if (auto s = src.checkpoints(cps); !s) return s;
   r.ledger_id = src.ledger_id();
