@@ -209,6 +209,7 @@ struct effect_json {
     w.str("from", to_string(v.from));
     w.str("to", to_string(v.to));
     if (!v.reason.empty()) w.str("reason", v.reason);
+  }
   void operator()(const payout_destination_registered& v) {
     // Ciphertext only: the details are readable through the API, with the owner's key.
     w.str("effect", "payout_destination_registered");

@@ -196,6 +196,8 @@ struct money_tx_changed {
   money_status from = money_status::pending;
   money_status to = money_status::pending;
   std::string reason;
+};
+
 // A refused sign-in attempt (record_auth_failure): which check failed, for
 // whom, from where. Changes no state.
 struct auth_failed {
