@@ -248,6 +248,7 @@ struct projector::impl {
   void build_session_effect(event_scope& x, const effect& fx, batch_rows& rows);
   void build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows);
   void build_money_tx(event_scope& x, const money_tx_opened& m, batch_rows& rows);
+  void build_completion(event_scope& x, const transaction_recorded& t, batch_rows& rows);
   void write(pqxx::work& tx, batch_rows& rows, const projector_options& o);
   void write_balances(pqxx::work& tx, batch_rows& rows);
   void write_updates(pqxx::work& tx, batch_rows& rows);
@@ -542,34 +543,36 @@ void projector::impl::build_money_tx(event_scope& x, const money_tx_opened& m, b
     rows.descriptions.push_back({m.id, safe_text(m.description, e.seq, "transactions.description", rows)});
 }
 
+// The completion of a pending deposit, payment or refund: a settlement of
+// the transaction it completed, like a withdrawal's.
+void projector::impl::build_completion(event_scope& x, const transaction_recorded& t, batch_rows& rows) {
+  const event& e = x.e;
+  rows.transactions.push_back(line()
+                                  .num(t.id)
+                                  .text("settlement")
+                                  .text("completed")
+                                  .text(x.leg_asset)
+                                  .text(amount(x.first_credit, x.leg_asset))
+                                  .text(amount(0, x.leg_asset))
+                                  .num(x.debit_account)
+                                  .num(x.credit_account)
+                                  .null()
+                                  .null()
+                                  .null()
+                                  .num(x.money_change->id)
+                                  .null()
+                                  .text(safe_text(e.principal, e.seq, "transactions.principal", rows))
+                                  .opt(safe_text(e.request_id, e.seq, "transactions.request_id", rows))
+                                  .text(x.at)
+                                  .num(e.seq)
+                                  .text(x.at)
+                                  .take());
+}
+
 void projector::impl::build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows) {
   const event& e = x.e;
   if (x.money_opened && x.money_opened->id == t.id) return;  // its row is the transaction's (build_money_tx)
-  if (x.money_change && t.kind != tx_kind::withdrawal) {
-    // The completion of a pending deposit, payment or refund: a settlement
-    // of the transaction it completed, like a withdrawal's.
-    rows.transactions.push_back(line()
-                                    .num(t.id)
-                                    .text("settlement")
-                                    .text("completed")
-                                    .text(x.leg_asset)
-                                    .text(amount(x.first_credit, x.leg_asset))
-                                    .text(amount(0, x.leg_asset))
-                                    .num(x.debit_account)
-                                    .num(x.credit_account)
-                                    .null()
-                                    .null()
-                                    .null()
-                                    .num(x.money_change->id)
-                                    .null()
-                                    .text(safe_text(e.principal, e.seq, "transactions.principal", rows))
-                                    .opt(safe_text(e.request_id, e.seq, "transactions.request_id", rows))
-                                    .text(x.at)
-                                    .num(e.seq)
-                                    .text(x.at)
-                                    .take());
-    return;
-  }
+  if (x.money_change && t.kind != tx_kind::withdrawal) return build_completion(x, t, rows);
   line l;
   l.num(t.id);
   auto tail = [&](std::uint64_t related, const std::string& reference, const std::string& metadata) {
