@@ -28,13 +28,19 @@ std::vector<std::string> segments_of(std::string_view path) {
   return out;
 }
 
-// Whether `r` matches the segments; fills `id` from an id segment ("{id}",
-// or another name in braces: the last one wins, earlier ones are in the path).
+// An id segment: "{id}" or "{..._id}" (the last one fills `id`; earlier
+// ones stay in the path for the handler).
+bool is_id_pattern(std::string_view p) {
+  return p == "{id}" || (p.size() > 5 && p.front() == '{' && p.substr(p.size() - 4) == "_id}");
+}
+
+// Whether `r` matches the segments; fills `id` from an id segment; any
+// other "{name}" matches one non-empty segment.
 bool matches(const route& r, const std::vector<std::string_view>& segments, std::uint64_t& id) {
   if (r.pattern.size() != segments.size()) return false;
   id = 0;
   for (std::size_t i = 0; i < r.pattern.size(); ++i) {
-    if (!r.pattern[i].empty() && r.pattern[i].front() == '{') {
+    if (is_id_pattern(r.pattern[i])) {
       auto v = parse_id(segments[i]);
       if (!v) return false;
       id = *v;

@@ -7,9 +7,10 @@
 // list. The table is built once, before serving, and is read-only after.
 //
 // Matching: paths are split into segments and compared literally; "{id}"
-// matches a positive decimal integer with no sign and no leading zero; any
-// other "{name}" (such as the console's "{file}") matches one non-empty
-// segment, which the handler reads from exchange::segments itself.
+// and "{..._id}" (e.g. "{dest_id}") match a positive decimal integer with no
+// sign and no leading zero (the last one is the route's id); any other
+// "{name}" (such as "{asset}" or the console's "{file}") matches one
+// non-empty segment, which the handler reads from exchange::segments itself.
 #pragma once
 
 #include <cstdint>
