@@ -150,7 +150,7 @@ async function adminSteps(page) {
   await until(page, "assets, fee schedules, frozen wallets and limits", (bob) =>
     textOf("#assets-table").includes("USD") && cellOf("#frozen-table", bob, 1) === "bob" &&
     textOf("#limits-table").includes("Overdraft") &&
-    (Boolean(document.getElementById("fees-unavailable")) || Boolean(document.getElementById("fees-table"))), BOB_WALLET);
+    textOf("#fees-table").includes("2.90 %") && textOf("#fees-table").includes("10.00"), BOB_WALLET);
   console.log("ok admin pages");
   await shot(page, "admin");
   await page.setViewport({ width: 375, height: 740, deviceScaleFactor: 2 });
@@ -193,8 +193,8 @@ async function main() {
   try {
     const page = await browser.newPage();
     await page.setViewport({ width: 1100, height: 800 });
-    // The API's refusals the test provokes (bob's wallet; fee schedules on a
-    // server without them) are logged by Chromium as failed loads: expected.
+    // The API's refusal the test provokes (bob's wallet) is logged by
+    // Chromium as a failed load: expected.
     // Anything else logged as an error, CSP violations included, fails.
     const expected = /^Failed to load resource: the server responded with a status of 404/;
     page.on("console", (m) => {

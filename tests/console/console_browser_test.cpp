@@ -39,6 +39,13 @@ TEST_CASE("the console in headless Chromium: sign-in, live balance, time slider,
   auto bob = env.open_wallet("bob");
   env.deposit(alice, "50.00");
   REQUIRE(env.post("/v1/wallets/" + std::to_string(bob) + "/freeze", env.admin, "").status == 200);
+  request fee;
+  fee.method = "PUT";
+  fee.target = "/v1/fee-schedules/USD/payment";
+  fee.body = R"({"fixed":"0.30","basis_points":290,"minimum":"0.50","maximum":"10.00"})";
+  fee.headers = {{"Authorization", "Bearer " + env.admin}, {"Content-Type", "application/json"}, {"Idempotency-Key", "fee-1"}};
+  auto set = env.call(fee);
+  REQUIRE_MESSAGE(set.status == 200, set.body);
 
   std::string out;
   int code = run_browser_script({{"LEDGER_URL", "http://127.0.0.1:" + std::to_string(env.proc.port())},
