@@ -78,13 +78,18 @@ struct webhook_env {
     REQUIRE_MESSAGE(r.status == 201, r.body);
   }
 
+  // Each delivery on a new connection, as providers send them: signing
+  // runs node, which on a loaded machine can outlast the server's idle
+  // timeout of a kept-alive connection ("end of stream").
   response stripe(const std::string& body, const std::string& header) {
+    env->http = env->proc.client();
     return env->post("/v1/webhooks/stripe", "", body, no_key, {{"Stripe-Signature", header}});
   }
   response stripe_signed(const std::string& body, const std::string& secret = secret_a, std::int64_t ts = now_s()) {
     return stripe(body, sign(dir, "stripe", secret, std::to_string(ts), body));
   }
   response square(const std::string& body, const std::string& signature) {
+    env->http = env->proc.client();
     return env->post("/v1/webhooks/square", "", body, no_key, {{"x-square-hmacsha256-signature", signature}});
   }
   std::string metric(const std::string& account, const std::string& result) {
