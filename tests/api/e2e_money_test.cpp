@@ -248,3 +248,53 @@ TEST_CASE("fee schedule routes refuse non-admins and bad bodies, changing nothin
   CHECK(e.seq() == seq);
   CHECK(e.get("/v1/fee-schedules", e.admin).body == listed);
 }
+
+TEST_CASE("the new command types run in /v1/batch with the ids as body fields, as schemas/openapi.json says") {
+  ledger_env e;
+  auto wallet = e.open_wallet("alice");
+  auto merchant = e.open_wallet("shop");
+  auto item = [](std::string_view type, std::string_view key, const std::string& fields) {
+    return R"({"type":")" + std::string(type) + R"(","idempotency_key":")" + std::string(key) + "\"," + fields + "}";
+  };
+  auto batch = [&](const std::vector<std::string>& items) {
+    std::string b = R"({"commands":[)";
+    for (std::size_t i = 0; i < items.size(); ++i) b += (i ? "," : "") + items[i];
+    auto r = e.post("/v1/batch", e.admin, b + "]}", no_key);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return json(r.body);
+  };
+  const auto w = std::to_string(wallet);
+  auto first = batch({
+      item("set_fee_schedule", "b1", R"("asset":"USD","kind":"payment","fixed":"0.25","basis_points":0,"minimum":"0.00","maximum":"5.00")"),
+      item("deposit", "b2", R"("wallet_id":)" + w + R"(,"asset":"USD","amount":"30.00","provider":"stripe","status":"pending","description":"top-up")"),
+      item("pay", "b3", R"("wallet_id":)" + w + R"(,"merchant_account_id":)" + std::to_string(merchant) + R"(,"asset":"USD","amount":"4.00")"),
+  });
+  CHECK(first.u64("/results/0/status") == 200);
+  CHECK(first.u64("/results/1/status") == 201);
+  CHECK(first.str("/results/1/body/status") == "pending");
+  auto deposit = first.u64("/results/1/body/deposit_id");
+  // The payment was refused: the deposit is still pending, so nothing is available.
+  CHECK(first.u64("/results/2/status") == 422);
+  CHECK(first.str("/results/2/body/reason") == "insufficient_funds");
+  auto second = batch({
+      item("complete_deposit", "b4", R"("id":)" + std::to_string(deposit) + R"(,"reason":"settled")"),
+      item("pay", "b5", R"("wallet_id":)" + w + R"(,"merchant_account_id":)" + std::to_string(merchant) + R"(,"asset":"USD","amount":"4.00")"),
+  });
+  CHECK(second.str("/results/0/body/status") == "completed");
+  REQUIRE(second.u64("/results/1/status") == 201);
+  auto payment = second.u64("/results/1/body/payment_id");
+  CHECK(e.posted(wallet, "available") == "25.75");
+  auto third = batch({
+      item("complete_payment", "b6", R"("id":)" + std::to_string(payment)),
+      item("refund", "b7", R"("payment_id":)" + std::to_string(payment) + R"(,"amount":"1.50")"),
+      item("remove_fee_schedule", "b8", R"("asset":"USD","kind":"payment")"),
+  });
+  CHECK(third.str("/results/0/body/status") == "completed");
+  CHECK(third.str("/results/1/body/status") == "pending");
+  CHECK(third.u64("/results/2/status") == 200);
+  CHECK(e.get("/v1/fee-schedules", e.admin).body == R"({"fee_schedules":[]})");
+  // The pending refund is incoming on the paying wallet, held on the merchant's.
+  CHECK(e.wallet(wallet) == wallet_body(wallet, "alice", "active", {wbal("USD", "25.75", "0.00", "1.50", "25.75", "0.00")}));
+  CHECK(e.posted(merchant) == "4.00");
+  CHECK(e.posted(merchant, "held") == "1.50");
+}
