@@ -85,7 +85,7 @@ std::vector<route_info> router::list() const {
   for (const auto& r : routes_) {
     std::string path;
     for (const auto& seg : r.pattern) path += "/" + seg;
-    out.push_back({r.method, path, r.name});
+    out.push_back({r.method, path, r.name, r.command.has_value()});
   }
   return out;
 }

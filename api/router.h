@@ -63,6 +63,7 @@ struct route_info {
   std::string method;
   std::string path;  // "/v1/wallets/{id}"
   std::string name;
+  bool command = false;  // a command route: `name` is also a /v1/batch item type
 };
 
 class router {
