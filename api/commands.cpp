@@ -63,8 +63,12 @@ std::string accepted_body(exchange& x, const operation& op, const outcome& o) {
   if (o.transaction_id) j.field("transaction_id", o.transaction_id);
   if (o.account_id) j.field(op.type == std::string_view("open_system_account") ? "account_id" : "wallet_id", o.account_id);
   if (o.pending_id) j.field(op.type == std::string_view("withdraw") ? "withdrawal_id" : "hold_id", o.pending_id);
-  // Withdrawals answer as they always did; their status is read on the transaction.
-  bool legacy = op.type == std::string_view("withdraw") || op.type == std::string_view("settle_withdrawal") ||
+  // Withdrawals, and deposits and transfers completed at once, answer as
+  // they always did; their status is read on the transaction. (A pending
+  // deposit answers with its deposit_id and status.)
+  bool at_once = o.money_tx_status == money_status::completed &&
+                 (op.type == std::string_view("deposit") || op.type == std::string_view("transfer"));
+  bool legacy = at_once || op.type == std::string_view("withdraw") || op.type == std::string_view("settle_withdrawal") ||
                 op.type == std::string_view("fail_withdrawal");
   if (o.money_tx_id && !legacy) {
     // A status change knows its transaction's kind from the command it answered.

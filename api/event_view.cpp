@@ -123,10 +123,18 @@ bool matches(const event& e, const event_filter& f, const std::vector<std::uint6
 }
 
 // Keeps the effects a user may see: `own` are its accounts among the event's.
-void redact_effects(event& e, const std::vector<std::uint64_t>& own, event_json_view& view) {
+// A transaction record's request fields (reference, description, metadata)
+// are its issuer's, as on the read API: another user sees them empty, and
+// sees no owner but its own.
+void redact_effects(event& e, const std::vector<std::uint64_t>& own, const std::string& user, bool issued,
+                    event_json_view& view) {
   auto mine = [&](std::uint64_t id) { return std::binary_search(own.begin(), own.end(), id); };
   std::vector<effect> kept;
   for (auto& fx : e.effects) {
+    if (auto* m = std::get_if<money_tx_opened>(&fx)) {
+      if (!issued) m->reference.clear(), m->description.clear(), m->metadata.clear();
+      if (m->owner != user) m->owner.clear();
+    }
     if (auto* o = std::get_if<account_opened>(&fx); o && !mine(o->id)) continue;
     if (auto* s = std::get_if<account_status_changed>(&fx); s && !mine(s->id)) continue;
     if (auto* d = std::get_if<daily_usage>(&fx); d && !mine(d->account)) continue;
@@ -163,7 +171,7 @@ std::optional<std::string> view_event(const event& e, const hash256& chain, cons
     copy.detail.clear();
     copy.payload_hash = hash256{};
   }
-  redact_effects(copy, own, view);
+  redact_effects(copy, own, *f.user, issued, view);
   return event_to_json(copy, chain, view);
 }
 

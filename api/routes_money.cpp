@@ -58,8 +58,7 @@ void parse_deposit(state_reads& s, field_reader& r, const principal&, std::uint6
     return;
   }
   if (!status.empty() && status != "completed") r.fail("status", "must be pending or completed");
-  if (!c.description.empty()) r.fail("description", "only a pending deposit carries a description");
-  out = deposit_cmd{c.wallet, c.asset, c.amount, c.provider, c.reference, c.metadata};
+  out = deposit_cmd{c.wallet, c.asset, c.amount, c.provider, c.reference, c.metadata, c.description};
 }
 
 void parse_withdraw(state_reads& s, field_reader& r, const principal&, std::uint64_t, command_body& out) {
@@ -68,6 +67,7 @@ void parse_withdraw(state_reads& s, field_reader& r, const principal&, std::uint
   int scale = r.asset("asset", [&](std::string_view code) { return scale_of(s, code); }, c.asset);
   c.amount = r.amount("amount", true, scale);
   c.reference = r.text("reference", false, reference_bytes_max);
+  c.description = r.text("description", false, description_bytes_max);
   c.metadata = r.object_text("metadata", metadata_bytes_max);
   out = std::move(c);
 }
@@ -98,6 +98,7 @@ void parse_transfer(state_reads& s, field_reader& r, const principal& p, std::ui
   // Only a service or an admin (acting for the fee rules) may set one.
   if (c.fee > 0 && p.role_ == role::user) r.fail("fee", "only a service or an admin may set a transfer fee", "forbidden", 403);
   c.reference = r.text("reference", false, reference_bytes_max);
+  c.description = r.text("description", false, description_bytes_max);
   c.metadata = r.object_text("metadata", metadata_bytes_max);
   out = std::move(c);
 }

@@ -121,19 +121,6 @@ void decide_body(decision& d, const open_account_cmd& c) {
   d.accept(legs{});
 }
 
-void decide_body(decision& d, const deposit_cmd& c) {
-  const auto* w = d.s.account(c.wallet);
-  if (!usable_wallet(d, w, false)) return;
-  if (!movement_asset(d, c.asset, c.amount) || !wallet_balance(d, *w, c.asset)) return;
-  auto clearing = system_account(d, "clearing:" + c.provider);
-  if (!clearing) return;
-  legs l;
-  l.at(clearing, c.asset).debits_posted = c.amount;
-  l.at(w->id, c.asset).credits_posted = c.amount;
-  d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::deposit, 0});
-  d.accept(l);
-}
-
 // A withdrawal holds its amount towards payouts and its scheduled fee
 // towards fee revenue; its record carries the status (and the fee).
 void decide_body(decision& d, const withdraw_cmd& c) {
@@ -148,14 +135,14 @@ void decide_body(decision& d, const withdraw_cmd& c) {
   if (!checked_add(c.amount, fee, total)) return d.reject(reason::overflow, "amount + fee is too large");
   std::uint64_t fees = 0;
   if (fee > 0 && !(fees = system_account(d, "fee_revenue"))) return;
-  if (!can_debit(d, *w, *b, total)) return;
+  if (!reference_free(d, w->owner, c.reference) || !can_debit(d, *w, *b, total)) return;
   legs l;
   l.at(w->id, c.asset).debits_pending = total;
   l.at(payouts, c.asset).credits_pending = c.amount;
   if (fee > 0) l.at(fees, c.asset).credits_pending = fee;
   d.out.effects.emplace_back(pending_opened{d.ctx.seq, pending_kind::withdrawal, w->id, payouts, c.asset, c.amount, 0});
-  d.out.effects.emplace_back(money_tx_opened{d.ctx.seq, money_kind::withdrawal, money_status::pending, w->id, payouts,
-                                             c.asset, c.amount, fee, {}, c.reference, w->owner, {}, c.metadata, 0});
+  d.out.effects.emplace_back(opened({d.ctx.seq, money_kind::withdrawal, money_status::pending, w->id, payouts, c.asset,
+                                      c.amount, fee, {}, c.reference, w->owner, c.description, c.metadata}));
   d.accept(l);
 }
 
@@ -214,11 +201,14 @@ void decide_body(decision& d, const transfer_cmd& c) {
     return d.reject(reason::overflow, "amount + fee is too large");
   std::uint64_t fees = 0;
   if (fee > 0 && !(fees = system_account(d, "fee_revenue"))) return;
-  if (!can_debit(d, *from, *b, total)) return;
+  if (!reference_free(d, from->owner, c.reference) || !can_debit(d, *from, *b, total)) return;
   legs l;
   l.at(from->id, c.asset).debits_posted = total;
   l.at(to->id, c.asset).credits_posted = c.amount;
   if (fee > 0) l.at(fees, c.asset).credits_posted = fee;
+  // A transfer completes at once; its record carries the sender's reference.
+  d.out.effects.emplace_back(opened({d.ctx.seq, money_kind::transfer, money_status::completed, from->id, to->id, c.asset,
+                                      c.amount, fee, {}, c.reference, from->owner, c.description, c.metadata}));
   d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::transfer, 0});
   d.accept(l);
 }

@@ -100,6 +100,12 @@ amount_t scheduled_fee(const decision& d, const std::string& asset, money_kind k
 void resolve_withdrawal(decision& d, const pending_record& p, money_status to, const std::string& reason);
 void decide_body(decision& d, const set_fee_schedule_cmd& c);
 void decide_body(decision& d, const remove_fee_schedule_cmd& c);
+// The effect that opens transaction record `m`.
+money_tx_opened opened(const money_tx_record& m);
+// A reference is unique per owner across every kind (empty: none given);
+// rejects with reference_exists if taken.
+bool reference_free(decision& d, const std::string& owner, const std::string& reference);
+void decide_body(decision& d, const deposit_cmd& c);
 void decide_body(decision& d, const open_deposit_cmd& c);
 void decide_body(decision& d, const change_money_status_cmd& c);
 void decide_body(decision& d, const pay_cmd& c);

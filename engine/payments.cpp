@@ -10,6 +10,20 @@
 
 namespace ledger::money_detail {
 
+// The effect that opens `m` (its fields, as the record will hold them).
+money_tx_opened opened(const money_tx_record& m) {
+  return money_tx_opened{m.id,       m.kind,  m.status,   m.debit_account, m.credit_account, m.asset,    m.amount,
+                         m.fee,      m.provider, m.reference, m.owner,     m.description,    m.metadata, m.refund_of};
+}
+
+// A reference is unique per owner (empty: none given).
+bool reference_free(decision& d, const std::string& owner, const std::string& reference) {
+  if (reference.empty() || d.s.money_tx_by_reference(owner, reference) == 0) return true;
+  d.reject(reason::reference_exists, "reference: " + reference + " is already used by transaction " +
+                                         std::to_string(d.s.money_tx_by_reference(owner, reference)));
+  return false;
+}
+
 namespace {
 
 // The legs of an open transaction's hold, times `sign` (+1 to hold, -1 to
@@ -51,14 +65,6 @@ bool can_move(decision& d, const money_tx_record& m, money_status to) {
     why = describe(m) + " is processing: only the provider's answer (complete or fail) ends it";
   if (why.empty()) return true;
   d.reject(reason::invalid_transition, why);
-  return false;
-}
-
-// A reference is unique per owner (empty: none given).
-bool reference_free(decision& d, const std::string& owner, const std::string& reference) {
-  if (reference.empty() || d.s.money_tx_by_reference(owner, reference) == 0) return true;
-  d.reject(reason::reference_exists, "reference: " + reference + " is already used by transaction " +
-                                         std::to_string(d.s.money_tx_by_reference(owner, reference)));
   return false;
 }
 
@@ -114,8 +120,7 @@ void record_deposit(decision& d, const account_record& w, const open_deposit_cmd
   legs l;
   money_tx_record m{d.ctx.seq, money_kind::deposit, status, clearing, w.id, c.asset, c.amount, 0, c.provider,
                     c.reference, w.owner, c.description, c.metadata};
-  d.out.effects.emplace_back(money_tx_opened{m.id, m.kind, m.status, m.debit_account, m.credit_account, m.asset,
-                                             m.amount, 0, m.provider, m.reference, m.owner, m.description, m.metadata, 0});
+  d.out.effects.emplace_back(opened(m));
   if (status == money_status::completed) {
     post_legs(l, m, 0);
     d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::deposit, 0});
@@ -200,6 +205,14 @@ void decide_body(decision& d, const remove_fee_schedule_cmd& c) {
   d.accept(legs{});
 }
 
+// A deposit credited at once: a completed deposit record (reference,
+// description and metadata, the reference unique per owner and provider).
+void decide_body(decision& d, const deposit_cmd& c) {
+  if (const auto* w = deposit_wallet(d, c.wallet, c.asset, c.amount))
+    record_deposit(d, *w, open_deposit_cmd{c.wallet, c.asset, c.amount, c.provider, c.reference, c.description, c.metadata},
+                   money_status::completed);
+}
+
 void decide_body(decision& d, const open_deposit_cmd& c) {
   if (const auto* w = deposit_wallet(d, c.wallet, c.asset, c.amount)) record_deposit(d, *w, c, money_status::pending);
 }
@@ -232,8 +245,7 @@ void decide_body(decision& d, const pay_cmd& c) {
                     {}, c.reference, w->owner, c.description, c.metadata};
   legs l;
   hold_legs(l, m, fees, 1);
-  d.out.effects.emplace_back(money_tx_opened{m.id, m.kind, m.status, m.debit_account, m.credit_account, m.asset,
-                                             m.amount, m.fee, {}, m.reference, m.owner, m.description, m.metadata, 0});
+  d.out.effects.emplace_back(opened(m));
   d.accept(l);
 }
 
@@ -269,8 +281,7 @@ void decide_body(decision& d, const refund_cmd& c) {
                     paid->asset, c.amount, 0, {}, c.reference, paid->owner, c.description, c.metadata, paid->id};
   legs l;
   hold_legs(l, m, 0, 1);
-  d.out.effects.emplace_back(money_tx_opened{m.id, m.kind, m.status, m.debit_account, m.credit_account, m.asset,
-                                             m.amount, 0, {}, m.reference, m.owner, m.description, m.metadata, paid->id});
+  d.out.effects.emplace_back(opened(m));
   d.accept(l);
 }
 
@@ -311,8 +322,7 @@ void decide_body(decision& d, const provider_refund_cmd& c) {
                     amount, 0, c.provider, c.refund_reference, paid->owner, {}, {}, paid->id};
   legs l;
   post_legs(l, m, 0);
-  d.out.effects.emplace_back(money_tx_opened{m.id, m.kind, m.status, m.debit_account, m.credit_account, m.asset,
-                                             m.amount, 0, m.provider, m.reference, m.owner, {}, {}, paid->id});
+  d.out.effects.emplace_back(opened(m));
   d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::refund, 0});
   d.accept(l);
 }

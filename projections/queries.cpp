@@ -88,8 +88,8 @@ std::string ts(std::string_view column) {
 const std::string& transaction_select() {
   static const std::string sql =
       "SELECT t.transaction_id, t.type, t.status, t.asset, t.amount::text AS amount, t.fee::text AS fee, "
-      "t.from_wallet_id, t.to_wallet_id, t.provider, t.reference, t.metadata::text AS metadata, t.related_id, "
-      "t.reversed_by, t.principal, t.request_id, " + ts("t.created_at") + " AS created_at, " +
+      "t.from_wallet_id, t.to_wallet_id, t.provider, t.reference, t.description, t.metadata::text AS metadata, "
+      "t.related_id, t.reversed_by, t.principal, t.request_id, " + ts("t.created_at") + " AS created_at, " +
       ts("t.updated_at") + " AS updated_at, t.updated_seq, h.kind AS hold_kind, h.status AS hold_status, " +
       ts("h.expires_at") + " AS hold_expires_at, h.posted_amount::text AS hold_posted_amount, "
       "h.resolved_seq AS hold_resolved_seq, " + ts("h.resolved_at") + " AS hold_resolved_at "
@@ -118,7 +118,7 @@ void put_int(json_out& j, std::string_view k, const pqxx::field& f) {
 
 // Whether `viewer` (a user; nullopt: a role that sees everything) issued the
 // command behind row `r`. The request's own fields (principal, request id,
-// reference, metadata) belong to whoever sent it; the other party of a
+// reference, description, metadata) belong to whoever sent it; the other party of a
 // transfer, or the owner of a wallet a service deposited into, does not see
 // them (queries.h, "A user's side").
 bool issued_by(const pqxx::row& r, const std::optional<std::string>& viewer) {
@@ -141,6 +141,7 @@ void write_transaction_fields(json_out& j, const pqxx::row& r, const std::option
   put_int(j, "to_wallet_id", r["to_wallet_id"]);
   put_text(j, "provider", r["provider"]);
   put_own_text(j, "reference", r["reference"], own);
+  put_own_text(j, "description", r["description"], own);
   // jsonb's text form is valid JSON, so it goes in as it is.
   j.key("metadata");
   if (!own || r["metadata"].is_null()) j.null();

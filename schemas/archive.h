@@ -15,8 +15,14 @@ namespace ledger {
 // make a decoder allocate without limit.
 inline constexpr std::uint32_t record_list_items_max = 4096;
 
+// The layout version of the record being written or read. A record whose
+// layout grew consults it in its field list; records that never changed
+// ignore it. Writers always use the newest layout.
+inline constexpr std::uint8_t record_version_newest = 0xff;
+
 struct encoder {
   writer& w;
+  std::uint8_t version = record_version_newest;
   void operator()(const std::uint8_t& v) { w.u8(v); }
   void operator()(const std::uint16_t& v) { w.u16(v); }
   void operator()(const std::uint32_t& v) { w.u32(v); }
@@ -45,6 +51,7 @@ struct encoder {
 
 struct decoder {
   reader& r;
+  std::uint8_t version = record_version_newest;
   void operator()(std::uint8_t& v) { v = r.u8(); }
   void operator()(std::uint16_t& v) { v = r.u16(); }
   void operator()(std::uint32_t& v) { v = r.u32(); }

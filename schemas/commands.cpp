@@ -7,8 +7,19 @@ namespace ledger {
 
 namespace {
 
-constexpr std::uint8_t body_version = 1;
 constexpr std::uint8_t command_version = 1;
+
+// The newest body layout of each type (docs/journal.md): deposits,
+// withdrawals and transfers are at 2 (a description was appended); every
+// other type is at 1. Decoding accepts every version up to the newest.
+std::uint8_t body_version(command_type t) {
+  switch (t) {
+    case command_type::deposit:
+    case command_type::withdraw:
+    case command_type::transfer: return 2;
+    default: return 1;
+  }
+}
 
 template <std::size_t I = 0>
 bool make_body(command_type t, command_body& out) {
@@ -114,9 +125,10 @@ command_type type_of(const command_body& body) {
 std::string encode_body(const command_body& body) {
   std::string out;
   writer w(out);
-  w.u16(static_cast<std::uint16_t>(type_of(body)));
-  w.u8(body_version);
-  encoder e{w};
+  auto t = type_of(body);
+  w.u16(static_cast<std::uint16_t>(t));
+  w.u8(body_version(t));
+  encoder e{w, body_version(t)};
   std::visit([&](const auto& b) { e(b); }, body);
   return out;
 }
@@ -126,9 +138,10 @@ status decode_body(std::string_view bytes, command_body& out) {
   auto t = static_cast<command_type>(r.u16());
   std::uint8_t version = r.u8();
   if (!r.ok()) return status::corruption("command body truncated");
-  if (version != body_version) return status::corruption("unknown command body version " + std::to_string(version));
   if (!make_body(t, out)) return status::corruption("unknown command type " + std::to_string(static_cast<int>(t)));
-  decoder d{r};
+  if (version == 0 || version > body_version(t))
+    return status::corruption("unknown command body version " + std::to_string(version));
+  decoder d{r, version};
   std::visit([&](auto& b) { d(b); }, out);
   if (!r.ok()) return status::corruption("command body truncated or malformed");
   if (!r.at_end()) return status::corruption("trailing bytes after command body");
@@ -189,6 +202,14 @@ std::optional<field_error> check_id(const char* field, std::uint64_t v) {
 #define LEDGER_CHECK(expr) \
   if (auto e_ = (expr)) return e_
 
+// Reference, description and metadata of a money movement.
+std::optional<field_error> check_story(const std::string& reference, const std::string& description,
+                                       const std::string& metadata) {
+  LEDGER_CHECK(check_text("reference", reference, reference_bytes_max, false));
+  LEDGER_CHECK(check_text("description", description, description_bytes_max, false));
+  if (metadata.size() > metadata_bytes_max) return field_error{"metadata", "larger than 4096 bytes"};
+  return std::nullopt;
+}
 std::optional<field_error> validate_body(const register_asset_cmd& c) {
   LEDGER_CHECK(check_text("code", c.code, asset_code_bytes_max, true));
   for (char ch : c.code)
@@ -223,17 +244,13 @@ std::optional<field_error> validate_body(const deposit_cmd& c) {
   LEDGER_CHECK(check_amount("amount", c.amount, false));
   // The provider's clearing account is "clearing:<provider>", itself an owner name.
   LEDGER_CHECK(check_text("provider", c.provider, owner_bytes_max - 9, true));
-  LEDGER_CHECK(check_text("reference", c.reference, reference_bytes_max, false));
-  if (c.metadata.size() > metadata_bytes_max) return field_error{"metadata", "larger than 4096 bytes"};
-  return std::nullopt;
+  return check_story(c.reference, c.description, c.metadata);
 }
 std::optional<field_error> validate_body(const withdraw_cmd& c) {
   LEDGER_CHECK(check_id("wallet", c.wallet));
   LEDGER_CHECK(check_text("asset", c.asset, asset_code_bytes_max, true));
   LEDGER_CHECK(check_amount("amount", c.amount, false));
-  LEDGER_CHECK(check_text("reference", c.reference, reference_bytes_max, false));
-  if (c.metadata.size() > metadata_bytes_max) return field_error{"metadata", "larger than 4096 bytes"};
-  return std::nullopt;
+  return check_story(c.reference, c.description, c.metadata);
 }
 std::optional<field_error> validate_body(const settle_withdrawal_cmd& c) { return check_id("withdrawal_id", c.withdrawal_id); }
 std::optional<field_error> validate_body(const fail_withdrawal_cmd& c) {
@@ -246,9 +263,7 @@ std::optional<field_error> validate_body(const transfer_cmd& c) {
   LEDGER_CHECK(check_text("asset", c.asset, asset_code_bytes_max, true));
   LEDGER_CHECK(check_amount("amount", c.amount, false));
   LEDGER_CHECK(check_amount("fee", c.fee, true));
-  LEDGER_CHECK(check_text("reference", c.reference, reference_bytes_max, false));
-  if (c.metadata.size() > metadata_bytes_max) return field_error{"metadata", "larger than 4096 bytes"};
-  return std::nullopt;
+  return check_story(c.reference, c.description, c.metadata);
 }
 std::optional<field_error> validate_body(const hold_cmd& c) {
   LEDGER_CHECK(check_id("wallet", c.wallet));
@@ -271,13 +286,6 @@ std::optional<field_error> validate_body(const reverse_cmd& c) {
 }
 std::optional<field_error> check_asset_code(const std::string& v) {
   return check_text("asset", v, asset_code_bytes_max, true);
-}
-std::optional<field_error> check_story(const std::string& reference, const std::string& description,
-                                       const std::string& metadata) {
-  LEDGER_CHECK(check_text("reference", reference, reference_bytes_max, false));
-  LEDGER_CHECK(check_text("description", description, description_bytes_max, false));
-  if (metadata.size() > metadata_bytes_max) return field_error{"metadata", "larger than 4096 bytes"};
-  return std::nullopt;
 }
 bool fee_kind(money_kind k) {
   return k == money_kind::transfer || k == money_kind::withdrawal || k == money_kind::payment;

@@ -78,6 +78,7 @@ struct deposit_cmd {
   std::string provider;
   std::string reference;
   std::string metadata;
+  std::string description;  // body version 2; empty in version 1 bodies
   bool operator==(const deposit_cmd&) const = default;
 };
 
@@ -90,6 +91,7 @@ struct withdraw_cmd {
   amount_t amount = 0;
   std::string reference;
   std::string metadata;
+  std::string description;  // body version 2; empty in version 1 bodies
   bool operator==(const withdraw_cmd&) const = default;
 };
 
@@ -117,6 +119,7 @@ struct transfer_cmd {
   amount_t fee = 0;
   std::string reference;
   std::string metadata;
+  std::string description;  // body version 2; empty in version 1 bodies
   bool operator==(const transfer_cmd&) const = default;
 };
 

@@ -11,14 +11,21 @@ namespace ledger {
 template <class A> void fields(A& a, wallet_asset& v) { a(v.asset); a(v.overdraft_limit); a(v.daily_debit_limit); }
 template <class A> void fields(A& a, register_asset_cmd& v) { a(v.code); a(v.scale); a(v.min_amount); a(v.max_amount); }
 template <class A> void fields(A& a, open_account_cmd& v) { a(v.kind); a(v.owner); a(v.assets); }
+// Deposits, withdrawals and transfers gained a description in body version 2
+// (appended, so a version 1 body is the same bytes without it).
 template <class A> void fields(A& a, deposit_cmd& v) {
   a(v.wallet); a(v.asset); a(v.amount); a(v.provider); a(v.reference); a(v.metadata);
+  if (a.version >= 2) a(v.description);
 }
-template <class A> void fields(A& a, withdraw_cmd& v) { a(v.wallet); a(v.asset); a(v.amount); a(v.reference); a(v.metadata); }
+template <class A> void fields(A& a, withdraw_cmd& v) {
+  a(v.wallet); a(v.asset); a(v.amount); a(v.reference); a(v.metadata);
+  if (a.version >= 2) a(v.description);
+}
 template <class A> void fields(A& a, settle_withdrawal_cmd& v) { a(v.withdrawal_id); }
 template <class A> void fields(A& a, fail_withdrawal_cmd& v) { a(v.withdrawal_id); a(v.reason); }
 template <class A> void fields(A& a, transfer_cmd& v) {
   a(v.from); a(v.to); a(v.asset); a(v.amount); a(v.fee); a(v.reference); a(v.metadata);
+  if (a.version >= 2) a(v.description);
 }
 template <class A> void fields(A& a, hold_cmd& v) {
   a(v.wallet); a(v.to); a(v.asset); a(v.amount); a(v.expires_at_us); a(v.reference); a(v.metadata);

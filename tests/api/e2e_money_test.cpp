@@ -7,6 +7,7 @@
 
 #include <functional>
 
+#include "tests/api/e2e_pg.h"
 #include "tests/api/e2e_support.h"
 
 using namespace ledger;
@@ -297,4 +298,66 @@ TEST_CASE("the new command types run in /v1/batch with the ids as body fields, a
   CHECK(e.wallet(wallet) == wallet_body(wallet, "alice", "active", {wbal("USD", "25.75", "0.00", "1.50", "25.75", "0.00")}));
   CHECK(e.posted(merchant) == "4.00");
   CHECK(e.posted(merchant, "held") == "1.50");
+}
+
+// Every kind carries a reference unique per owner and a description: over
+// HTTP, a reused reference is a 422 reference_exists for any kind that
+// records the refusal and moves nothing; the read model shows the
+// description to the issuer and hides it from the other party.
+TEST_CASE("deposits, withdrawals and transfers take a description and a reference unique per owner") {
+  ledger_env e(pg_options(e2e_pg().create_database("e2e_money_references")));
+  auto alice = e.open_wallet("alice");
+  auto bob = e.open_wallet("bob");
+  auto dep = e.post("/v1/deposits", e.service,
+                    R"({"wallet_id":)" + std::to_string(alice) +
+                        R"(,"asset":"USD","amount":"50.00","provider":"stripe","reference":"inv-1","description":"salary"})");
+  REQUIRE_MESSAGE(dep.status == 201, dep.body);
+  auto transfer_body = [&](std::string_view reference, std::string_view description) {
+    return R"({"from_wallet_id":)" + std::to_string(alice) + R"(,"to_wallet_id":)" + std::to_string(bob) +
+           R"(,"asset":"USD","amount":"10.00","reference":")" + std::string(reference) + R"(","description":")" +
+           std::string(description) + R"("})";
+  };
+  auto t = e.post("/v1/transfers", e.alice, transfer_body("inv-2", "rent for March"));
+  auto seq = check_command(t, 201);
+  auto id = json(t.body).u64("/transaction_id");
+
+  const std::string taken = "reference: inv-2 is already used by transaction " + std::to_string(id);
+  expect_refused(e, {alice, bob}, "reference_exists", taken,
+                 [&] { return e.post("/v1/transfers", e.alice, transfer_body("inv-2", "again")); });
+  expect_refused(e, {alice, bob}, "reference_exists", taken, [&] {
+    return e.post("/v1/withdrawals", e.alice,
+                  R"({"wallet_id":)" + std::to_string(alice) + R"(,"asset":"USD","amount":"1.00","reference":"inv-2"})");
+  });
+  // A description is text: a control character is the field's 400, and nothing is recorded.
+  auto before = e.seq();
+  auto bad = e.post("/v1/transfers", e.alice, transfer_body("inv-3", "tab\\there"));
+  CHECK(bad.status == 400);
+  CHECK_MESSAGE(json(bad.body).str("/field") == "description", bad.body);
+  CHECK(e.seq() == before);
+
+  // Bob's references are his own: he may use "inv-2" too.
+  auto back = e.post("/v1/transfers", e.bob,
+                     R"({"from_wallet_id":)" + std::to_string(bob) + R"(,"to_wallet_id":)" + std::to_string(alice) +
+                         R"(,"asset":"USD","amount":"1.00","reference":"inv-2"})");
+  CHECK_MESSAGE(back.status == 201, back.body);
+
+  // The transfer is recorded as completed with its description; the
+  // receiver sees neither the sender's reference nor its description.
+  auto waited = e.get("/v1/wallets/" + std::to_string(alice) + "/transactions?min_seq=" + std::to_string(seq), e.alice);
+  REQUIRE_MESSAGE(waited.status == 200, waited.body);
+  auto own = e.get("/v1/transactions/" + std::to_string(id), e.alice);
+  REQUIRE_MESSAGE(own.status == 200, own.body);
+  json j(own.body);
+  CHECK(j.str("/type") == "transfer");
+  CHECK(j.str("/status") == "completed");
+  CHECK(j.str("/reference") == "inv-2");
+  CHECK(j.str("/description") == "rent for March");
+  auto other = e.get("/v1/transactions/" + std::to_string(id), e.bob);
+  REQUIRE_MESSAGE(other.status == 200, other.body);
+  CHECK(json(other.body).raw("/description") == "null");
+  CHECK(json(other.body).raw("/reference") == "null");
+  auto deposited = e.get("/v1/transactions/" + std::to_string(json(dep.body).u64("/transaction_id")), e.admin);
+  REQUIRE_MESSAGE(deposited.status == 200, deposited.body);
+  CHECK(json(deposited.body).str("/description") == "salary");
+  CHECK(json(deposited.body).str("/status") == "completed");
 }

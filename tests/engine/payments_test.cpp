@@ -394,6 +394,63 @@ TEST_CASE("provider payments and refunds: by provider reference, never over the 
   check_books(h);
 }
 
+// Every kind carries a status, a description, metadata and a reference
+// unique per owner: a deposit credited at once and a transfer are recorded
+// as completed; a reference one kind used is refused for every other kind
+// of the same owner (and the refusal changes nothing), another owner may use
+// it; a withdrawal reusing a reference is refused, not applied.
+TEST_CASE("references are unique per owner across deposits, withdrawals, transfers and payments") {
+  fixture f;
+  auto& h = f.h;
+  h.must(h.run(set_fee_schedule_cmd{"USD", money_kind::transfer, 2, 0, 0, 100}));
+  auto dep = h.must(h.run(deposit_cmd{f.alice, "USD", 10'000, "stripe", "inv-1", R"({"src":"card"})", "top-up"})).seq;
+  auto d = tx(h, dep);
+  REQUIRE(d.has_value());
+  CHECK(d->kind == money_kind::deposit);
+  CHECK(d->status == money_status::completed);
+  CHECK(d->description == "top-up");
+  CHECK(d->metadata == R"({"src":"card"})");
+  CHECK(d->owner == "alice");
+
+  auto t = h.must(h.run(transfer_cmd{f.alice, f.shop, "USD", 1'000, 5, "inv-2", "{}", "dinner"})).seq;
+  auto r = tx(h, t);
+  REQUIRE(r.has_value());
+  CHECK(r->kind == money_kind::transfer);
+  CHECK(r->status == money_status::completed);
+  CHECK(r->fee == 7);  // the caller's 5 and the scheduled 2
+  CHECK(r->debit_account == f.alice);
+  CHECK(r->credit_account == f.shop);
+  CHECK(r->description == "dinner");
+  CHECK(bal(h, f.alice) == "8993/0/0");
+
+  // Each kind is refused the references alice already used, and nothing moves.
+  for (const char* used : {"inv-1", "inv-2"}) {
+    INFO("reference ", used);
+    CHECK(why(h.run(transfer_cmd{f.alice, f.shop, "USD", 1, 0, used, "", ""})) == "reference_exists");
+    CHECK(why(h.run(withdraw_cmd{f.alice, "USD", 1, used, "", ""})) == "reference_exists");
+    CHECK(why(h.run(pay_cmd{f.alice, f.shop, "USD", 1, used, "", ""})) == "reference_exists");
+    CHECK(why(h.run(deposit_cmd{f.alice, "USD", 1, "stripe", used, "", ""})) == "reference_exists");
+  }
+  CHECK(bal(h, f.alice) == "8993/0/0");
+  CHECK(bal(h, f.shop) == "1000/0/0");
+
+  // A withdrawal's reference is taken too: a second one is refused.
+  auto w = h.must(h.run(withdraw_cmd{f.alice, "USD", 500, "payout-9", "", "rent"})).pending_id;
+  CHECK(tx(h, w)->description == "rent");
+  auto again = h.run(withdraw_cmd{f.alice, "USD", 500, "payout-9", "", ""});
+  CHECK(why(again) == "reference_exists");
+  CHECK(again.detail == "reference: payout-9 is already used by transaction " + std::to_string(w));
+  CHECK(bal(h, f.alice) == "8993/500/0");
+
+  // Another owner's references are its own; the provider's reference of a
+  // deposit is unique per provider.
+  h.must(h.run(transfer_cmd{f.shop, f.alice, "USD", 10, 0, "inv-2", "", ""}));
+  CHECK(why(h.run(deposit_cmd{f.shop, "USD", 1, "stripe", "inv-1", "", ""})) == "reference_exists");
+  h.must(h.run(open_account_cmd{account_kind::system, "clearing:adyen", {}}));
+  h.must(h.run(deposit_cmd{f.shop, "USD", 1, "adyen", "inv-1", "", ""}));
+  check_books(h);
+}
+
 TEST_CASE("pending deposits, payments, refunds and withdrawals survive a reopen of the store") {
   fixture f;
   auto& h = f.h;

@@ -24,6 +24,7 @@
 #include <pqxx/pqxx>
 #include <simdjson.h>
 
+#include "projections/migrations.h"
 #include "projections/queries.h"
 #include "projections/query_pool.h"
 #include "tests/support/pg_instance.h"
@@ -40,23 +41,6 @@ using code = ledger::status::code;
 
 // ---- servers and databases -------------------------------------------------
 
-fs::path source_dir() {
-#ifdef LEDGER_SOURCE_DIR
-  return fs::path(LEDGER_SOURCE_DIR);
-#else
-  // tests/projections/queries_test.cpp -> the source tree's root.
-  return fs::path(__FILE__).parent_path().parent_path().parent_path();
-#endif
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  REQUIRE_MESSAGE(in.good(), "cannot read " << p.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // One server for the query tests, started on first use, stopped at exit.
 pg_instance& shared_server() {
   static pg_instance server(disposable_pg_options());
@@ -70,12 +54,11 @@ std::string with_timeout(const std::string& conninfo) { return conninfo + " conn
 std::string fresh_database(pg_instance& pg) {
   static int next = 0;
   const std::string conninfo = pg.create_database("queries_" + std::to_string(++next));
-  pqxx::connection c(with_timeout(conninfo));
-  pqxx::work w(c);
-  w.exec("CREATE SCHEMA ledger");
-  w.exec("SET LOCAL search_path TO ledger");
-  w.exec(read_text(source_dir() / "schemas/sql/0001_read_models.sql"));
-  w.commit();
+  // Every migration, as the projector applies them: the queries read
+  // columns that later migrations add.
+  lp::migrate_result m;
+  auto s = lp::migrate(with_timeout(conninfo), "ledger", m);
+  REQUIRE_MESSAGE(s.is_ok(), s.to_string());
   return conninfo;
 }
 
@@ -117,14 +100,14 @@ INSERT INTO wallets VALUES
   (11, 'user',   'alice',    'active', 5, '2026-01-01T09:00:00Z', 5),
   (20, 'user',   'bob',      'active', 6, '2026-01-01T09:00:00Z', 6),
   (30, 'user',   'clearing', 'active', 7, '2026-01-01T09:00:00Z', 7);
-INSERT INTO balances (wallet_id, asset, is_system, posted, held, incoming, updated_seq, updated_at) VALUES
-  (1,  'USD', true,  -90.00, 0, 20.00, 106, '2026-01-01T16:00:00Z'),
-  (1,  'EUR', true,  -50.00, 0, 0,     104, '2026-01-01T14:00:00Z'),
-  (10, 'USD', false,  70.50, 20.00, 0, 106, '2026-01-01T16:00:00Z'),
-  (10, 'EUR', false,  50.00, 0, 0,     104, '2026-01-01T14:00:00Z'),
-  (11, 'USD', false,   0.00, 0, 0,     5,   '2026-01-01T09:00:00Z'),
-  (20, 'USD', false,  18.50, 0, 0,     107, '2026-01-01T17:00:00Z'),
-  (30, 'USD', false,   1.00, 0, 0,     107, '2026-01-01T17:00:00Z');
+INSERT INTO balances (wallet_id, asset, is_system, posted, held, incoming, overdraft_limit, updated_seq, updated_at) VALUES
+  (1,  'USD', true,  -90.00, 0, 20.00, 0, 106, '2026-01-01T16:00:00Z'),
+  (1,  'EUR', true,  -50.00, 0, 0, 0,     104, '2026-01-01T14:00:00Z'),
+  (10, 'USD', false,  70.50, 20.00, 0, 0, 106, '2026-01-01T16:00:00Z'),
+  (10, 'EUR', false,  50.00, 0, 0, 0,     104, '2026-01-01T14:00:00Z'),
+  (11, 'USD', false,   0.00, 0, 0, 0,     5,   '2026-01-01T09:00:00Z'),
+  (20, 'USD', false,  18.50, 0, 0, 0,     107, '2026-01-01T17:00:00Z'),
+  (30, 'USD', false,   1.00, 0, 0, 0,     107, '2026-01-01T17:00:00Z');
 INSERT INTO transactions (transaction_id, type, status, asset, amount, fee, from_wallet_id, to_wallet_id,
                           provider, reference, metadata, related_id, reversed_by, principal, request_id,
                           created_at, updated_seq, updated_at) VALUES
@@ -710,8 +693,8 @@ TEST_CASE("statement: more than 10,000 entries asks to narrow the period") {
   // Wallet 50 receives 0.01 every second from 2026-02-01T00:00:00Z: 10,001 entries.
   exec_sql(c, R"sql(
     INSERT INTO wallets VALUES (50, 'user', 'erin', 'active', 9, '2026-01-01T09:00:00Z', 9);
-    INSERT INTO balances (wallet_id, asset, is_system, posted, held, incoming, updated_seq, updated_at)
-      VALUES (50, 'USD', false, 100.01, 0, 0, 30000, '2026-02-01T03:00:00Z');
+    INSERT INTO balances (wallet_id, asset, is_system, posted, held, incoming, overdraft_limit, updated_seq, updated_at)
+      VALUES (50, 'USD', false, 100.01, 0, 0, 0, 30000, '2026-02-01T03:00:00Z');
     INSERT INTO postings
       SELECT 20000 + i, 0, 20000 + i, 50, 'USD', 'posted', 0.01, (i + 1) * 0.01, 0, 0,
              timestamptz '2026-02-01T00:00:00Z' + i * interval '1 second'

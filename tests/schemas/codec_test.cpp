@@ -19,11 +19,11 @@ std::vector<command_body> every_body() {
       register_asset_cmd{"USD-X_1", 7, 5, 123456789},
       open_account_cmd{account_kind::user, "user-42", {{"USD", 100, 5000}, {"EUR", 1, 2}}},
       open_account_cmd{account_kind::system, "clearing:stripe", {}},
-      deposit_cmd{11, "USD", 12345, "stripe", "ref-1", "{\"a\":1}"},
-      withdraw_cmd{12, "EUR", 777, "ref-2", "meta-2"},
+      deposit_cmd{11, "USD", 12345, "stripe", "ref-1", "{\"a\":1}", "top-up"},
+      withdraw_cmd{12, "EUR", 777, "ref-2", "meta-2", "rent"},
       settle_withdrawal_cmd{13},
       fail_withdrawal_cmd{14, "bank said no"},
-      transfer_cmd{15, 16, "USD", 999, 3, "ref-3", "meta-3"},
+      transfer_cmd{15, 16, "USD", 999, 3, "ref-3", "meta-3", "dinner"},
       hold_cmd{17, 18, "USD", 555, 1'700'000'123'456'789, "ref-4", "meta-4"},
       capture_cmd{19, 44},
       void_hold_cmd{20},
@@ -208,13 +208,44 @@ TEST_CASE("codec: decode_body rejects trailing bytes, unknown types and versions
     unknown_type[1] = 1;  // 256 + code
     CHECK_FALSE(decode_body(unknown_type, out).is_ok());
 
-    for (int v : {0, 2, 255}) {
+    // Every version up to the type's newest decodes (older layouts are
+    // prefixes); the one after it does not.
+    for (int v : {0, static_cast<unsigned char>(bytes[2]) + 1, 255}) {
       std::string unknown_version = bytes;
       unknown_version[2] = static_cast<char>(v);
       auto s = decode_body(unknown_version, out);
       CHECK_FALSE(s.is_ok());
       CHECK(s.message().find("version") != std::string::npos);
     }
+  }
+}
+
+// Body version 2 appended a description to deposits, withdrawals and
+// transfers: a version 1 body (the same bytes without it) still decodes, with
+// no description, and nothing else about it changes.
+TEST_CASE("codec: version 1 deposit, withdrawal and transfer bodies decode without a description") {
+  const std::vector<command_body> newest = {deposit_cmd{11, "USD", 12345, "stripe", "ref-1", "{}", "top-up"},
+                                            withdraw_cmd{12, "EUR", 777, "ref-2", "meta-2", "rent"},
+                                            transfer_cmd{15, 16, "USD", 999, 3, "ref-3", "meta-3", "dinner"}};
+  for (const auto& b : newest) {
+    INFO("type ", to_string(type_of(b)));
+    std::string bytes = encode_body(b);
+    REQUIRE(bytes[2] == 2);
+    const std::string description = std::visit([](const auto& c) -> std::string {
+      if constexpr (requires { c.description; }) return c.description; else return {};
+    }, b);
+    // The description is the last field: u32 length, then its bytes.
+    std::string v1 = bytes.substr(0, bytes.size() - 4 - description.size());
+    v1[2] = 1;
+    command_body out;
+    REQUIRE(decode_body(v1, out).is_ok());
+    command_body expected = b;
+    std::visit([](auto& c) { if constexpr (requires { c.description; }) c.description.clear(); }, expected);
+    CHECK(out == expected);
+    // A version 1 body that carries the description has trailing bytes.
+    std::string v1_with = bytes;
+    v1_with[2] = 1;
+    CHECK_FALSE(decode_body(v1_with, out).is_ok());
   }
 }
 
@@ -585,6 +616,9 @@ TEST_CASE("validate: money movements") {
     CHECK(invalid_field(deposit_cmd{1, "USD", 5, "p", "del\x7f", ""}) == "reference");
     CHECK(invalid_field(deposit_cmd{1, "USD", 5, "p", std::string(reference_bytes_max + 1, 'r'), ""}) == "reference");
     CHECK(invalid_field(deposit_cmd{1, "USD", 5, "p", "", std::string(metadata_bytes_max + 1, 'm')}) == "metadata");
+    CHECK(invalid_field(deposit_cmd{1, "USD", 5, "p", "", "", std::string(description_bytes_max + 1, 'd')}) ==
+          "description");
+    CHECK(invalid_field(deposit_cmd{1, "USD", 5, "p", "", "", "bell\a"}) == "description");
   }
   SUBCASE("withdraw") {
     CHECK(invalid_field(withdraw_cmd{0, "USD", 5, "", ""}) == "wallet");
@@ -592,6 +626,8 @@ TEST_CASE("validate: money movements") {
     CHECK(invalid_field(withdraw_cmd{1, "USD", 0, "", ""}) == "amount");
     CHECK(invalid_field(withdraw_cmd{1, "USD", 5, "\x01", ""}) == "reference");
     CHECK(invalid_field(withdraw_cmd{1, "USD", 5, "", std::string(metadata_bytes_max + 1, 'm')}) == "metadata");
+    CHECK(invalid_field(withdraw_cmd{1, "USD", 5, "", "", std::string(description_bytes_max + 1, 'd')}) ==
+          "description");
     CHECK(invalid_field(settle_withdrawal_cmd{0}) == "withdrawal_id");
     CHECK(invalid_field(fail_withdrawal_cmd{0, ""}) == "withdrawal_id");
     CHECK(invalid_field(fail_withdrawal_cmd{1, "\x1b[31m"}) == "reason");
@@ -604,6 +640,7 @@ TEST_CASE("validate: money movements") {
     CHECK(invalid_field(transfer_cmd{1, 2, "USD", 5, -1, "", ""}) == "fee");
     CHECK(invalid_field(transfer_cmd{1, 2, "USD", 5, amount_limit + 1, "", ""}) == "fee");
     CHECK(invalid_field(transfer_cmd{1, 2, "USD", 5, 0, "\n", ""}) == "reference");
+    CHECK(invalid_field(transfer_cmd{1, 2, "USD", 5, 0, "", "", "new\nline"}) == "description");
     CHECK(invalid_field(transfer_cmd{1, 2, "USD", 5, 0, "", std::string(metadata_bytes_max + 1, 'm')}) ==
           "metadata");
   }
