@@ -206,9 +206,10 @@ void decide_body(decision& d, const transfer_cmd& c) {
   l.at(from->id, c.asset).debits_posted = total;
   l.at(to->id, c.asset).credits_posted = c.amount;
   if (fee > 0) l.at(fees, c.asset).credits_posted = fee;
-  // A transfer completes at once; its record carries the sender's reference.
-  d.out.effects.emplace_back(opened({d.ctx.seq, money_kind::transfer, money_status::completed, from->id, to->id, c.asset,
-                                      c.amount, fee, {}, c.reference, from->owner, c.description, c.metadata}));
+  // A transfer completes at once; one with a story has a record with it.
+  if (has_story(c))
+    d.out.effects.emplace_back(opened({d.ctx.seq, money_kind::transfer, money_status::completed, from->id, to->id,
+                                        c.asset, c.amount, fee, {}, c.reference, from->owner, c.description, c.metadata}));
   d.out.effects.emplace_back(transaction_recorded{d.ctx.seq, tx_kind::transfer, 0});
   d.accept(l);
 }

@@ -100,6 +100,13 @@ amount_t scheduled_fee(const decision& d, const std::string& asset, money_kind k
 void resolve_withdrawal(decision& d, const pending_record& p, money_status to, const std::string& reason);
 void decide_body(decision& d, const set_fee_schedule_cmd& c);
 void decide_body(decision& d, const remove_fee_schedule_cmd& c);
+// Whether a deposit or transfer carries a reference, description or
+// metadata: only then is it recorded as a transaction with a status (a bare
+// one is its postings alone, so the hot path writes no record).
+template <class C>
+bool has_story(const C& c) {
+  return !c.reference.empty() || !c.description.empty() || !c.metadata.empty();
+}
 // The effect that opens transaction record `m`.
 money_tx_opened opened(const money_tx_record& m);
 // A reference is unique per owner across every kind (empty: none given);

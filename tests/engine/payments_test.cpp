@@ -448,6 +448,12 @@ TEST_CASE("references are unique per owner across deposits, withdrawals, transfe
   CHECK(why(h.run(deposit_cmd{f.shop, "USD", 1, "stripe", "inv-1", "", ""})) == "reference_exists");
   h.must(h.run(open_account_cmd{account_kind::system, "clearing:adyen", {}}));
   h.must(h.run(deposit_cmd{f.shop, "USD", 1, "adyen", "inv-1", "", ""}));
+
+  // Without reference, description or metadata a transfer or deposit is its
+  // postings alone: no record (the hot path writes none).
+  auto bare = h.must(h.run(transfer_cmd{f.alice, f.shop, "USD", 1, 0, "", "", ""})).seq;
+  CHECK_FALSE(tx(h, bare).has_value());
+  CHECK_FALSE(tx(h, h.must(h.run(deposit_cmd{f.alice, "USD", 1, "stripe", "", ""})).seq).has_value());
   check_books(h);
 }
 
