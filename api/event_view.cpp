@@ -153,9 +153,10 @@ bool document_reader(const event& e, const std::string& user, const member_looku
 }  // namespace
 
 member_lookup group_members_of(const store& st) {
-  return [&st](std::uint64_t group, const std::string& user) {
+  const store* s = &st;  // the store, not this frame's reference to it
+  return [s](std::uint64_t group, const std::string& user) {
     std::string v;
-    return st.read_state(keys::member_group(user, group), v).is_ok();
+    return s->read_state(keys::member_group(user, group), v).is_ok();
   };
 }
 

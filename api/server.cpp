@@ -111,9 +111,6 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   bool writing_ = false, more_ = true, closing_ = false, done_ = false;
 };
 
-// Document upload bodies being read, process-wide (server_config::uploads_reading_max).
-std::atomic<std::size_t> uploads_reading{0};
-
 class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket&& socket, http_handler& svc, const server_config& cfg, std::shared_ptr<std::atomic<std::size_t>> count)
@@ -123,7 +120,6 @@ class session : public std::enable_shared_from_this<session> {
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
   ~session() {
-    if (upload_slot_) uploads_reading_->fetch_sub(1);
     if (body_ && !stream_done_) body_->stop();
     (*count_)--;
   }
@@ -144,31 +140,11 @@ class session : public std::enable_shared_from_this<session> {
     parser_.emplace();
     wire::limit(*parser_, cfg_);
     stream_.expires_after(std::chrono::milliseconds(cfg_.read_timeout_ms));
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&session::on_header, shared_from_this()));
-  }
-
-  // A document upload gets the larger body limit, if a reading slot is free.
-  void on_header(beast::error_code ec, std::size_t) {
-    if (!ec && cfg_.upload_bytes_max > 0 && parser_->get().method() == http::verb::post) {
-      std::string_view target(parser_->get().target().data(), parser_->get().target().size());
-      if (target.substr(0, target.find('?')) == cfg_.upload_path) {
-        if (uploads_reading_->fetch_add(1) >= cfg_.uploads_reading_max) {
-          uploads_reading_->fetch_sub(1);
-          reading_ = false;
-          return reject({503, "uploads-busy", "too many uploads in progress; retry shortly"});
-        }
-        upload_slot_ = true;
-        parser_->body_limit(cfg_.upload_bytes_max);
-      }
-    }
-    if (ec) return on_read(ec, 0);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     reading_ = false;
-    if (upload_slot_) uploads_reading_->fetch_sub(1), upload_slot_ = false;
     if (streaming_) return watch_close();  // the read cancelled when a stream began
     if (ec) {
       transport_error refusal;
@@ -353,8 +329,6 @@ class session : public std::enable_shared_from_this<session> {
   const server_config& cfg_;
   std::shared_ptr<std::atomic<std::size_t>> count_;
   std::string remote_;
-  std::atomic<std::size_t>* uploads_reading_ = &uploads_reading;
-  bool upload_slot_ = false;  // this request holds an upload reading slot
   // Strand-protected.
   std::map<std::size_t, std::optional<std::shared_ptr<http::response<http::string_body>>>> slots_;
   std::map<std::size_t, bool> keep_alive_;

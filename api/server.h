@@ -27,12 +27,6 @@ struct server_config {
   std::size_t connections_max = 1024;
   std::size_t header_bytes_max = 16 * 1024;
   std::size_t body_bytes_max = 1 << 20;
-  // Document uploads (POST on upload_path) may carry bodies up to
-  // upload_bytes_max instead; at most uploads_reading_max such bodies are
-  // read at once (beyond it: 503), so upload memory stays bounded.
-  std::string upload_path = "/v1/documents";
-  std::size_t upload_bytes_max = 0;  // 0: uploads get body_bytes_max too
-  std::size_t uploads_reading_max = 8;
   int read_timeout_ms = 15'000;   // a whole request, or an idle keep-alive connection
   int write_timeout_ms = 15'000;
   std::size_t pipeline_max = 16;

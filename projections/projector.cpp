@@ -178,7 +178,7 @@ struct batch_rows {
   // Documents (schemas/sql/0007_documents.sql): new rows, deletions (id, seq, at), group member sets.
   std::vector<std::string> documents;
   std::vector<std::tuple<std::uint64_t, std::uint64_t, std::int64_t>> document_deletes;
-  std::vector<std::pair<const group_members_set*, std::uint64_t>> group_sets;
+  std::vector<std::pair<group_members_set, std::uint64_t>> group_sets;  // copies: events go before the write
   std::int64_t auth_failure_at_max = 0;  // log time of the newest auth failure in the batch
   // Later changes to session and connection rows: (id or "chain address", status or "", seq, at).
   std::vector<status_update> session_closes;
@@ -418,7 +418,7 @@ void projector::impl::build_document_effect(event_scope& x, const effect& fx, ba
   } else if (auto* d = std::get_if<document_deleted>(&fx)) {
     rows.document_deletes.emplace_back(d->id, e.seq, e.log_ts_us);
   } else if (auto* g = std::get_if<group_members_set>(&fx)) {
-    rows.group_sets.emplace_back(g, e.seq);
+    rows.group_sets.emplace_back(*g, e.seq);
   }
 }
 
@@ -428,10 +428,10 @@ void projector::impl::write_documents(pqxx::work& tx, const batch_rows& rows) {
     tx.exec("UPDATE documents SET deleted_seq = " + std::to_string(seq) + ", deleted_at = " + tx.quote(timestamp(at)) +
             "::timestamptz WHERE document_id = " + std::to_string(id));
   for (const auto& [g, seq] : rows.group_sets) {
-    tx.exec("DELETE FROM document_group_members WHERE group_id = " + std::to_string(g->group));
-    for (const auto& m : g->members) {
+    tx.exec("DELETE FROM document_group_members WHERE group_id = " + std::to_string(g.group));
+    for (const auto& m : g.members) {
       bool exact = true;  // members are principals; a byte PostgreSQL refuses is replaced
-      tx.exec("INSERT INTO document_group_members (group_id, member, set_seq) VALUES (" + std::to_string(g->group) + ", " +
+      tx.exec("INSERT INTO document_group_members (group_id, member, set_seq) VALUES (" + std::to_string(g.group) + ", " +
               tx.quote(pg_text(m, exact)) + ", " + std::to_string(seq) + ") ON CONFLICT DO NOTHING");
     }
   }

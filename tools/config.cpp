@@ -648,7 +648,6 @@ api::server_config server_config_of(const config& cfg) {
   sc.io_threads = cfg.io_threads;
   sc.connections_max = cfg.connections_max;
   sc.body_bytes_max = cfg.body_max_bytes;
-  sc.upload_bytes_max = cfg.upload_max_bytes;
   sc.read_timeout_ms = cfg.read_timeout_ms;
   sc.write_timeout_ms = cfg.write_timeout_ms;
   return sc;
