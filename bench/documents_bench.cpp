@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   testing::temp_dir keys("bench-keys");
   std::ofstream(keys.path() / "k1") << std::string(64, 'a') << "\n";
   ledger_env env({.args = {"--rate-limit", "commands:0:0:60", "--master-key-file", "k1," + (keys.path() / "k1").string(),
-                           "--clamd-socket", "off", "--quiet"},
+                           "--clamd-socket", "off", "--body-max-bytes", "8388608", "--quiet"},
                   .quiet = true});
   auto wallet = env.open_wallet("bench-user");
   figures dep;
