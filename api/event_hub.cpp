@@ -96,7 +96,7 @@ class event_hub::subscriber final : public body_stream {
 
   // Hands over the events after the cursor, in order, while the queue has
   // room; false when it filled up before the end of `batch`.
-  bool offer(std::vector<decoded>& batch, const owner_lookup& owners, std::size_t queue_max) {
+  bool offer(std::vector<decoded>& batch, const owner_lookup& owners, const member_lookup& members, std::size_t queue_max) {
     std::unique_lock lock(mu_);
     if (ended_) return true;
     bool added = false, room = true;
@@ -107,7 +107,7 @@ class event_hub::subscriber final : public body_stream {
         if (!full_since_) full_since_ = steady::now();
         break;
       }
-      if (auto json = view_event(d.e, d.chain, filter_, owners, &d.whole)) {
+      if (auto json = view_event(d.e, d.chain, filter_, owners, &d.whole, members)) {
         queue_.push_back(channel_ == event_channel::sse ? "id: " + std::to_string(d.e.seq) + "\ndata: " + *json + "\n\n"
                                                         : std::move(*json));
         queued_events_++;
@@ -214,6 +214,7 @@ void event_hub::run() {
 bool event_hub::serve_all(std::uint64_t head) {
   auto subs = live_subscribers();
   const store& st = backend_.storage();
+  member_lookup members = group_members_of(st);
   // The newest range, read once for every subscriber that is caught up.
   std::uint64_t low = head;
   for (const auto& s : subs)
@@ -237,7 +238,7 @@ bool event_hub::serve_all(std::uint64_t head) {
       if (!read_decoded(st, c + 1, std::min(head, c + read_chunk_events), own)) continue;
       src = &own;
     }
-    if (s->offer(*src, std::ref(*owners_), settings_.queue_events_max) && s->cursor() < head) more = true;
+    if (s->offer(*src, std::ref(*owners_), members, settings_.queue_events_max) && s->cursor() < head) more = true;
   }
   return more;
 }

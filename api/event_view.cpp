@@ -145,10 +145,31 @@ void redact_effects(event& e, const std::vector<std::uint64_t>& own, const std::
   std::sort(view.balances_withheld.begin(), view.balances_withheld.end());
 }
 
+// A document event `user` may see: its own document's, or its group's.
+bool document_reader(const event& e, const std::string& user, const member_lookup& member) {
+  for (const auto& fx : e.effects) {
+    const std::string* owner = nullptr;
+    std::uint64_t group = 0;
+    if (auto* u = std::get_if<document_uploaded>(&fx)) owner = &u->owner, group = u->group;
+    else if (auto* d = std::get_if<document_deleted>(&fx)) owner = &d->owner, group = d->group;
+    if (!owner) continue;
+    if (*owner == user || (group != 0 && member && member(group, user))) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
+member_lookup group_members_of(const store& st) {
+  const store* s = &st;  // the store, not this frame's reference to it
+  return [s](std::uint64_t group, const std::string& user) {
+    std::string v;
+    return s->read_state(keys::member_group(user, group), v).is_ok();
+  };
+}
+
 std::optional<std::string> view_event(const event& e, const hash256& chain, const event_filter& f,
-                                      const owner_lookup& owner, std::string* whole_cache) {
+                                      const owner_lookup& owner, std::string* whole_cache, const member_lookup& member) {
   auto accounts = event_accounts(e);
   if (!matches(e, f, accounts)) return std::nullopt;
   if (!f.user) {
@@ -160,7 +181,7 @@ std::optional<std::string> view_event(const event& e, const hash256& chain, cons
   for (auto id : accounts)
     if (auto o = owner(id); o && *o == *f.user) own.push_back(id);
   bool issued = e.principal == *f.user;
-  if (own.empty() && !issued) return std::nullopt;
+  if (own.empty() && !issued && !document_reader(e, *f.user, member)) return std::nullopt;
   event copy = e;
   event_json_view view;
   view.redacted = true;

@@ -49,6 +49,12 @@ std::optional<problem> read_event_position(header_list& query, event_position& o
 // The owner of an account, from committed state (nullopt: no such account).
 using owner_lookup = std::function<std::optional<std::string>(std::uint64_t account)>;
 
+// Whether `user` is now a member of document group `group` (committed
+// state). A user sees the document events of its groups' documents.
+using member_lookup = std::function<bool(std::uint64_t group, const std::string& user)>;
+// A member lookup over a store (reads the member index; memberships change).
+member_lookup group_members_of(const store& st);
+
 // The one redaction: the event's JSON as the filter's reader may see it, or
 // nullopt when the filter does not match or the reader may not see it. A
 // user's view empties principal, idempotency_key, request_id and
@@ -57,8 +63,11 @@ using owner_lookup = std::function<std::optional<std::string>(std::uint64_t acco
 // balances after the event (their ids and the amounts moved stay).
 // `whole_cache` (optional) holds the event's whole rendering once made, so
 // that many readers who see it whole render it once.
+// A user also sees an upload or deletion of a document it owns or whose
+// group it is a member of (`member`; none: owners only), redacted as above.
 std::optional<std::string> view_event(const event& e, const hash256& chain, const event_filter& f,
-                                      const owner_lookup& owner, std::string* whole_cache = nullptr);
+                                      const owner_lookup& owner, std::string* whole_cache = nullptr,
+                                      const member_lookup& member = {});
 
 // The first seq at or after `ts_us` (head + 1 when none), by binary search
 // over the journal's log times (which never decrease).

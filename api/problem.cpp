@@ -57,6 +57,14 @@ std::string_view problem_title(std::string_view slug) {
       {"no-audit-key", "No audit signing key configured"},
       {"sign-in-refused", "Wallet sign-in refused"},
       {"unsupported-chain", "Unsupported chain"},
+      {"media-type-mismatch", "Content-Type does not match the content"},
+      {"uploads-busy", "Too many uploads in progress; retry later"},
+      {"documents-unavailable", "Document storage is unavailable"},
+      {"link-expired", "Download link expired"},
+      {"link-invalid", "Download link invalid"},
+      {"empty-document", "Empty document"},
+      {"virus-scanner-unavailable", "The virus scanner is unavailable"},
+      {"infected-content", "The content is infected"},
   };
   for (const auto& [k, v] : titles)
     if (slug == k) return v;

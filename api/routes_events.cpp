@@ -92,6 +92,7 @@ status read_page(exchange& x, const event_filter& f, std::uint64_t after, std::u
   const store& st = x.svc.ledger.storage();
   owner_cache owners(st);
   owner_lookup lookup = std::ref(owners);
+  member_lookup members = group_members_of(st);
   out.next = after;
   std::vector<journal_entry> chunk;
   std::uint64_t scanned = 0;
@@ -104,7 +105,7 @@ status read_page(exchange& x, const event_filter& f, std::uint64_t after, std::u
       if (j.seq > head || out.events >= limit) break;
       event e;
       if (auto s = decode_event(j.event_bytes, e); !s) return s;
-      if (auto json = view_event(e, j.chain, f, lookup)) {
+      if (auto json = view_event(e, j.chain, f, lookup, nullptr, members)) {
         out.body += *json;
         out.body += '\n';
         out.events++;

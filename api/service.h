@@ -31,6 +31,7 @@
 #include "api/log.h"
 #include "api/metrics.h"
 #include "api/payout_keys.h"
+#include "api/document_settings.h"
 #include "api/rate_limit.h"
 #include "api/read_models.h"
 #include "api/router.h"
@@ -67,6 +68,9 @@ struct service_config {
   // Envelope keys for payment details (api/payout_keys.h); null or without
   // a master key: the payout-destination routes answer 503.
   const payout_keys* payment_keys = nullptr;
+  // Wallet documents (api/routes_documents.cpp); their data keys are the
+  // owners' keys in payment_keys.
+  document_settings documents;
 };
 
 // Every route the service answers, for documentation checks.

@@ -40,6 +40,13 @@ concept payout_command = static_cast<std::uint16_t>(T::type) >= 40 && static_cas
 void decide_payout(const ledger_state& state, const register_payout_destination_cmd& c, const decide_context& ctx,
                    event& out);
 
+// Documents (engine/documents.cpp), command types 100-199.
+template <typename T>
+concept document_command = static_cast<std::uint16_t>(T::type) >= 100 && static_cast<std::uint16_t>(T::type) < 200;
+void decide_document(const ledger_state& state, const upload_document_cmd& c, const decide_context& ctx, event& out);
+void decide_document(const ledger_state& state, const delete_document_cmd& c, const decide_context& ctx, event& out);
+void decide_document(const ledger_state& state, const set_group_members_cmd& c, const decide_context& ctx, event& out);
+
 // The system event that closes sessions and challenges whose expiry has
 // passed (ids and nonces from due_sessions and due_challenges).
 void decide_session_sweep(const ledger_state& state, const std::vector<std::uint64_t>& sessions,

@@ -380,6 +380,8 @@ void decide(const ledger_state& state, const command_body& body, const decide_co
           decide_session(state, b, ctx, out);
         else if constexpr (payout_command<std::decay_t<decltype(b)>>)
           decide_payout(state, b, ctx, out);
+        else if constexpr (document_command<std::decay_t<decltype(b)>>)
+          decide_document(state, b, ctx, out);
         else
           decide_body(d, b);
       },

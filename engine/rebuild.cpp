@@ -198,6 +198,28 @@ class event_check {
     if (p.account_number.rfind("enc1:", 0) != 0) return bad("payout destination holds a field that is not ciphertext");
     return status::ok();
   }
+  // Documents: one effect per event, so the state before the event decides.
+  status check(const document_uploaded& d) {
+    if (d.owner.empty() || d.owner.size() > owner_bytes_max || d.owner.find('\0') != std::string::npos ||
+        d.owner.find('\x01') != std::string::npos)
+      return bad("document " + std::to_string(d.id) + " malformed");
+    if (s_.document(d.id)) return bad("records document " + std::to_string(d.id) + " twice");
+    if (d.file_name.rfind("enc1:", 0) != 0) return bad("document holds a file name that is not ciphertext");
+    return status::ok();
+  }
+  status check(const document_deleted& d) {
+    auto cur = s_.document(d.id);
+    if (!cur || cur->owner != d.owner || cur->group != d.group) return bad("deletes document " + std::to_string(d.id) + ", which does not exist");
+    return status::ok();
+  }
+  status check(const group_members_set& g) {
+    if (g.group == 0 || g.members.size() > group_members_max) return bad("group members malformed");
+    if (s_.group_members(g.group) != g.before) return bad("group " + std::to_string(g.group) + " members before differ");
+    for (const auto& m : g.members)
+      if (m.empty() || m.size() > owner_bytes_max || m.find('\0') != std::string::npos || m.find('\x01') != std::string::npos)
+        return bad("group member malformed");
+    return status::ok();
+  }
   status check(const auth_failed& f) {
     if (f.address.empty() || f.check.empty() || f.client.empty()) return bad("auth failure record malformed");
     return status::ok();

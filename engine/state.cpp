@@ -421,6 +421,9 @@ void ledger_state::apply_effect(const effect& fx, const daily_usage* usage) {
     kv_.put(keys::reversal(t->reverses), id_bytes);
   } else if (auto* pd = std::get_if<payout_destination_registered>(&fx)) {
     apply_payout_effect(*pd);
+  } else if (std::holds_alternative<document_uploaded>(fx) || std::holds_alternative<document_deleted>(fx) ||
+             std::holds_alternative<group_members_set>(fx)) {
+    apply_document_effect(fx);
   } else if (!apply_money_effect(fx)) {
     apply_session_effect(fx);
   }

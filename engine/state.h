@@ -46,6 +46,11 @@ namespace ledger {
 //   'd' id (8, BE)      -> payout destination (payout_destination_registered bytes; ciphertext fields)
 //   'y' wallet (8) id (8) -> (empty) index of payout destinations by wallet
 //   'e' wallet (8, BE)  -> number of payout destinations of the wallet (8, BE)
+//   'D' id (8, BE)      -> document record (document_uploaded bytes; file name is ciphertext)
+//   'E' owner 0 id (8)  -> (empty) index of documents by owner; 'E' owner 1 -> their number (8, BE)
+//   'F' group (8) id (8) -> (empty) index of documents by group
+//   'G' group (8, BE)   -> the group's members (list of principals)
+//   'H' member 0 group (8) -> (empty) index of groups by member; 'H' member 1 -> their number (8, BE)
 namespace keys {
 std::string asset(std::string_view code);
 std::string account(std::uint64_t id);
@@ -75,11 +80,26 @@ std::string payout_destination(std::uint64_t id);
 std::string wallet_payout(std::uint64_t wallet, std::uint64_t id);
 std::string wallet_payout_prefix(std::uint64_t wallet);
 std::string payout_count(std::uint64_t wallet);
+std::string document(std::uint64_t id);
+std::string owner_documents_prefix(std::string_view owner);
+std::string owner_document(std::string_view owner, std::uint64_t id);
+std::string owner_document_count(std::string_view owner);
+std::string group_documents_prefix(std::uint64_t group);
+std::string group_document(std::uint64_t group, std::uint64_t id);
+std::string group_members(std::uint64_t group);
+std::string member_groups_prefix(std::string_view member);
+std::string member_group(std::string_view member, std::uint64_t group);
+std::string member_group_count(std::string_view member);
 }  // namespace keys
 
 // A stored payout destination (engine/payouts.cpp).
 std::string encode(const payout_destination_registered& r);
 status decode(std::string_view bytes, payout_destination_registered& r);
+// A stored document and a group's members (engine/documents.cpp).
+std::string encode(const document_uploaded& r);
+status decode(std::string_view bytes, document_uploaded& r);
+std::string encode_group_members(const std::vector<std::string>& members);
+status decode_group_members(std::string_view bytes, std::vector<std::string>& members);
 
 // Bounds on session state, so memory and every event stay bounded.
 inline constexpr std::size_t sessions_per_owner_max = 256;
@@ -333,6 +353,12 @@ class ledger_state {
 
   // --- payout destinations (engine/payouts.cpp) ---
   std::uint64_t payout_destination_count(std::uint64_t wallet) const;
+
+  // --- documents (engine/documents.cpp) ---
+  std::optional<document_uploaded> document(std::uint64_t id) const;
+  std::vector<std::string> group_members(std::uint64_t group) const;
+  std::uint64_t document_count(std::string_view owner) const;
+  std::uint64_t group_count(std::string_view member) const;
   std::size_t session_count() const { return sessions_.size(); }
 
   std::size_t account_count() const { return accounts_.size(); }
@@ -358,6 +384,7 @@ class ledger_state {
   bool apply_money_effect(const effect& fx);
   void put_money_tx(const money_tx_record& r);
   void apply_payout_effect(const payout_destination_registered& p);
+  void apply_document_effect(const effect& fx);
   status load_session_entry(std::string_view key, std::string_view value);
   void index_session(const session_record& r);
   void unindex_session(const session_record& r);

@@ -175,6 +175,10 @@ struct event_scope {
 struct batch_rows {
   std::vector<std::string> assets, wallets, holds, transactions, postings, audit, raw, sessions, connections;
   std::vector<std::string> auth_failures;
+  // Documents (schemas/sql/0007_documents.sql): new rows, deletions (id, seq, at), group member sets.
+  std::vector<std::string> documents;
+  std::vector<std::tuple<std::uint64_t, std::uint64_t, std::int64_t>> document_deletes;
+  std::vector<std::pair<group_members_set, std::uint64_t>> group_sets;  // copies: events go before the write
   std::int64_t auth_failure_at_max = 0;  // log time of the newest auth failure in the batch
   // Later changes to session and connection rows: (id or "chain address", status or "", seq, at).
   std::vector<status_update> session_closes;
@@ -246,6 +250,8 @@ struct projector::impl {
   void build_balance(event_scope& x, const balance_changed& b, batch_rows& rows);
   void build_pending(event_scope& x, const pending_opened& p, batch_rows& rows);
   void build_session_effect(event_scope& x, const effect& fx, batch_rows& rows);
+  void build_document_effect(event_scope& x, const effect& fx, batch_rows& rows);
+  void write_documents(pqxx::work& tx, const batch_rows& rows);
   void build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows);
   void build_money_tx(event_scope& x, const money_tx_opened& m, batch_rows& rows);
   void build_completion(event_scope& x, const transaction_recorded& t, batch_rows& rows);
@@ -388,6 +394,46 @@ void projector::impl::build_effect(event_scope& x, const effect& fx, batch_rows&
     if (!by_pending) update_tx(rows, {mc->id, std::string(to_string(mc->to)), {}, e.seq, e.log_ts_us});
   } else {
     build_session_effect(x, fx, rows);
+    build_document_effect(x, fx, rows);
+  }
+}
+
+// Documents and group members (schemas/sql/0007_documents.sql).
+void projector::impl::build_document_effect(event_scope& x, const effect& fx, batch_rows& rows) {
+  const event& e = x.e;
+  if (auto* u = std::get_if<document_uploaded>(&fx)) {
+    rows.documents.push_back(line()
+                                 .num(u->id)
+                                 .text(safe_text(u->owner, e.seq, "documents.owner", rows))
+                                 .opt_num(u->group)
+                                 .text(to_string(u->category))
+                                 .text(u->file_name)
+                                 .text(safe_text(u->media_type, e.seq, "documents.media_type", rows))
+                                 .num(u->size_bytes)
+                                 .text(u->content_sha256)
+                                 .text(u->thumbnail_blob_id.empty() ? "f" : "t")
+                                 .text(safe_text(u->key_id, e.seq, "documents.key_id", rows))
+                                 .text(x.at)
+                                 .take());
+  } else if (auto* d = std::get_if<document_deleted>(&fx)) {
+    rows.document_deletes.emplace_back(d->id, e.seq, e.log_ts_us);
+  } else if (auto* g = std::get_if<group_members_set>(&fx)) {
+    rows.group_sets.emplace_back(*g, e.seq);
+  }
+}
+
+// After the COPY of new rows: deletions and membership changes, in event order.
+void projector::impl::write_documents(pqxx::work& tx, const batch_rows& rows) {
+  for (const auto& [id, seq, at] : rows.document_deletes)
+    tx.exec("UPDATE documents SET deleted_seq = " + std::to_string(seq) + ", deleted_at = " + tx.quote(timestamp(at)) +
+            "::timestamptz WHERE document_id = " + std::to_string(id));
+  for (const auto& [g, seq] : rows.group_sets) {
+    tx.exec("DELETE FROM document_group_members WHERE group_id = " + std::to_string(g.group));
+    for (const auto& m : g.members) {
+      bool exact = true;  // members are principals; a byte PostgreSQL refuses is replaced
+      tx.exec("INSERT INTO document_group_members (group_id, member, set_seq) VALUES (" + std::to_string(g.group) + ", " +
+              tx.quote(pg_text(m, exact)) + ", " + std::to_string(seq) + ") ON CONFLICT DO NOTHING");
+    }
   }
 }
 
@@ -659,6 +705,10 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
        rows.sessions);
   copy("wallet_connections", {"chain", "address", "owner", "connected_seq", "connected_at"}, rows.connections);
   copy("wallet_auth_failures", {"seq", "at", "chain", "network", "address", "client", "reason"}, rows.auth_failures);
+  copy("documents", {"document_id", "owner", "group_id", "category", "file_name_enc", "media_type", "size_bytes",
+                     "content_sha256", "has_thumbnail", "key_id", "created_at"},
+       rows.documents);
+  write_documents(tx, rows);
   if (rows.auth_failure_at_max != 0) {
     // Retention by log time (deterministic, so a rebuild keeps the same rows).
     std::int64_t keep_from_us = rows.auth_failure_at_max - auth_failures_retention_us;

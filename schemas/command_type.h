@@ -36,6 +36,10 @@ enum class command_type : std::uint16_t {
   provider_refund = 22,
   // Payout destinations (schemas/payout_commands.h), 40-49.
   register_payout_destination = 40,
+  // Documents (schemas/document_commands.h), 100-199.
+  upload_document = 100,
+  delete_document = 101,
+  set_group_members = 102,
   // Wallet sessions (schemas/session_commands.h).
   issue_challenge = 200,
   open_session = 201,

@@ -63,6 +63,9 @@ std::string_view to_string(command_type t) {
     case command_type::provider_payment: return "provider_payment";
     case command_type::provider_refund: return "provider_refund";
     case command_type::register_payout_destination: return "register_payout_destination";
+    case command_type::upload_document: return "upload_document";
+    case command_type::delete_document: return "delete_document";
+    case command_type::set_group_members: return "set_group_members";
     case command_type::issue_challenge: return "issue_challenge";
     case command_type::open_session: return "open_session";
     case command_type::revoke_session: return "revoke_session";
@@ -150,6 +153,8 @@ status decode_body(std::string_view bytes, command_body& out) {
     return status::corruption("unknown account kind");
   if (!session_body_in_domain(out)) return status::corruption("unknown wallet chain");
   if (!money_body_in_domain(out)) return status::corruption("unknown transaction kind or status");
+  if (auto* u = std::get_if<upload_document_cmd>(&out); u && to_string(u->category) == "unknown")
+    return status::corruption("unknown document category");
   return status::ok();
 }
 

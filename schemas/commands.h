@@ -22,6 +22,7 @@
 #include "schemas/command_type.h"
 #include "schemas/money.h"
 #include "schemas/payout_commands.h"
+#include "schemas/document_commands.h"
 #include "schemas/session_commands.h"
 
 namespace ledger {
@@ -296,7 +297,8 @@ using command_body = std::variant<register_asset_cmd, open_account_cmd, deposit_
                                   set_fee_schedule_cmd, remove_fee_schedule_cmd, open_deposit_cmd,
                                   change_money_status_cmd, pay_cmd, refund_cmd, provider_payment_cmd,
                                   provider_refund_cmd,
-                                  record_auth_failure_cmd, register_payout_destination_cmd>;
+                                  record_auth_failure_cmd, register_payout_destination_cmd,
+                                  upload_document_cmd, delete_document_cmd, set_group_members_cmd>;
 
 struct command {
   std::string principal;        // who asks; idempotency keys are scoped to it

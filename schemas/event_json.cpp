@@ -222,6 +222,38 @@ struct effect_json {
     w.str("sender_details", v.sender_details);
     w.str("receiver_details", v.receiver_details);
   }
+  void operator()(const document_uploaded& v) {
+    // Metadata only: the file name is ciphertext, the content is not here.
+    w.str("effect", "document_uploaded");
+    // The name the event streams' readers subscribe to.
+    w.str("topic", "wallet.document.uploaded");
+    w.unum("document", v.id);
+    w.str("owner", v.owner);
+    if (v.group != 0) w.unum("group", v.group);
+    w.str("category", to_string(v.category));
+    w.str("file_name", v.file_name);
+    w.str("media_type", v.media_type);
+    w.unum("size_bytes", v.size_bytes);
+    w.str("content_sha256", v.content_sha256);
+    w.str("blob_id", v.blob_id);
+    if (!v.thumbnail_blob_id.empty()) w.str("thumbnail_blob_id", v.thumbnail_blob_id);
+    w.str("key_id", v.key_id);
+  }
+  void operator()(const document_deleted& v) {
+    w.str("effect", "document_deleted");
+    w.str("topic", "wallet.document.deleted");
+    w.unum("document", v.id);
+    w.str("owner", v.owner);
+    if (v.group != 0) w.unum("group", v.group);
+  }
+  void operator()(const group_members_set& v) {
+    w.str("effect", "group_members_set");
+    w.unum("group", v.group);
+    w.key("members");
+    w.open('[');
+    for (const auto& m : v.members) w.element(std::string_view(m));
+    w.close(']');
+  }
   void operator()(const auth_failed& v) {
     w.str("effect", "auth_failed");
     w.str("chain", to_string(v.chain));

@@ -39,6 +39,8 @@ bool valid_enums(const effect& fx) {
           return v.resolution == session_resolution::revoked || v.resolution == session_resolution::expired;
         else if constexpr (requires { v.chain; })
           return valid_chain(v.chain);
+        else if constexpr (std::is_same_v<T, document_uploaded>)
+          return to_string(v.category) != "unknown";
         else
           return true;
       },

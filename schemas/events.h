@@ -222,13 +222,49 @@ struct payout_destination_registered {
   std::string receiver_details;
 };
 
+// --- documents (schemas/document_commands.h) --------------------------------
+
+// A document recorded: metadata and the content's hash, never the content.
+// The file name is ciphertext under the owner's data key.
+struct document_uploaded {
+  std::uint64_t id = 0;  // the sequence of the event
+  std::string owner;
+  std::uint64_t group = 0;
+  document_category category = document_category::other;
+  std::string file_name;
+  std::string media_type;
+  std::uint64_t size_bytes = 0;
+  std::string content_sha256;
+  std::string blob_id;
+  std::string thumbnail_blob_id;
+  std::string key_id;
+  std::int64_t created_at_us = 0;  // log time of the upload
+};
+
+// A document removed; its blobs are deleted from the store after this event.
+struct document_deleted {
+  std::uint64_t id = 0;
+  std::string owner;
+  std::uint64_t group = 0;
+  std::string blob_id;
+  std::string thumbnail_blob_id;
+};
+
+// A group's members replaced (`before` lets apply and readers unindex).
+struct group_members_set {
+  std::uint64_t group = 0;
+  std::vector<std::string> before;
+  std::vector<std::string> members;
+};
+
 // The position of a type in this list is its code in the event format:
 // append new effects at the end, never reorder (checked below).
 using effect = std::variant<asset_registered, account_opened, account_status_changed, balance_changed,
                             daily_usage, pending_opened, pending_closed, transaction_recorded, challenge_issued,
                             challenge_closed, session_opened, session_closed, wallet_connected, wallet_disconnected,
                             fee_schedule_changed, money_tx_opened, money_tx_changed, auth_failed,
-                            payout_destination_registered>;
+                            payout_destination_registered, document_uploaded, document_deleted,
+                            group_members_set>;
 static_assert(std::is_same_v<std::variant_alternative_t<0, effect>, asset_registered>);
 static_assert(std::is_same_v<std::variant_alternative_t<3, effect>, balance_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<7, effect>, transaction_recorded>);
@@ -238,7 +274,9 @@ static_assert(std::is_same_v<std::variant_alternative_t<14, effect>, fee_schedul
 static_assert(std::is_same_v<std::variant_alternative_t<16, effect>, money_tx_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<17, effect>, auth_failed>);
 static_assert(std::is_same_v<std::variant_alternative_t<18, effect>, payout_destination_registered>);
-static_assert(std::variant_size_v<effect> == 19, "a new effect goes at the end with the next code");
+static_assert(std::is_same_v<std::variant_alternative_t<19, effect>, document_uploaded>);
+static_assert(std::is_same_v<std::variant_alternative_t<21, effect>, group_members_set>);
+static_assert(std::variant_size_v<effect> == 22, "a new effect goes at the end with the next code");
 
 enum class event_status : std::uint8_t { accepted = 1, rejected = 2 };
 

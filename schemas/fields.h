@@ -117,4 +117,19 @@ template <class A> void fields(A& a, money_tx_opened& v) {
 }
 template <class A> void fields(A& a, money_tx_changed& v) { a(v.id); a(v.kind); a(v.from); a(v.to); a(v.reason); }
 
+template <class A> void fields(A& a, upload_document_cmd& v) {
+  a(v.owner); a(v.group); a(v.category); a(v.file_name); a(v.media_type); a(v.size_bytes); a(v.content_sha256);
+  a(v.blob_id); a(v.thumbnail_blob_id); a(v.key_id);
+}
+template <class A> void fields(A& a, delete_document_cmd& v) { a(v.document_id); a(v.owner); }
+template <class A> void fields(A& a, set_group_members_cmd& v) { a(v.group); a(v.members); }
+template <class A> void fields(A& a, document_uploaded& v) {
+  a(v.id); a(v.owner); a(v.group); a(v.category); a(v.file_name); a(v.media_type); a(v.size_bytes);
+  a(v.content_sha256); a(v.blob_id); a(v.thumbnail_blob_id); a(v.key_id); a(v.created_at_us);
+}
+template <class A> void fields(A& a, document_deleted& v) {
+  a(v.id); a(v.owner); a(v.group); a(v.blob_id); a(v.thumbnail_blob_id);
+}
+template <class A> void fields(A& a, group_members_set& v) { a(v.group); a(v.before); a(v.members); }
+
 }  // namespace ledger

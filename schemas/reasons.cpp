@@ -42,6 +42,8 @@ std::string_view to_string(reason r) {
     case reason::invalid_transition: return "invalid_transition";
     case reason::refund_exceeds_paid: return "refund_exceeds_paid";
     case reason::reference_exists: return "reference_exists";
+    case reason::unknown_document: return "unknown_document";
+    case reason::not_group_member: return "not_group_member";
   }
   return "unknown_reason";
 }

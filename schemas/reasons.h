@@ -50,9 +50,12 @@ enum class reason : std::uint16_t {
   invalid_transition = 35,  // the transaction's status does not allow this change
   refund_exceeds_paid = 36, // more than paid minus refunded (pending refunds count)
   reference_exists = 37,    // the owner already used this reference
+  // Documents.
+  unknown_document = 38,  // no such document (deleted, never existed, or another owner's)
+  not_group_member = 39,  // the uploader is not a member of the group named
 };
 
-inline constexpr std::uint16_t reason_max = 37;
+inline constexpr std::uint16_t reason_max = 39;
 
 std::string_view to_string(reason r);
 

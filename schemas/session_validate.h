@@ -15,6 +15,10 @@ std::optional<field_error> validate_body(const unlink_wallet_cmd& c);
 std::optional<field_error> validate_body(const record_auth_failure_cmd& c);
 // Payout destinations (schemas/payout_commands.cpp).
 std::optional<field_error> validate_body(const register_payout_destination_cmd& c);
+// Documents (schemas/document_commands.cpp).
+std::optional<field_error> validate_body(const upload_document_cmd& c);
+std::optional<field_error> validate_body(const delete_document_cmd& c);
+std::optional<field_error> validate_body(const set_group_members_cmd& c);
 
 // Whether a decoded session body's enums are in range (decode_body refuses
 // the bytes otherwise). True for every other body.

@@ -115,6 +115,14 @@ Options (each also read from the environment variable shown; flags win):
                             the payout-destination routes answer 503]
   --key-store-dir DIR       LEDGER_KEY_STORE_DIR   wrapped data keys, outside the journal (shared
                             by every API instance in Kafka mode) [DATA_DIR/keys]
+  --documents-dir DIR       LEDGER_DOCUMENTS_DIR   document blobs (encrypted, content-addressed)
+                            [DATA_DIR/documents]
+  --document-link-key-file PATH LEDGER_DOCUMENT_LINK_KEY_FILE the HMAC-SHA256 key of signed
+                            download links (32 bytes, raw or 64 hex digits; never the JWT key)
+                            [none: /v1/documents/{id}/link answers 503]
+  --upload-max-bytes N      LEDGER_UPLOAD_MAX_BYTES a document's largest size [26214400]
+  --clamd-socket PATH|off   LEDGER_CLAMD_SOCKET    scan uploads with clamd (INSTREAM) at this unix
+                            socket, failing closed; "off" uploads unscanned [none: uploads 503]
   --redis-url URL           LEDGER_REDIS_URL       redis://[USER@]HOST[:PORT][/DB]: share the rate
                             limits of every instance there; unreachable: limited routes 503 [none]
   --redis-timeout-ms N      LEDGER_REDIS_TIMEOUT_MS connect and each call [250]
@@ -290,6 +298,10 @@ std::vector<option_def> feature_option_defs(config& c) {
       {"--audit-signing-key", "LEDGER_AUDIT_SIGNING_KEY", [&](const std::string& v) { c.audit_signing_key = v; }},
       {"--master-key-file", "", [&](const std::string& v) { add_master_key(c, v); }},
       {"--key-store-dir", "LEDGER_KEY_STORE_DIR", [&](const std::string& v) { c.key_store_dir = v; }},
+      {"--documents-dir", "LEDGER_DOCUMENTS_DIR", [&](const std::string& v) { c.documents_dir = v; }},
+      {"--document-link-key-file", "LEDGER_DOCUMENT_LINK_KEY_FILE", [&](const std::string& v) { c.document_link_key_file = v; }},
+      {"--clamd-socket", "LEDGER_CLAMD_SOCKET", [&](const std::string& v) { c.clamd_socket = v; }},
+      {"--upload-max-bytes", "LEDGER_UPLOAD_MAX_BYTES", [&](const std::string& v) { c.upload_max_bytes = to_number("--upload-max-bytes", v, 1, 1u << 30); }},
   };
 }
 

@@ -86,6 +86,12 @@ struct config {
   // last one current; the key store directory ("": DATA_DIR/keys).
   std::vector<api::master_key> master_keys;
   std::string key_store_dir;
+  // Wallet documents (docs/documents.md): blob directory ("": DATA_DIR/documents),
+  // the link signing key file ("": no signed links), the upload limit.
+  std::string documents_dir;
+  std::string document_link_key_file;
+  std::size_t upload_max_bytes = 25u << 20;
+  std::string clamd_socket;  // "off": uploads unscanned; "": uploads answer 503
   std::string redis_url;       // empty: the in-process limiter
   int redis_timeout_ms = 250;
   std::string redis_password;  // secret: environment or file only

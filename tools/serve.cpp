@@ -24,6 +24,7 @@
 #include "projections/migrations.h"
 #include "tools/audit/signing.h"
 #include "tools/audit_reads_adapter.h"
+#include "tools/documents_side.h"
 #include "tools/ledgerd.h"
 #include "tools/read_models_adapter.h"
 #include "tools/system_clock.h"
@@ -254,6 +255,18 @@ namespace {
 std::string key_store_dir(const config& cfg) {
   return cfg.key_store_dir.empty() ? (std::filesystem::path(cfg.data_dir) / "keys").string() : cfg.key_store_dir;
 }
+void add_metric_sources(api::metrics& m, const config& cfg, api::limiter& limits, api::webhook_registry& webhooks,
+                        read_side& reads) {
+  m.add_source([&limits] { return limits.render_metrics(); });
+  m.add_source([&webhooks] { return webhooks.render_metrics(); });
+  m.add_source([&cfg] { return disk_metrics(cfg.data_dir); });
+  if (reads.reads)
+    m.add_source([&reads] {
+      return prometheus::gauge("ledger_read_min_seq_waiters", "History reads waiting for their min_seq (no query worker held).",
+                               double(reads.reads->waiting()));
+    });
+}
+
 }  // namespace
 
 int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks) {
@@ -279,14 +292,7 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   api::logger log;
   log.set_enabled(!cfg.quiet);
   auto limits = make_limiter(cfg, clk, log);
-  m.add_source([&limits] { return limits->render_metrics(); });
-  m.add_source([&webhooks] { return webhooks.render_metrics(); });
-  m.add_source([&cfg] { return disk_metrics(cfg.data_dir); });
-  if (reads.reads)
-    m.add_source([&reads] {
-      return prometheus::gauge("ledger_read_min_seq_waiters", "History reads waiting for their min_seq (no query worker held).",
-                               double(reads.reads->waiting()));
-    });
+  add_metric_sources(m, cfg, *limits, webhooks, reads);
   api::service_config svc_cfg;
   svc_cfg.cors_origins = cfg.cors_origins;
   svc_cfg.reads = reads.reads.get();
@@ -301,6 +307,8 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   svc_cfg.wallet_auth = cfg.wallet_auth;
   api::payout_keys payment_keys(cfg.master_keys, key_store_dir(cfg));
   svc_cfg.payment_keys = &payment_keys;
+  documents_side documents(cfg, backend.storage());
+  svc_cfg.documents = documents.settings();
   std::unique_ptr<api::server> srv;
   svc_cfg.dispatch = [&srv](std::function<void()> f) { srv->dispatcher()(std::move(f)); };
   api::service svc(backend, *jwt, svc_cfg, m, log, clk);

@@ -50,6 +50,9 @@ std::vector<command_body> every_body() {
       record_auth_failure_cmd{wallet_chain::stacks, "testnet", "ST3Y74M5227FDVHREWPH773F5Y1W1ED8WXXVB0G1S", "127.0.0.1",
                               "sip018_chain_id_mismatch"},
       register_payout_destination_cmd{4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", "enc1:SktM"},
+      upload_document_cmd{"alice", 7, document_category::visa, "enc1:QUJD", "application/pdf", 1234, "abababababababababababababababababababababababababababababababab", "abababababababababababababababababababababababababababababababab", "", "k1"},
+      delete_document_cmd{12, "alice"},
+      set_group_members_cmd{7, {"alice", "bob"}},
   };
 }
 
@@ -108,6 +111,10 @@ event full_event() {
   e.effects.push_back(money_tx_changed{80, money_kind::refund, money_status::pending, money_status::failed, "no"});
   e.effects.push_back(auth_failed{wallet_chain::ethereum, "1", "0xAb58", "::1", "signature_mismatch"});
   e.effects.push_back(payout_destination_registered{77, 4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""});
+  e.effects.push_back(document_uploaded{77, "alice", 7, document_category::ticket, "enc1:QUJD", "image/png", 99, "abababababababababababababababababababababababababababababababab", "abababababababababababababababababababababababababababababababab",
+                                        "abababababababababababababababababababababababababababababababab", "k1", 1'700'000'000'000'000});
+  e.effects.push_back(document_deleted{70, "alice", 7, "abababababababababababababababababababababababababababababababab", ""});
+  e.effects.push_back(group_members_set{7, {"alice"}, {"alice", "bob"}});
   return e;
 }
 
@@ -743,4 +750,28 @@ TEST_CASE("validate: register_payout_destination carries ciphertext only") {
   CHECK(invalid_field(cmd("enc1:QUJD", "enc1:not base64!")) == "account_number");
   CHECK(invalid_field(cmd("enc1:QUJD", "")) == "account_number");
   CHECK(invalid_field(register_payout_destination_cmd{0, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""}) == "wallet");
+}
+
+TEST_CASE("validate: documents carry ciphertext names, hex hashes, bounded groups") {
+  const std::string h(64, 'a');
+  auto up = [&](std::string name, std::string sha) {
+    return upload_document_cmd{"alice", 0, document_category::passport, std::move(name), "application/pdf", 10, std::move(sha), h, "", "k1"};
+  };
+  CHECK(invalid_field(up("enc1:QUJD", h)) == "");
+  CHECK(invalid_field(up("passport.pdf", h)) == "file_name");
+  CHECK(invalid_field(up("enc1:QUJD", std::string(64, 'A'))) == "content_sha256");
+  CHECK(invalid_field(up("enc1:QUJD", "abc")) == "content_sha256");
+  auto zero = up("enc1:QUJD", h);
+  zero.size_bytes = 0;
+  CHECK(invalid_field(zero) == "size_bytes");
+  auto bad_cat = up("enc1:QUJD", h);
+  bad_cat.category = static_cast<document_category>(9);
+  CHECK(invalid_field(bad_cat) == "category");
+  command_body decoded;
+  CHECK_FALSE(decode_body(encode_body(bad_cat), decoded).is_ok());
+  CHECK(invalid_field(delete_document_cmd{0, "alice"}) == "document_id");
+  CHECK(invalid_field(set_group_members_cmd{7, {"a", "a"}}) == "members");
+  CHECK(invalid_field(set_group_members_cmd{0, {}}) == "group");
+  CHECK(invalid_field(set_group_members_cmd{7, std::vector<std::string>(65, "x")}) == "members");
+  CHECK(invalid_field(set_group_members_cmd{7, {}}) == "");
 }

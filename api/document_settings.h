@@ -1,0 +1,29 @@
+// What the document routes (api/routes_documents.cpp) need: the blob store,
+// the link signer, the limits. Owned by the process that serves the API.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "documents/blob_store.h"
+#include "documents/clamd.h"
+#include "documents/link_signer.h"
+
+namespace ledger::api {
+
+struct document_settings {
+  documents::blob_store* store = nullptr;        // null: the document routes answer 503
+  const documents::link_signer* links = nullptr; // null or unconfigured: /link answers 503
+  std::size_t upload_bytes_max = 25u << 20;      // the content; the transport allows the same
+  std::int64_t link_ttl_s = 300;                 // signed links' life (at most link_ttl_s_max)
+  std::size_t page_max = 100;                    // documents per list page
+  std::size_t list_scan_max = 2000;              // index entries read for one page
+  std::size_t file_name_bytes_max = 255;
+  // Virus scanning before an upload is accepted: through clamd, failing
+  // closed (503) when it cannot answer; skipped only when explicitly
+  // disabled. Neither set: uploads answer 503.
+  const documents::clamd_scanner* scanner = nullptr;
+  bool scan_disabled = false;
+};
+
+}  // namespace ledger::api

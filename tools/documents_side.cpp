@@ -1,0 +1,82 @@
+#include "tools/documents_side.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <unordered_set>
+
+#include "engine/state.h"
+
+namespace ledger::tools {
+
+namespace {
+
+[[noreturn]] void die_documents(const std::string& m) {
+  std::fprintf(stderr, "ledgerd: documents: %s\n", m.c_str());
+  std::exit(2);
+}
+
+}  // namespace
+
+status referenced_blobs(const store& st, std::unordered_set<std::string>& out) {
+  std::string after;
+  for (;;) {
+    std::vector<std::pair<std::string, std::string>> rows;
+    if (auto s = st.scan_state("D", after, 1000, rows); !s) return s;
+    for (const auto& [k, v] : rows) {
+      document_uploaded d;
+      if (k.size() != 9 || !decode(v, d)) continue;
+      out.insert(d.blob_id);
+      if (!d.thumbnail_blob_id.empty()) out.insert(d.thumbnail_blob_id);
+    }
+    if (rows.size() < 1000) return status::ok();
+    after = rows.back().first;
+  }
+}
+
+documents_side::documents_side(const config& cfg, const store& st) : store_(st) {
+  std::string dir = cfg.documents_dir.empty() ? (std::filesystem::path(cfg.data_dir) / "documents").string() : cfg.documents_dir;
+  status s;
+  blobs_ = documents::make_local_blob_store(dir, s);
+  if (!s) die_documents(s.to_string());
+  if (!cfg.document_link_key_file.empty())
+    if (auto e = documents::link_signer::load(cfg.document_link_key_file, links_)) die_documents("--document-link-key-file: " + *e);
+  settings_.store = blobs_.get();
+  settings_.links = &links_;
+  settings_.upload_bytes_max = cfg.upload_max_bytes;
+  settings_.scan_disabled = cfg.clamd_socket == "off";
+  if (!cfg.clamd_socket.empty() && !settings_.scan_disabled) {
+    scanner_ = std::make_unique<documents::clamd_scanner>(cfg.clamd_socket);
+    settings_.scanner = scanner_.get();
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+documents_side::~documents_side() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void documents_side::run() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    l.unlock();
+    std::unordered_set<std::string> live;
+    documents::sweep_report rep;
+    status s = referenced_blobs(store_, live);
+    // Never sweep on a partial view of what is referenced.
+    if (s) s = documents::sweep_orphans(*blobs_, [&](std::string_view id) { return live.count(std::string(id)) > 0; },
+                                        sweep_grace_s, sweep_entries_max, rep);
+    if (!s) std::fprintf(stderr, "ledgerd: documents: sweep: %s\n", s.to_string().c_str());
+    else if (rep.orphans_removed + rep.temporaries_removed > 0)
+      std::fprintf(stderr, "ledgerd: documents: sweep removed %zu orphan blobs, %zu temporary files\n", rep.orphans_removed,
+                   rep.temporaries_removed);
+    l.lock();
+    wake_.wait_for(l, std::chrono::seconds(sweep_interval_s), [this] { return stop_; });
+  }
+}
+
+}  // namespace ledger::tools

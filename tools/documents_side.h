@@ -1,0 +1,48 @@
+// ledgerd's wallet-document side (docs/documents.md): the local blob store
+// under DATA_DIR/documents, the link signing key, and the orphan sweeper, a
+// thread that every sweep_interval_s removes blobs no live document names
+// and leftover temporary files, once older than sweep_grace_s (so an upload
+// between its blob and its event is never touched).
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "api/document_settings.h"
+#include "engine/store.h"
+#include "tools/config.h"
+
+namespace ledger::tools {
+
+inline constexpr std::int64_t sweep_interval_s = 600;
+inline constexpr std::int64_t sweep_grace_s = 3600;
+inline constexpr std::size_t sweep_entries_max = 1'000'000;
+
+class documents_side {
+ public:
+  // Dies on an unusable directory or link key file (a start-up error).
+  documents_side(const config& cfg, const store& st);
+  ~documents_side();
+  api::document_settings settings() const { return settings_; }
+
+ private:
+  void run();
+
+  const store& store_;
+  std::unique_ptr<documents::blob_store> blobs_;
+  documents::link_signer links_;
+  std::unique_ptr<documents::clamd_scanner> scanner_;
+  api::document_settings settings_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;  // protected by mu_
+  std::thread thread_;
+};
+
+// Every blob id live documents name (document records scanned in pages).
+status referenced_blobs(const store& st, std::unordered_set<std::string>& out);
+
+}  // namespace ledger::tools
