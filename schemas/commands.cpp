@@ -52,6 +52,12 @@ std::string_view to_string(command_type t) {
     case command_type::provider_payment: return "provider_payment";
     case command_type::provider_refund: return "provider_refund";
     case command_type::register_payout_destination: return "register_payout_destination";
+    case command_type::set_rate: return "set_rate";
+    case command_type::quote: return "quote";
+    case command_type::exchange: return "exchange";
+    case command_type::set_fx_limit: return "set_fx_limit";
+    case command_type::set_owner_tier: return "set_owner_tier";
+    case command_type::set_tier_limits: return "set_tier_limits";
     case command_type::issue_challenge: return "issue_challenge";
     case command_type::open_session: return "open_session";
     case command_type::revoke_session: return "revoke_session";
@@ -137,6 +143,7 @@ status decode_body(std::string_view bytes, command_body& out) {
     return status::corruption("unknown account kind");
   if (!session_body_in_domain(out)) return status::corruption("unknown wallet chain");
   if (!money_body_in_domain(out)) return status::corruption("unknown transaction kind or status");
+  if (!fx_body_in_domain(out)) return status::corruption("unknown exchange side or owner tier");
   return status::ok();
 }
 

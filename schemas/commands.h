@@ -20,6 +20,7 @@
 
 #include "schemas/base.h"
 #include "schemas/command_type.h"
+#include "schemas/fx_commands.h"
 #include "schemas/money.h"
 #include "schemas/payout_commands.h"
 #include "schemas/session_commands.h"
@@ -293,7 +294,9 @@ using command_body = std::variant<register_asset_cmd, open_account_cmd, deposit_
                                   set_fee_schedule_cmd, remove_fee_schedule_cmd, open_deposit_cmd,
                                   change_money_status_cmd, pay_cmd, refund_cmd, provider_payment_cmd,
                                   provider_refund_cmd,
-                                  record_auth_failure_cmd, register_payout_destination_cmd>;
+                                  record_auth_failure_cmd, register_payout_destination_cmd,
+                                  set_rate_cmd, quote_cmd, exchange_cmd, set_fx_limit_cmd, set_owner_tier_cmd,
+                                  set_tier_limits_cmd>;
 
 struct command {
   std::string principal;        // who asks; idempotency keys are scoped to it

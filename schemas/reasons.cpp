@@ -42,6 +42,14 @@ std::string_view to_string(reason r) {
     case reason::invalid_transition: return "invalid_transition";
     case reason::refund_exceeds_paid: return "refund_exceeds_paid";
     case reason::reference_exists: return "reference_exists";
+    case reason::rate_unavailable: return "rate_unavailable";
+    case reason::unknown_quote: return "unknown_quote";
+    case reason::quote_expired: return "quote_expired";
+    case reason::quote_used: return "quote_used";
+    case reason::quote_foreign: return "quote_foreign";
+    case reason::fx_limit_exceeded: return "fx_limit_exceeded";
+    case reason::transaction_limit_exceeded: return "transaction_limit_exceeded";
+    case reason::monthly_limit_exceeded: return "monthly_limit_exceeded";
   }
   return "unknown_reason";
 }

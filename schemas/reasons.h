@@ -50,9 +50,18 @@ enum class reason : std::uint16_t {
   invalid_transition = 35,  // the transaction's status does not allow this change
   refund_exceeds_paid = 36, // more than paid minus refunded (pending refunds count)
   reference_exists = 37,    // the owner already used this reference
+  // Exchange and limit tiers (docs/exchange.md).
+  rate_unavailable = 38,    // no rate for the pair, or none valid at this log time
+  unknown_quote = 39,       // no quote with this id
+  quote_expired = 40,       // the quote's expiry (log time) has passed
+  quote_used = 41,          // the quote was already spent by an exchange
+  quote_foreign = 42,       // the quote belongs to another principal
+  fx_limit_exceeded = 43,   // the house FX account would go below its limit
+  transaction_limit_exceeded = 44,  // more than the tier's per-transaction limit
+  monthly_limit_exceeded = 45,      // the tier's monthly limit would be passed
 };
 
-inline constexpr std::uint16_t reason_max = 37;
+inline constexpr std::uint16_t reason_max = 45;
 
 std::string_view to_string(reason r);
 

@@ -50,6 +50,12 @@ std::vector<command_body> every_body() {
       record_auth_failure_cmd{wallet_chain::stacks, "testnet", "ST3Y74M5227FDVHREWPH773F5Y1W1ED8WXXVB0G1S", "127.0.0.1",
                               "sip018_chain_id_mismatch"},
       register_payout_destination_cmd{4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", "enc1:SktM"},
+      set_rate_cmd{"USD", "BTC", 16'666'500'000'000, 25, 60, 1'700'000'000'000'000, 1'800'000'000'000'000},
+      quote_cmd{"alice", "USD", "BTC", 1000, fx_side::buy},
+      exchange_cmd{"alice", 77, 4, 5},
+      set_fx_limit_cmd{"BTC", 100'000'000},
+      set_owner_tier_cmd{"alice", owner_tier::enhanced},
+      set_tier_limits_cmd{owner_tier::basic, "USD", 500, 1000, 20000},
   };
 }
 
@@ -108,6 +114,14 @@ event full_event() {
   e.effects.push_back(money_tx_changed{80, money_kind::refund, money_status::pending, money_status::failed, "no"});
   e.effects.push_back(auth_failed{wallet_chain::ethereum, "1", "0xAb58", "::1", "signature_mismatch"});
   e.effects.push_back(payout_destination_registered{77, 4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""});
+  e.effects.push_back(rate_set{"USD", "BTC", 16'666'500'000'000, 25, 60, 1'700'000'000'000'000, 1'800'000'000'000'000});
+  e.effects.push_back(quote_issued{81, "alice", "USD", "BTC", fx_side::buy, 16'666'500'000'000, 25, 6017, 16, 100'000,
+                                   1'700'000'060'000'000});
+  e.effects.push_back(quote_used{81, 82, 4, 5, "USD", "BTC", 16'666'500'000'000, 6017, 16, 100'000});
+  e.effects.push_back(fx_limit_set{"BTC", 100'000'000});
+  e.effects.push_back(owner_tier_set{"alice", owner_tier::full});
+  e.effects.push_back(tier_limits_set{owner_tier::basic, "USD", 500, 1000, 20000});
+  e.effects.push_back(monthly_usage{5, "USD", 683, 4200});
   return e;
 }
 
@@ -428,7 +442,9 @@ TEST_CASE("codec: decode_event rejects out-of-range effect fields") {
       {"status to", account_status_changed{1, account_status::active, account_status::frozen}, 1 + 9, {0, 4, 7}},
       {"pending kind", pending_opened{1, pending_kind::hold, 1, 2, "USD", 5, 9}, 1 + 8, {0, 3}},
       {"resolution", pending_closed{1, pending_resolution::voided, 0}, 1 + 8, {0, 6, 255}},
-      {"tx kind", transaction_recorded{1, tx_kind::deposit, 0}, 1 + 8, {0, 8}},
+      {"tx kind", transaction_recorded{1, tx_kind::deposit, 0}, 1 + 8, {0, 9}},
+      {"owner tier", owner_tier_set{"o", owner_tier::basic}, 1 + 4 + 1, {4, 255}},
+      {"tier of limits", tier_limits_set{owner_tier::basic, "USD", 1, 2, 3}, 1, {4, 255}},
       {"fee kind", fee_schedule_changed{"USD", money_kind::transfer, false, 0, 0, 0, 0}, 1 + 4 + 3, {0, 6}},
       {"money kind", money_tx_opened{1, money_kind::payment, money_status::pending, 1, 2, "USD", 5}, 1 + 8, {0, 6}},
       {"money status", money_tx_opened{1, money_kind::payment, money_status::pending, 1, 2, "USD", 5}, 1 + 9, {0, 6}},
