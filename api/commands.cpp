@@ -2,6 +2,7 @@
 
 #include <unordered_set>
 
+#include "api/fx_json.h"
 #include "base/json_out.h"
 
 namespace ledger::api {
@@ -54,6 +55,9 @@ void balance_json(json_out& j, state_reads& s, const balance_changed& b) {
       .field("posted", s.format(b.posted_after, b.asset))
       .field("held", s.format(b.debits_pending_after, b.asset))
       .field("incoming", s.format(b.credits_pending_after, b.asset))
+      .field("total", s.format(b.posted_after, b.asset))
+      .field("pending_incoming", s.format(b.credits_pending_after, b.asset))
+      .field("pending_outgoing", s.format(b.debits_pending_after, b.asset))
       .end_object();
 }
 
@@ -75,6 +79,7 @@ std::string accepted_body(exchange& x, const operation& op, const outcome& o) {
     if (!o.pending_id) j.field(std::string(to_string(o.money_tx_kind)) + "_id", o.money_tx_id);
     j.field("status", to_string(o.money_tx_status));
   }
+  if (o.quote) quote_fields(j, x.svc.state, *o.quote);
   j.key("balances").begin_array();
   for (const auto& b : o.balances) {
     // A user sees its own balances only, not the counterparty's or the

@@ -24,5 +24,6 @@ void add_auth_routes(router& r);     // wallet sign-in, sessions, connections (r
 void add_payout_routes(router& r);   // payout destinations (encrypted bank details), data-key rotation and shredding
 void add_document_routes(router& r); // wallet documents: uploads, reads, signed links, groups
 void add_console_routes(router& r);  // the web console's files and GET /v1/me (routes_console.cpp)
+void add_fx_routes(router& r);       // rates, quotes, exchanges, FX limits, owner tiers (routes_fx.cpp)
 
 }  // namespace ledger::api

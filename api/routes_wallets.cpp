@@ -97,7 +97,11 @@ void wallet_json(json_out& j, state_reads& s, const account_record& a) {
         .field("held", s.format(b.debits_pending, b.asset))
         .field("incoming", s.format(b.credits_pending, b.asset))
         .field("available", s.format(b.available(), b.asset))
-        .field("overdraft_limit", s.format(b.overdraft_limit, b.asset));
+        .field("overdraft_limit", s.format(b.overdraft_limit, b.asset))
+        // The seed's names for the same figures (docs/api.md, "Balances").
+        .field("total", s.format(b.posted(), b.asset))
+        .field("pending_incoming", s.format(b.credits_pending, b.asset))
+        .field("pending_outgoing", s.format(b.debits_pending, b.asset));
     if (b.daily_debit_limit > 0) j.field("daily_debit_limit", s.format(b.daily_debit_limit, b.asset));
     j.end_object();
   }

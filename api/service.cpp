@@ -16,6 +16,7 @@ constexpr route_module modules[] = {
     add_auth_routes, add_console_routes,
     add_payout_routes,
     add_document_routes,
+    add_fx_routes,
 };
 
 const router& api_routes() {

@@ -1,6 +1,7 @@
 // The money family: assets, wallets, deposits, withdrawals, transfers, holds,
 // reversals. Rules are written down in docs/engine.md; keep them in step.
 
+#include "engine/fx_decide.h"
 #include "engine/money_decide.h"
 
 namespace ledger {
@@ -58,12 +59,22 @@ amount_t available_now(const decision& d, const account_record& w, const balance
 
 // Daily limit and available balance for a debit of `total` from a user wallet.
 // Adds the daily_usage effect when the wallet has a limit.
+// The daily limit is the wallet's or its owner's tier's, whichever is
+// stricter (docs/exchange.md, "Limit tiers"); 0: none.
+amount_t daily_limit(const decision& d, const account_record& w, const balance_record& b) {
+  amount_t tier = tier_daily_limit(d, w, b.asset);
+  if (tier == 0) return b.daily_debit_limit;
+  if (b.daily_debit_limit == 0) return tier;
+  return std::min(tier, b.daily_debit_limit);
+}
+
 bool can_debit(decision& d, const account_record& w, const balance_record& b, amount_t total) {
-  if (b.daily_debit_limit > 0) {
+  if (!within_tier(d, w, b.asset, total)) return false;
+  if (amount_t limit = daily_limit(d, w, b); limit > 0) {
     std::int32_t day = log_day(d.ctx.now_us);
     amount_t used = b.daily_day == day ? b.daily_used : 0;
     amount_t after = 0;
-    if (!checked_add(used, total, after) || after > b.daily_debit_limit) {
+    if (!checked_add(used, total, after) || after > limit) {
       d.reject(reason::daily_limit_exceeded);
       return false;
     }
@@ -92,7 +103,7 @@ void give_back_usage(decision& d, std::uint64_t wallet, const std::string& asset
   if (!w || w->kind != account_kind::user || amount <= 0) return;
   const auto* b = w->balance(asset);
   std::int32_t today = log_day(d.ctx.now_us);
-  if (!b || b->daily_debit_limit == 0 || counted_day != today || b->daily_day != today) return;
+  if (!b || daily_limit(d, *w, *b) == 0 || counted_day != today || b->daily_day != today) return;
   amount_t used = b->daily_used > amount ? b->daily_used - amount : 0;
   d.out.effects.emplace_back(daily_usage{wallet, asset, today, used});
 }
@@ -301,6 +312,9 @@ void decide_body(decision& d, const reverse_cmd& c) {
   // a reversal beside them could give the money back twice.
   if (t->kind == tx_kind::payment || t->kind == tx_kind::refund)
     return d.reject(reason::not_reversible, "a payment or refund is refunded, not reversed");
+  // The house FX account may have paid out what a reversal would take back.
+  if (t->kind == tx_kind::exchange)
+    return d.reject(reason::not_reversible, "an exchange is undone by an exchange the other way");
   if (t->reversed_by != 0)
     return d.reject(reason::already_reversed, "reversed by transaction " + std::to_string(t->reversed_by));
   legs l;

@@ -32,6 +32,8 @@ outcome outcome_of(const event& e) {
       o.money_tx_id = mc->id;
       o.money_tx_kind = mc->kind;
       o.money_tx_status = mc->to;
+    } else if (auto* q = std::get_if<quote_issued>(&fx)) {
+      o.quote = *q;
     } else if (std::holds_alternative<session_closed>(fx)) {
       ++o.sessions_closed;
     }

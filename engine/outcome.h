@@ -2,6 +2,8 @@
 // command's event (or, for an idempotent replay, from the stored event).
 #pragma once
 
+#include <optional>
+
 #include "schemas/events.h"
 
 namespace ledger {
@@ -29,6 +31,9 @@ struct outcome {
   std::uint64_t money_tx_id = 0;
   money_kind money_tx_kind = money_kind::deposit;
   money_status money_tx_status = money_status::pending;
+
+  // The quote the command issued (POST /v1/quotes answers with its terms).
+  std::optional<quote_issued> quote;
 
   bool accepted() const { return error.is_ok() && result == event_status::accepted; }
 };

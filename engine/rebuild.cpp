@@ -218,6 +218,43 @@ class event_check {
     for (const auto& m : g.members)
       if (m.empty() || m.size() > owner_bytes_max || m.find('\0') != std::string::npos || m.find('\x01') != std::string::npos)
         return bad("group member malformed");
+  // Exchange and limit tiers (engine/fx_state.cpp).
+  status check(const rate_set& r) {
+    if (!asset_known(r.from_asset) || !asset_known(r.to_asset) || r.from_asset == r.to_asset || r.rate_e18 <= 0 ||
+        r.rate_e18 > amount_limit || r.fee_bps > fx_fee_bps_max || r.valid_until_us <= r.valid_from_us)
+      return bad("rate of " + r.from_asset + "->" + r.to_asset + " malformed");
+    return status::ok();
+  }
+  status check(const quote_issued& q) {
+    if (s_.quote(q.id) || !new_quotes_.insert(q.id).second) return bad("issues quote " + std::to_string(q.id) + " twice");
+    if (!asset_known(q.from_asset) || !asset_known(q.to_asset) || q.from_amount <= 0 || q.to_amount <= 0 || q.fee < 0 ||
+        q.fee >= q.from_amount || q.from_amount > amount_limit || q.to_amount > amount_limit)
+      return bad("quote " + std::to_string(q.id) + " malformed");
+    return status::ok();
+  }
+  status check(const quote_used& u) {
+    auto q = s_.quote(u.id);
+    if (!q || q->used_by != 0 || !spent_quotes_.insert(u.id).second)
+      return bad("spends quote " + std::to_string(u.id) + ", which is unknown or spent");
+    if (q->q.from_amount != u.from_amount || q->q.to_amount != u.to_amount || q->q.fee != u.fee ||
+        q->q.from_asset != u.from_asset || q->q.to_asset != u.to_asset)
+      return bad("exchange " + std::to_string(u.exchange) + " differs from the terms of quote " + std::to_string(u.id));
+    return status::ok();
+  }
+  status check(const fx_limit_set& l) {
+    if (!asset_known(l.asset) || l.overdraft < 0 || l.overdraft > amount_limit) return bad("FX limit of " + l.asset + " malformed");
+    return status::ok();
+  }
+  status check(const owner_tier_set& t) {
+    if (t.owner.empty() || t.owner.size() > owner_bytes_max) return bad("owner tier malformed");
+    return status::ok();
+  }
+  status check(const tier_limits_set& t) {
+    if (!asset_known(t.asset) || t.per_transaction < 0 || t.daily < 0 || t.monthly < 0) return bad("tier limits malformed");
+    return status::ok();
+  }
+  status check(const monthly_usage& m) {
+    if (!account(m.account) || m.used_after < 0) return bad("monthly usage of account " + std::to_string(m.account) + " malformed");
     return status::ok();
   }
   status check(const auth_failed& f) {
@@ -242,6 +279,7 @@ class event_check {
   std::map<std::string, bool> fee_schedules_;                 // key -> set (true) or removed in this event
   std::map<std::uint64_t, money_tx_record> money_txs_;        // read or opened in this event
   std::set<std::string> new_references_;
+  std::set<std::uint64_t> new_quotes_, spent_quotes_;
   std::map<std::string, amount_t> posted_, pending_;
   status after_mismatch_;  // reported after the sums, which say more
 };

@@ -51,6 +51,12 @@ namespace ledger {
 //   'F' group (8) id (8) -> (empty) index of documents by group
 //   'G' group (8, BE)   -> the group's members (list of principals)
 //   'H' member 0 group (8) -> (empty) index of groups by member; 'H' member 1 -> their number (8, BE)
+//   'R' from 0 to       -> rate_record (engine/fx_state.cpp)
+//   'Q' id (8, BE)      -> quote_record
+//   'X' 'l' asset       -> the house FX account's overdraft limit in asset (amount)
+//   'X' 'm' account (8, BE) asset -> monthly_record: tier monthly usage
+//   'T' owner           -> owner_tier (one byte)
+//   'L' tier (1) asset  -> tier_limits_record
 namespace keys {
 std::string asset(std::string_view code);
 std::string account(std::uint64_t id);
@@ -90,7 +96,50 @@ std::string group_members(std::uint64_t group);
 std::string member_groups_prefix(std::string_view member);
 std::string member_group(std::string_view member, std::uint64_t group);
 std::string member_group_count(std::string_view member);
+std::string rate(std::string_view from, std::string_view to);
+std::string rate_prefix();  // scan it to list the rates
+std::string quote(std::uint64_t id);
+std::string fx_limit(std::string_view asset);
+std::string fx_limit_prefix();
+std::string monthly(std::uint64_t account, std::string_view asset);
+std::string owner_tier_of(std::string_view owner);
+std::string tier_limits(owner_tier tier, std::string_view asset);
+std::string tier_limits_prefix();
 }  // namespace keys
+
+// Exchange and tiers (engine/fx_state.cpp; docs/exchange.md).
+struct rate_record {
+  std::string from_asset;
+  std::string to_asset;
+  amount_t rate_e18 = 0;
+  std::uint32_t fee_bps = 0;
+  std::uint32_t quote_ttl_s = 0;
+  std::int64_t valid_from_us = 0;
+  std::int64_t valid_until_us = 0;
+};
+struct quote_record {
+  quote_issued q;
+  std::uint64_t used_by = 0;  // the exchange that spent it; 0: unused
+};
+struct tier_limits_record {
+  owner_tier tier = owner_tier::none;
+  std::string asset;
+  amount_t per_transaction = 0;
+  amount_t daily = 0;
+  amount_t monthly = 0;
+};
+struct monthly_record {
+  std::int32_t month = 0;
+  amount_t used = 0;
+};
+std::string encode(const rate_record& r);
+std::string encode(const quote_record& r);
+std::string encode(const tier_limits_record& r);
+std::string encode(const monthly_record& r);
+status decode(std::string_view bytes, rate_record& r);
+status decode(std::string_view bytes, quote_record& r);
+status decode(std::string_view bytes, tier_limits_record& r);
+status decode(std::string_view bytes, monthly_record& r);
 
 // A stored payout destination (engine/payouts.cpp).
 std::string encode(const payout_destination_registered& r);
@@ -361,6 +410,15 @@ class ledger_state {
   std::uint64_t group_count(std::string_view member) const;
   std::size_t session_count() const { return sessions_.size(); }
 
+  // --- exchange and limit tiers (engine/fx_state.cpp) ---
+  std::optional<rate_record> rate(std::string_view from, std::string_view to) const;
+  std::optional<quote_record> quote(std::uint64_t id) const;
+  amount_t fx_limit(std::string_view asset) const;  // 0 when none set
+  owner_tier tier_of(std::string_view owner) const;  // none when none set
+  std::optional<tier_limits_record> tier_limits(owner_tier tier, std::string_view asset) const;
+  monthly_record monthly(std::uint64_t account, std::string_view asset) const;
+  bool has_tier_limits() const { return !tier_limits_.empty(); }
+
   std::size_t account_count() const { return accounts_.size(); }
   std::size_t asset_count() const { return assets_.size(); }
   std::size_t open_pending_count() const { return pending_.size(); }
@@ -385,6 +443,10 @@ class ledger_state {
   void put_money_tx(const money_tx_record& r);
   void apply_payout_effect(const payout_destination_registered& p);
   void apply_document_effect(const effect& fx);
+  // Returns false when `fx` is no exchange or tier effect.
+  bool apply_fx_effect(const effect& fx);
+  // Tier limits are few and read on every debit: kept in memory (key: keys::tier_limits).
+  std::map<std::string, tier_limits_record> tier_limits_;
   status load_session_entry(std::string_view key, std::string_view value);
   void index_session(const session_record& r);
   void unindex_session(const session_record& r);

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "base/json_out.h"
 #include "engine/chain.h"
 #include "projections/migrations.h"
 #include "projections/pg_text.h"
@@ -675,6 +676,24 @@ void projector::impl::build_transaction(event_scope& x, const transaction_record
     case tx_kind::payment:
     case tx_kind::refund:
       throw unprojectable("a payment or refund posted without its transaction's status effect");
+    case tx_kind::exchange: {
+      // One row in the from_asset; the other side is in metadata and postings.
+      const quote_used* q = nullptr;
+      for (const auto& fx : e.effects)
+        if (auto* u = std::get_if<quote_used>(&fx)) q = u;
+      if (!q) throw unprojectable("an exchange without its quote");
+      l.text("exchange").text("completed").text(q->from_asset).text(amount(q->from_amount, q->from_asset));
+      l.text(amount(q->fee, q->from_asset)).num(q->wallet).num(q->to_wallet).null();
+      json_out meta;
+      meta.begin_object()
+          .field("quote_id", q->id)
+          .field("to_asset", q->to_asset)
+          .field("to_amount", amount(q->to_amount, q->to_asset))
+          .field("rate", format_amount(q->rate_e18, rate_scale))
+          .end_object();
+      tail(q->id, {}, meta.take());
+      break;
+    }
   }
   rows.transactions.push_back(l.take());
 }

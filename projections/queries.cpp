@@ -465,6 +465,10 @@ status balance_at(pqxx::connection& conn, std::uint64_t wallet_id, std::string_v
     json_out j;
     j.begin_object().field("wallet_id", wallet_id).field("asset", asset).field("at", at_t.text);
     for (const char* k : {"posted", "held", "incoming"}) j.field(k, none ? zero : std::string(r[k].c_str()));
+    // The seed's names for the same figures (docs/read-models.md, "Balances").
+    j.field("total", none ? zero : std::string(r["posted"].c_str()));
+    j.field("pending_incoming", none ? zero : std::string(r["incoming"].c_str()));
+    j.field("pending_outgoing", none ? zero : std::string(r["held"].c_str()));
     j.field("seq", none ? std::int64_t{0} : r["seq"].as<std::int64_t>());
     put_text(j, "changed_at", r["changed_at"]);
     j.end_object();

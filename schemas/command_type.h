@@ -36,6 +36,13 @@ enum class command_type : std::uint16_t {
   provider_refund = 22,
   // Payout destinations (schemas/payout_commands.h), 40-49.
   register_payout_destination = 40,
+  // Exchange between assets and limit tiers (schemas/fx_commands.h), 50-69.
+  set_rate = 50,
+  quote = 51,
+  exchange = 52,
+  set_fx_limit = 53,
+  set_owner_tier = 54,
+  set_tier_limits = 55,
   // Documents (schemas/document_commands.h), 100-199.
   upload_document = 100,
   delete_document = 101,

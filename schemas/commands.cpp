@@ -66,6 +66,12 @@ std::string_view to_string(command_type t) {
     case command_type::upload_document: return "upload_document";
     case command_type::delete_document: return "delete_document";
     case command_type::set_group_members: return "set_group_members";
+    case command_type::set_rate: return "set_rate";
+    case command_type::quote: return "quote";
+    case command_type::exchange: return "exchange";
+    case command_type::set_fx_limit: return "set_fx_limit";
+    case command_type::set_owner_tier: return "set_owner_tier";
+    case command_type::set_tier_limits: return "set_tier_limits";
     case command_type::issue_challenge: return "issue_challenge";
     case command_type::open_session: return "open_session";
     case command_type::revoke_session: return "revoke_session";
@@ -155,6 +161,7 @@ status decode_body(std::string_view bytes, command_body& out) {
   if (!money_body_in_domain(out)) return status::corruption("unknown transaction kind or status");
   if (auto* u = std::get_if<upload_document_cmd>(&out); u && to_string(u->category) == "unknown")
     return status::corruption("unknown document category");
+  if (!fx_body_in_domain(out)) return status::corruption("unknown exchange side or owner tier");
   return status::ok();
 }
 

@@ -20,6 +20,7 @@
 
 #include "schemas/base.h"
 #include "schemas/command_type.h"
+#include "schemas/fx_commands.h"
 #include "schemas/money.h"
 #include "schemas/payout_commands.h"
 #include "schemas/document_commands.h"
@@ -298,7 +299,9 @@ using command_body = std::variant<register_asset_cmd, open_account_cmd, deposit_
                                   change_money_status_cmd, pay_cmd, refund_cmd, provider_payment_cmd,
                                   provider_refund_cmd,
                                   record_auth_failure_cmd, register_payout_destination_cmd,
-                                  upload_document_cmd, delete_document_cmd, set_group_members_cmd>;
+                                  upload_document_cmd, delete_document_cmd, set_group_members_cmd,
+                                  set_rate_cmd, quote_cmd, exchange_cmd, set_fx_limit_cmd, set_owner_tier_cmd,
+                                  set_tier_limits_cmd>;
 
 struct command {
   std::string principal;        // who asks; idempotency keys are scoped to it

@@ -98,6 +98,10 @@ struct effect_json {
     w.amount("posted_after", v.posted_after);
     w.amount("debits_pending_after", v.debits_pending_after);
     w.amount("credits_pending_after", v.credits_pending_after);
+    // Seed 003's names for the same figures (docs/exchange.md, "Balances").
+    w.amount("total_after", v.posted_after);
+    w.amount("pending_incoming_after", v.credits_pending_after);
+    w.amount("pending_outgoing_after", v.debits_pending_after);
   }
   void operator()(const daily_usage& v) {
     w.str("effect", "daily_usage");
@@ -253,6 +257,69 @@ struct effect_json {
     w.open('[');
     for (const auto& m : v.members) w.element(std::string_view(m));
     w.close(']');
+  // Exchange and tiers: amounts in minor units like every effect; rates
+  // as rate_e18 (the rate times 10^18), exact.
+  void operator()(const rate_set& v) {
+    w.str("effect", "rate_set");
+    w.str("from_asset", v.from_asset);
+    w.str("to_asset", v.to_asset);
+    w.amount("rate_e18", v.rate_e18);
+    w.unum("fee_bps", v.fee_bps);
+    w.unum("quote_ttl_s", v.quote_ttl_s);
+    w.num("valid_from_us", v.valid_from_us);
+    w.num("valid_until_us", v.valid_until_us);
+  }
+  void operator()(const quote_issued& v) {
+    w.str("effect", "quote_issued");
+    w.unum("quote", v.id);
+    w.str("owner", v.owner);
+    w.str("from_asset", v.from_asset);
+    w.str("to_asset", v.to_asset);
+    w.str("side", to_string(v.side));
+    w.amount("rate_e18", v.rate_e18);
+    w.unum("fee_bps", v.fee_bps);
+    w.amount("from_amount", v.from_amount);
+    w.amount("fee", v.fee);
+    w.amount("to_amount", v.to_amount);
+    w.num("expires_at_us", v.expires_at_us);
+  }
+  void operator()(const quote_used& v) {
+    w.str("effect", "quote_used");
+    w.unum("quote", v.id);
+    w.unum("exchange", v.exchange);
+    w.unum("wallet", v.wallet);
+    w.unum("to_wallet", v.to_wallet);
+    w.str("from_asset", v.from_asset);
+    w.str("to_asset", v.to_asset);
+    w.amount("rate_e18", v.rate_e18);
+    w.amount("from_amount", v.from_amount);
+    w.amount("fee", v.fee);
+    w.amount("to_amount", v.to_amount);
+  }
+  void operator()(const fx_limit_set& v) {
+    w.str("effect", "fx_limit_set");
+    w.str("asset", v.asset);
+    w.amount("overdraft", v.overdraft);
+  }
+  void operator()(const owner_tier_set& v) {
+    w.str("effect", "owner_tier_set");
+    w.str("owner", v.owner);
+    w.str("tier", to_string(v.tier));
+  }
+  void operator()(const tier_limits_set& v) {
+    w.str("effect", "tier_limits_set");
+    w.str("tier", to_string(v.tier));
+    w.str("asset", v.asset);
+    w.amount("per_transaction", v.per_transaction);
+    w.amount("daily", v.daily);
+    w.amount("monthly", v.monthly);
+  }
+  void operator()(const monthly_usage& v) {
+    w.str("effect", "monthly_usage");
+    w.unum("account", v.account);
+    w.str("asset", v.asset);
+    w.num("month", v.month);
+    w.amount("used_after", v.used_after);
   }
   void operator()(const auth_failed& v) {
     w.str("effect", "auth_failed");
@@ -277,6 +344,11 @@ void add_accounts(const effect& fx, std::vector<std::uint64_t>& out) {
     out.push_back(m->credit_account);
   } else if (auto* pd = std::get_if<payout_destination_registered>(&fx)) {
     out.push_back(pd->wallet);
+  } else if (auto* qu = std::get_if<quote_used>(&fx)) {
+    out.push_back(qu->wallet);
+    if (qu->to_wallet != qu->wallet) out.push_back(qu->to_wallet);
+  } else if (auto* mu = std::get_if<monthly_usage>(&fx)) {
+    out.push_back(mu->account);
   }
 }
 

@@ -26,13 +26,17 @@ bool valid_enums(const effect& fx) {
         else if constexpr (std::is_same_v<T, pending_closed>)
           return v.resolution >= pending_resolution::captured && v.resolution <= pending_resolution::failed;
         else if constexpr (std::is_same_v<T, transaction_recorded>)
-          return v.kind >= tx_kind::deposit && v.kind <= tx_kind::refund;
+          return v.kind >= tx_kind::deposit && v.kind <= tx_kind::exchange;
         else if constexpr (std::is_same_v<T, fee_schedule_changed>)
           return valid_kind(v.kind) && v.basis_points <= basis_points_max;
         else if constexpr (std::is_same_v<T, money_tx_opened>)
           return valid_kind(v.kind) && valid_status(v.status);
         else if constexpr (std::is_same_v<T, money_tx_changed>)
           return valid_kind(v.kind) && valid_status(v.from) && valid_status(v.to);
+        else if constexpr (std::is_same_v<T, quote_issued>)
+          return v.side == fx_side::sell || v.side == fx_side::buy;
+        else if constexpr (std::is_same_v<T, owner_tier_set> || std::is_same_v<T, tier_limits_set>)
+          return v.tier <= owner_tier::full;
         else if constexpr (std::is_same_v<T, challenge_closed>)
           return v.resolution == challenge_resolution::expired;
         else if constexpr (std::is_same_v<T, session_closed>)
@@ -97,6 +101,7 @@ std::string_view to_string(tx_kind k) {
     case tx_kind::reversal: return "reversal";
     case tx_kind::payment: return "payment";
     case tx_kind::refund: return "refund";
+    case tx_kind::exchange: return "exchange";
   }
   return "unknown";
 }

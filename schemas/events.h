@@ -31,7 +31,7 @@ enum class pending_kind : std::uint8_t { hold = 1, withdrawal = 2 };
 enum class pending_resolution : std::uint8_t { open = 0, captured = 1, voided = 2, expired = 3, settled = 4, failed = 5 };
 std::string_view to_string(pending_resolution r);
 
-enum class tx_kind : std::uint8_t { deposit = 1, withdrawal = 2, transfer = 3, capture = 4, reversal = 5, payment = 6, refund = 7 };
+enum class tx_kind : std::uint8_t { deposit = 1, withdrawal = 2, transfer = 3, capture = 4, reversal = 5, payment = 6, refund = 7, exchange = 8 };
 std::string_view to_string(tx_kind k);
 
 // --- effects ---------------------------------------------------------------
@@ -255,6 +255,75 @@ struct group_members_set {
   std::uint64_t group = 0;
   std::vector<std::string> before;
   std::vector<std::string> members;
+// --- exchange and limit tiers (schemas/fx_commands.h, docs/exchange.md) -----
+
+struct rate_set {
+  std::string from_asset;
+  std::string to_asset;
+  amount_t rate_e18 = 0;
+  std::uint32_t fee_bps = 0;
+  std::uint32_t quote_ttl_s = 0;
+  std::int64_t valid_from_us = 0;
+  std::int64_t valid_until_us = 0;
+};
+
+// A quote fixed in the engine. The wallet gives `from_amount` (the fee
+// included), the house keeps `fee` of it, and the wallet receives
+// `to_amount`; every rounding is in the house's favour.
+struct quote_issued {
+  std::uint64_t id = 0;  // the sequence of the event
+  std::string owner;
+  std::string from_asset;
+  std::string to_asset;
+  fx_side side = fx_side::sell;
+  amount_t rate_e18 = 0;
+  std::uint32_t fee_bps = 0;
+  amount_t from_amount = 0;
+  amount_t fee = 0;
+  amount_t to_amount = 0;
+  std::int64_t expires_at_us = 0;
+};
+
+// The exchange (this event) spent quote `id`; the quote's terms are
+// repeated so the event explains itself to consumers without state.
+struct quote_used {
+  std::uint64_t id = 0;
+  std::uint64_t exchange = 0;
+  std::uint64_t wallet = 0;     // paid from_amount of from_asset
+  std::uint64_t to_wallet = 0;  // received to_amount of to_asset
+  std::string from_asset;
+  std::string to_asset;
+  amount_t rate_e18 = 0;
+  amount_t from_amount = 0;
+  amount_t fee = 0;
+  amount_t to_amount = 0;
+};
+
+struct fx_limit_set {
+  std::string asset;
+  amount_t overdraft = 0;
+};
+
+struct owner_tier_set {
+  std::string owner;
+  owner_tier tier = owner_tier::none;
+};
+
+struct tier_limits_set {
+  owner_tier tier = owner_tier::none;
+  std::string asset;
+  amount_t per_transaction = 0;
+  amount_t daily = 0;
+  amount_t monthly = 0;
+};
+
+// Running total of debits of (account, asset) in one calendar month (UTC,
+// log time) that counted against a tier's monthly limit.
+struct monthly_usage {
+  std::uint64_t account = 0;
+  std::string asset;
+  std::int32_t month = 0;  // months since January 1970
+  amount_t used_after = 0;
 };
 
 // The position of a type in this list is its code in the event format:
@@ -264,7 +333,8 @@ using effect = std::variant<asset_registered, account_opened, account_status_cha
                             challenge_closed, session_opened, session_closed, wallet_connected, wallet_disconnected,
                             fee_schedule_changed, money_tx_opened, money_tx_changed, auth_failed,
                             payout_destination_registered, document_uploaded, document_deleted,
-                            group_members_set>;
+                            group_members_set, rate_set, quote_issued, quote_used, fx_limit_set,
+                            owner_tier_set, tier_limits_set, monthly_usage>;
 static_assert(std::is_same_v<std::variant_alternative_t<0, effect>, asset_registered>);
 static_assert(std::is_same_v<std::variant_alternative_t<3, effect>, balance_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<7, effect>, transaction_recorded>);
@@ -276,7 +346,12 @@ static_assert(std::is_same_v<std::variant_alternative_t<17, effect>, auth_failed
 static_assert(std::is_same_v<std::variant_alternative_t<18, effect>, payout_destination_registered>);
 static_assert(std::is_same_v<std::variant_alternative_t<19, effect>, document_uploaded>);
 static_assert(std::is_same_v<std::variant_alternative_t<21, effect>, group_members_set>);
-static_assert(std::variant_size_v<effect> == 22, "a new effect goes at the end with the next code");
+static_assert(std::is_same_v<std::variant_alternative_t<22, effect>, rate_set>);
+static_assert(std::is_same_v<std::variant_alternative_t<28, effect>, monthly_usage>);
+static_assert(std::variant_size_v<effect> == 29, "a new effect goes at the end with the next code");
+static_assert(std::is_same_v<std::variant_alternative_t<19, effect>, rate_set>);
+static_assert(std::is_same_v<std::variant_alternative_t<25, effect>, monthly_usage>);
+static_assert(std::variant_size_v<effect> == 26, "a new effect goes at the end with the next code");
 
 enum class event_status : std::uint8_t { accepted = 1, rejected = 2 };
 

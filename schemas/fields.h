@@ -131,5 +131,32 @@ template <class A> void fields(A& a, document_deleted& v) {
   a(v.id); a(v.owner); a(v.group); a(v.blob_id); a(v.thumbnail_blob_id);
 }
 template <class A> void fields(A& a, group_members_set& v) { a(v.group); a(v.before); a(v.members); }
+template <class A> void fields(A& a, set_rate_cmd& v) {
+  a(v.from_asset); a(v.to_asset); a(v.rate_e18); a(v.fee_bps); a(v.quote_ttl_s); a(v.valid_from_us); a(v.valid_until_us);
+}
+template <class A> void fields(A& a, quote_cmd& v) { a(v.owner); a(v.from_asset); a(v.to_asset); a(v.amount); a(v.side); }
+template <class A> void fields(A& a, exchange_cmd& v) { a(v.owner); a(v.quote_id); a(v.wallet); a(v.to_wallet); }
+template <class A> void fields(A& a, set_fx_limit_cmd& v) { a(v.asset); a(v.overdraft); }
+template <class A> void fields(A& a, set_owner_tier_cmd& v) { a(v.owner); a(v.tier); }
+template <class A> void fields(A& a, set_tier_limits_cmd& v) {
+  a(v.tier); a(v.asset); a(v.per_transaction); a(v.daily); a(v.monthly);
+}
+template <class A> void fields(A& a, rate_set& v) {
+  a(v.from_asset); a(v.to_asset); a(v.rate_e18); a(v.fee_bps); a(v.quote_ttl_s); a(v.valid_from_us); a(v.valid_until_us);
+}
+template <class A> void fields(A& a, quote_issued& v) {
+  a(v.id); a(v.owner); a(v.from_asset); a(v.to_asset); a(v.side); a(v.rate_e18); a(v.fee_bps); a(v.from_amount);
+  a(v.fee); a(v.to_amount); a(v.expires_at_us);
+}
+template <class A> void fields(A& a, quote_used& v) {
+  a(v.id); a(v.exchange); a(v.wallet); a(v.to_wallet); a(v.from_asset); a(v.to_asset); a(v.rate_e18); a(v.from_amount);
+  a(v.fee); a(v.to_amount);
+}
+template <class A> void fields(A& a, fx_limit_set& v) { a(v.asset); a(v.overdraft); }
+template <class A> void fields(A& a, owner_tier_set& v) { a(v.owner); a(v.tier); }
+template <class A> void fields(A& a, tier_limits_set& v) {
+  a(v.tier); a(v.asset); a(v.per_transaction); a(v.daily); a(v.monthly);
+}
+template <class A> void fields(A& a, monthly_usage& v) { a(v.account); a(v.asset); a(v.month); a(v.used_after); }
 
 }  // namespace ledger

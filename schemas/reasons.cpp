@@ -44,6 +44,14 @@ std::string_view to_string(reason r) {
     case reason::reference_exists: return "reference_exists";
     case reason::unknown_document: return "unknown_document";
     case reason::not_group_member: return "not_group_member";
+    case reason::rate_unavailable: return "rate_unavailable";
+    case reason::unknown_quote: return "unknown_quote";
+    case reason::quote_expired: return "quote_expired";
+    case reason::quote_used: return "quote_used";
+    case reason::quote_foreign: return "quote_foreign";
+    case reason::fx_limit_exceeded: return "fx_limit_exceeded";
+    case reason::transaction_limit_exceeded: return "transaction_limit_exceeded";
+    case reason::monthly_limit_exceeded: return "monthly_limit_exceeded";
   }
   return "unknown_reason";
 }

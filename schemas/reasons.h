@@ -53,9 +53,18 @@ enum class reason : std::uint16_t {
   // Documents.
   unknown_document = 38,  // no such document (deleted, never existed, or another owner's)
   not_group_member = 39,  // the uploader is not a member of the group named
+  // Exchange and limit tiers (docs/exchange.md).
+  rate_unavailable = 40,    // no rate for the pair, or none valid at this log time
+  unknown_quote = 41,       // no quote with this id
+  quote_expired = 42,       // the quote's expiry (log time) has passed
+  quote_used = 43,          // the quote was already spent by an exchange
+  quote_foreign = 44,       // the quote belongs to another principal
+  fx_limit_exceeded = 45,   // the house FX account would go below its limit
+  transaction_limit_exceeded = 46,  // more than the tier's per-transaction limit
+  monthly_limit_exceeded = 47,      // the tier's monthly limit would be passed
 };
 
-inline constexpr std::uint16_t reason_max = 39;
+inline constexpr std::uint16_t reason_max = 47;
 
 std::string_view to_string(reason r);
 

@@ -20,6 +20,15 @@ std::optional<field_error> validate_body(const upload_document_cmd& c);
 std::optional<field_error> validate_body(const delete_document_cmd& c);
 std::optional<field_error> validate_body(const set_group_members_cmd& c);
 
+// Exchange and limit tiers (schemas/fx_commands.cpp).
+std::optional<field_error> validate_body(const set_rate_cmd& c);
+std::optional<field_error> validate_body(const quote_cmd& c);
+std::optional<field_error> validate_body(const exchange_cmd& c);
+std::optional<field_error> validate_body(const set_fx_limit_cmd& c);
+std::optional<field_error> validate_body(const set_owner_tier_cmd& c);
+std::optional<field_error> validate_body(const set_tier_limits_cmd& c);
+bool fx_body_in_domain(const command_body& b);
+
 // Whether a decoded session body's enums are in range (decode_body refuses
 // the bytes otherwise). True for every other body.
 bool session_body_in_domain(const command_body& b);

@@ -221,7 +221,9 @@ inline std::string problem_body(std::string_view slug, std::string_view title, u
 inline std::string bal(std::uint64_t account, std::string_view posted, std::string_view held = "0.00",
                        std::string_view incoming = "0.00", std::string_view asset = "USD") {
   return R"({"account_id":)" + std::to_string(account) + R"(,"asset":")" + std::string(asset) + R"(","posted":")" +
-         std::string(posted) + R"(","held":")" + std::string(held) + R"(","incoming":")" + std::string(incoming) + "\"}";
+         std::string(posted) + R"(","held":")" + std::string(held) + R"(","incoming":")" + std::string(incoming) +
+         R"(","total":")" + std::string(posted) + R"(","pending_incoming":")" + std::string(incoming) +
+         R"(","pending_outgoing":")" + std::string(held) + "\"}";
 }
 
 // An accepted command's body; `ids` is e.g. `,"transaction_id":7`.
@@ -256,7 +258,9 @@ inline std::string wbal(std::string_view asset, std::string_view posted, std::st
                         std::string_view daily = {}) {
   std::string s = R"({"asset":")" + std::string(asset) + R"(","posted":")" + std::string(posted) + R"(","held":")" +
                   std::string(held) + R"(","incoming":")" + std::string(incoming) + R"(","available":")" +
-                  std::string(available) + R"(","overdraft_limit":")" + std::string(overdraft) + "\"";
+                  std::string(available) + R"(","overdraft_limit":")" + std::string(overdraft) + R"(","total":")" +
+                  std::string(posted) + R"(","pending_incoming":")" + std::string(incoming) +
+                  R"(","pending_outgoing":")" + std::string(held) + "\"";
   if (!daily.empty()) s += R"(,"daily_debit_limit":")" + std::string(daily) + "\"";
   return s + "}";
 }

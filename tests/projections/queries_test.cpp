@@ -732,6 +732,9 @@ TEST_CASE("balance_at: the latest change at or before the time") {
     CHECK(str(doc["posted"]) == "75.00");
     CHECK(str(doc["held"]) == "10.00");
     CHECK(str(doc["incoming"]) == "0.00");
+    CHECK(str(doc["total"]) == "75.00");
+    CHECK(str(doc["pending_outgoing"]) == "10.00");
+    CHECK(str(doc["pending_incoming"]) == "0.00");
     CHECK(std::int64_t(doc["seq"]) == 102);
     CHECK(str(doc["changed_at"]) == "2026-01-01T12:00:00.000000Z");
   }

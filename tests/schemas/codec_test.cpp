@@ -53,6 +53,12 @@ std::vector<command_body> every_body() {
       upload_document_cmd{"alice", 7, document_category::visa, "enc1:QUJD", "application/pdf", 1234, "abababababababababababababababababababababababababababababababab", "abababababababababababababababababababababababababababababababab", "", "k1"},
       delete_document_cmd{12, "alice"},
       set_group_members_cmd{7, {"alice", "bob"}},
+      set_rate_cmd{"USD", "BTC", 16'666'500'000'000, 25, 60, 1'700'000'000'000'000, 1'800'000'000'000'000},
+      quote_cmd{"alice", "USD", "BTC", 1000, fx_side::buy},
+      exchange_cmd{"alice", 77, 4, 5},
+      set_fx_limit_cmd{"BTC", 100'000'000},
+      set_owner_tier_cmd{"alice", owner_tier::enhanced},
+      set_tier_limits_cmd{owner_tier::basic, "USD", 500, 1000, 20000},
   };
 }
 
@@ -115,6 +121,14 @@ event full_event() {
                                         "abababababababababababababababababababababababababababababababab", "k1", 1'700'000'000'000'000});
   e.effects.push_back(document_deleted{70, "alice", 7, "abababababababababababababababababababababababababababababababab", ""});
   e.effects.push_back(group_members_set{7, {"alice"}, {"alice", "bob"}});
+  e.effects.push_back(rate_set{"USD", "BTC", 16'666'500'000'000, 25, 60, 1'700'000'000'000'000, 1'800'000'000'000'000});
+  e.effects.push_back(quote_issued{81, "alice", "USD", "BTC", fx_side::buy, 16'666'500'000'000, 25, 6017, 16, 100'000,
+                                   1'700'000'060'000'000});
+  e.effects.push_back(quote_used{81, 82, 4, 5, "USD", "BTC", 16'666'500'000'000, 6017, 16, 100'000});
+  e.effects.push_back(fx_limit_set{"BTC", 100'000'000});
+  e.effects.push_back(owner_tier_set{"alice", owner_tier::full});
+  e.effects.push_back(tier_limits_set{owner_tier::basic, "USD", 500, 1000, 20000});
+  e.effects.push_back(monthly_usage{5, "USD", 683, 4200});
   return e;
 }
 
@@ -466,7 +480,9 @@ TEST_CASE("codec: decode_event rejects out-of-range effect fields") {
       {"status to", account_status_changed{1, account_status::active, account_status::frozen}, 1 + 9, {0, 4, 7}},
       {"pending kind", pending_opened{1, pending_kind::hold, 1, 2, "USD", 5, 9}, 1 + 8, {0, 3}},
       {"resolution", pending_closed{1, pending_resolution::voided, 0}, 1 + 8, {0, 6, 255}},
-      {"tx kind", transaction_recorded{1, tx_kind::deposit, 0}, 1 + 8, {0, 8}},
+      {"tx kind", transaction_recorded{1, tx_kind::deposit, 0}, 1 + 8, {0, 9}},
+      {"owner tier", owner_tier_set{"o", owner_tier::basic}, 1 + 4 + 1, {4, 255}},
+      {"tier of limits", tier_limits_set{owner_tier::basic, "USD", 1, 2, 3}, 1, {4, 255}},
       {"fee kind", fee_schedule_changed{"USD", money_kind::transfer, false, 0, 0, 0, 0}, 1 + 4 + 3, {0, 6}},
       {"money kind", money_tx_opened{1, money_kind::payment, money_status::pending, 1, 2, "USD", 5}, 1 + 8, {0, 6}},
       {"money status", money_tx_opened{1, money_kind::payment, money_status::pending, 1, 2, "USD", 5}, 1 + 9, {0, 6}},
