@@ -218,6 +218,8 @@ class event_check {
     for (const auto& m : g.members)
       if (m.empty() || m.size() > owner_bytes_max || m.find('\0') != std::string::npos || m.find('\x01') != std::string::npos)
         return bad("group member malformed");
+    return status::ok();
+  }
   // Exchange and limit tiers (engine/fx_state.cpp).
   status check(const rate_set& r) {
     if (!asset_known(r.from_asset) || !asset_known(r.to_asset) || r.from_asset == r.to_asset || r.rate_e18 <= 0 ||

@@ -257,6 +257,7 @@ struct effect_json {
     w.open('[');
     for (const auto& m : v.members) w.element(std::string_view(m));
     w.close(']');
+  }
   // Exchange and tiers: amounts in minor units like every effect; rates
   // as rate_e18 (the rate times 10^18), exact.
   void operator()(const rate_set& v) {
