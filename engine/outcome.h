@@ -29,6 +29,9 @@ struct outcome {
   std::uint64_t money_tx_id = 0;
   money_kind money_tx_kind = money_kind::deposit;
   money_status money_tx_status = money_status::pending;
+  // The payment request the command opened or closed (0: none), and its status after.
+  std::uint64_t payment_request_id = 0;
+  payment_request_status payment_request_status_after = payment_request_status::pending;
 
   bool accepted() const { return error.is_ok() && result == event_status::accepted; }
 };

@@ -205,6 +205,8 @@ status ledger_state::load_entry(std::string_view key, std::string_view value) {
     case 'c':
     case 's':
       return load_session_entry(key, value);
+    case 'P':
+      return load_request_entry(value);
     default:
       return status::ok();  // cold records stay in the store
   }
@@ -421,7 +423,7 @@ void ledger_state::apply_effect(const effect& fx, const daily_usage* usage) {
     kv_.put(keys::reversal(t->reverses), id_bytes);
   } else if (auto* pd = std::get_if<payout_destination_registered>(&fx)) {
     apply_payout_effect(*pd);
-  } else if (!apply_money_effect(fx)) {
+  } else if (!apply_money_effect(fx) && !apply_request_effect(fx)) {
     apply_session_effect(fx);
   }
 }

@@ -23,6 +23,7 @@
 
 #include "schemas/base.h"
 #include "schemas/events.h"
+#include "engine/payment_requests.h"
 
 namespace ledger {
 
@@ -46,6 +47,8 @@ namespace ledger {
 //   'd' id (8, BE)      -> payout destination (payout_destination_registered bytes; ciphertext fields)
 //   'y' wallet (8) id (8) -> (empty) index of payout destinations by wallet
 //   'e' wallet (8, BE)  -> number of payout destinations of the wallet (8, BE)
+//   'P' id (8, BE)      -> payment_request_record, open (pending) requests
+//   'B' id (8, BE)      -> payment_request_record, closed requests
 namespace keys {
 std::string asset(std::string_view code);
 std::string account(std::uint64_t id);
@@ -75,7 +78,13 @@ std::string payout_destination(std::uint64_t id);
 std::string wallet_payout(std::uint64_t wallet, std::uint64_t id);
 std::string wallet_payout_prefix(std::uint64_t wallet);
 std::string payout_count(std::uint64_t wallet);
+std::string open_payment_request(std::uint64_t id);
+std::string closed_payment_request(std::uint64_t id);
 }  // namespace keys
+
+// A stored payment request (engine/payment_requests.cpp).
+std::string encode(const payment_request_record& r);
+status decode(std::string_view bytes, payment_request_record& r);
 
 // A stored payout destination (engine/payouts.cpp).
 std::string encode(const payout_destination_registered& r);
@@ -335,6 +344,14 @@ class ledger_state {
   std::uint64_t payout_destination_count(std::uint64_t wallet) const;
   std::size_t session_count() const { return sessions_.size(); }
 
+  // --- payment requests (engine/payment_requests.cpp) ---
+  // Open or closed; nullopt for an id that never was a request.
+  std::optional<payment_request_record> payment_request(std::uint64_t id) const;
+  std::size_t open_payment_requests(std::string_view requester) const;
+  std::size_t open_payment_request_count() const { return requests_.size(); }
+  // Open requests whose expiry is at or before `now_us`, earliest first, at most `max`.
+  std::vector<std::uint64_t> due_payment_requests(std::int64_t now_us, std::size_t max) const;
+
   std::size_t account_count() const { return accounts_.size(); }
   std::size_t asset_count() const { return assets_.size(); }
   std::size_t open_pending_count() const { return pending_.size(); }
@@ -370,6 +387,12 @@ class ledger_state {
   std::unordered_map<std::string, std::set<std::uint64_t>> sessions_by_address_;  // by keys::connection
   void index_hold(const pending_record& p);
   void unindex_hold(const pending_record& p);
+  // Payment requests: the open ones, by expiry, and how many each requester holds.
+  bool apply_request_effect(const effect& fx);
+  status load_request_entry(std::string_view value);
+  std::unordered_map<std::uint64_t, payment_request_record> requests_;
+  std::set<std::pair<std::int64_t, std::uint64_t>> request_expiry_;
+  std::unordered_map<std::string, std::size_t> requests_by_requester_;
   std::vector<std::uint64_t> dirty_;                          // accounts changed since flush
   std::unordered_set<std::uint64_t> dirty_set_;
 };

@@ -22,6 +22,7 @@
 #include "schemas/command_type.h"
 #include "schemas/money.h"
 #include "schemas/payout_commands.h"
+#include "schemas/payment_request_commands.h"
 #include "schemas/session_commands.h"
 
 namespace ledger {
@@ -293,7 +294,9 @@ using command_body = std::variant<register_asset_cmd, open_account_cmd, deposit_
                                   set_fee_schedule_cmd, remove_fee_schedule_cmd, open_deposit_cmd,
                                   change_money_status_cmd, pay_cmd, refund_cmd, provider_payment_cmd,
                                   provider_refund_cmd,
-                                  record_auth_failure_cmd, register_payout_destination_cmd>;
+                                  record_auth_failure_cmd, register_payout_destination_cmd,
+                                  create_payment_request_cmd, pay_payment_request_cmd,
+                                  decline_payment_request_cmd, cancel_payment_request_cmd>;
 
 struct command {
   std::string principal;        // who asks; idempotency keys are scoped to it

@@ -228,7 +228,7 @@ using effect = std::variant<asset_registered, account_opened, account_status_cha
                             daily_usage, pending_opened, pending_closed, transaction_recorded, challenge_issued,
                             challenge_closed, session_opened, session_closed, wallet_connected, wallet_disconnected,
                             fee_schedule_changed, money_tx_opened, money_tx_changed, auth_failed,
-                            payout_destination_registered>;
+                            payout_destination_registered, payment_request_opened, payment_request_closed>;
 static_assert(std::is_same_v<std::variant_alternative_t<0, effect>, asset_registered>);
 static_assert(std::is_same_v<std::variant_alternative_t<3, effect>, balance_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<7, effect>, transaction_recorded>);
@@ -238,7 +238,9 @@ static_assert(std::is_same_v<std::variant_alternative_t<14, effect>, fee_schedul
 static_assert(std::is_same_v<std::variant_alternative_t<16, effect>, money_tx_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<17, effect>, auth_failed>);
 static_assert(std::is_same_v<std::variant_alternative_t<18, effect>, payout_destination_registered>);
-static_assert(std::variant_size_v<effect> == 19, "a new effect goes at the end with the next code");
+static_assert(std::is_same_v<std::variant_alternative_t<19, effect>, payment_request_opened>);
+static_assert(std::is_same_v<std::variant_alternative_t<20, effect>, payment_request_closed>);
+static_assert(std::variant_size_v<effect> == 21, "a new effect goes at the end with the next code");
 
 enum class event_status : std::uint8_t { accepted = 1, rejected = 2 };
 

@@ -110,4 +110,18 @@ template <class A> void fields(A& a, money_tx_opened& v) {
 }
 template <class A> void fields(A& a, money_tx_changed& v) { a(v.id); a(v.kind); a(v.from); a(v.to); a(v.reason); }
 
+// Payment requests (schemas/payment_request_commands.h).
+template <class A> void fields(A& a, create_payment_request_cmd& v) {
+  a(v.requester); a(v.wallet); a(v.payer); a(v.asset); a(v.amount); a(v.note); a(v.expires_at_us);
+}
+template <class A> void fields(A& a, pay_payment_request_cmd& v) { a(v.id); a(v.payer); a(v.wallet); a(v.asset); a(v.amount); }
+template <class A> void fields(A& a, decline_payment_request_cmd& v) { a(v.id); a(v.payer); a(v.reason); }
+template <class A> void fields(A& a, cancel_payment_request_cmd& v) { a(v.id); a(v.requester); a(v.reason); }
+template <class A> void fields(A& a, payment_request_opened& v) {
+  a(v.id); a(v.requester); a(v.wallet); a(v.payer); a(v.asset); a(v.amount); a(v.note); a(v.expires_at_us);
+}
+template <class A> void fields(A& a, payment_request_closed& v) {
+  a(v.id); a(v.status); a(v.transaction_id); a(v.payer_wallet); a(v.reason);
+}
+
 }  // namespace ledger

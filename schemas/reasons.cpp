@@ -42,6 +42,13 @@ std::string_view to_string(reason r) {
     case reason::invalid_transition: return "invalid_transition";
     case reason::refund_exceeds_paid: return "refund_exceeds_paid";
     case reason::reference_exists: return "reference_exists";
+    case reason::unknown_payment_request: return "unknown_payment_request";
+    case reason::payment_request_paid: return "payment_request_paid";
+    case reason::payment_request_expired: return "payment_request_expired";
+    case reason::payment_request_cancelled: return "payment_request_cancelled";
+    case reason::payment_request_declined: return "payment_request_declined";
+    case reason::not_request_party: return "not_request_party";
+    case reason::too_many_payment_requests: return "too_many_payment_requests";
   }
   return "unknown_reason";
 }

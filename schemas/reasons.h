@@ -50,9 +50,17 @@ enum class reason : std::uint16_t {
   invalid_transition = 35,  // the transaction's status does not allow this change
   refund_exceeds_paid = 36, // more than paid minus refunded (pending refunds count)
   reference_exists = 37,    // the owner already used this reference
+  // Payment requests (docs/payment-requests.md).
+  unknown_payment_request = 38,      // no request with this id
+  payment_request_paid = 39,         // already paid (the detail names the transaction)
+  payment_request_expired = 40,      // its expiry (log time) has passed
+  payment_request_cancelled = 41,    // the requester cancelled it
+  payment_request_declined = 42,     // the payer declined it
+  not_request_party = 43,            // the caller is not the payer (pay, decline) or requester (cancel)
+  too_many_payment_requests = 44,    // the requester holds open_payment_requests_per_requester_max open requests
 };
 
-inline constexpr std::uint16_t reason_max = 37;
+inline constexpr std::uint16_t reason_max = 44;
 
 std::string_view to_string(reason r);
 

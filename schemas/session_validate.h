@@ -15,6 +15,11 @@ std::optional<field_error> validate_body(const unlink_wallet_cmd& c);
 std::optional<field_error> validate_body(const record_auth_failure_cmd& c);
 // Payout destinations (schemas/payout_commands.cpp).
 std::optional<field_error> validate_body(const register_payout_destination_cmd& c);
+// Payment requests (schemas/payment_request_commands.cpp).
+std::optional<field_error> validate_body(const create_payment_request_cmd& c);
+std::optional<field_error> validate_body(const pay_payment_request_cmd& c);
+std::optional<field_error> validate_body(const decline_payment_request_cmd& c);
+std::optional<field_error> validate_body(const cancel_payment_request_cmd& c);
 
 // Whether a decoded session body's enums are in range (decode_body refuses
 // the bytes otherwise). True for every other body.
