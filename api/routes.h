@@ -22,6 +22,7 @@ void add_audit_verify_routes(router& r);  // auditors: the chain verified up to 
 void add_reconciliation_routes(router& r);  // provider reports matched with deposits
 void add_auth_routes(router& r);     // wallet sign-in, sessions, connections (routes_auth*.cpp)
 void add_payout_routes(router& r);   // payout destinations (encrypted bank details), data-key rotation and shredding
-void add_console_routes(router& r);  // the web console's files and GET /v1/me (routes_console.cpp)
+void add_console_routes(router& r);
+void add_payment_request_routes(router& r);  // payment requests, their QR codes, the activity log  // the web console's files and GET /v1/me (routes_console.cpp)
 
 }  // namespace ledger::api

@@ -15,6 +15,7 @@ constexpr route_module modules[] = {
     add_events_routes, add_audit_routes, add_audit_verify_routes,
     add_auth_routes, add_console_routes,
     add_payout_routes,
+    add_payment_request_routes,
 };
 
 const router& api_routes() {

@@ -1,4 +1,5 @@
 #include "projections/projector.h"
+#include "projections/activity.h"
 
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
@@ -187,6 +188,7 @@ struct batch_rows {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> reversals;  // reversal id -> original id
   std::map<std::pair<std::uint64_t, std::string>, balance_row> balances;
   std::map<std::tuple<std::string, std::uint64_t, std::string>, daily_row> daily;
+  activity_rows activity;  // payment requests and the activity log (projections/activity.h)
 };
 
 // Several status changes of one row in a batch: the last one wins (one
@@ -332,6 +334,7 @@ status projector::impl::build(const event& e, const journal_entry& je, batch_row
   for (const auto& fx : e.effects) build_effect(x, fx, rows);
   for (const auto& fx : e.effects)
     if (auto* t = std::get_if<transaction_recorded>(&fx)) build_transaction(x, *t, rows);
+  build_activity(e, [this](amount_t v, const std::string& asset) { return amount(v, asset); }, rows.activity);
   return status::ok();
 }
 
@@ -600,6 +603,17 @@ void projector::impl::build_transaction(event_scope& x, const transaction_record
       break;
     }
     case tx_kind::transfer: {
+      if (auto* pr = x.have_body ? std::get_if<pay_payment_request_cmd>(&x.body) : nullptr) {
+        // A paid payment request (projections/activity.h): a transfer whose
+        // parties and amounts are its legs; related_id is the request.
+        amount_t debited = 0;
+        for (const auto& fx : e.effects)
+          if (auto* b = std::get_if<balance_changed>(&fx); b && b->account == x.debit_account) debited = b->d_debits_posted;
+        l.text("transfer").text("completed").text(x.leg_asset).text(amount(x.first_credit, x.leg_asset));
+        l.text(amount(debited - x.first_credit, x.leg_asset)).num(x.debit_account).num(x.credit_account).null();
+        tail(pr->id, {}, {});
+        break;
+      }
       const auto& c = body.operator()<transfer_cmd>();
       l.text("transfer").text("completed").text(c.asset).text(amount(c.amount, c.asset)).text(amount(c.fee, c.asset));
       l.num(c.from).num(c.to).null();
@@ -667,6 +681,7 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
 
   write_updates(tx, rows);
   write_balances(tx, rows);
+  write_activity(tx, rows.activity);
   std::vector<std::string> lines;
   for (const auto& [k, d] : rows.daily)
     lines.push_back(line()
