@@ -50,6 +50,10 @@ std::vector<command_body> every_body() {
       record_auth_failure_cmd{wallet_chain::stacks, "testnet", "ST3Y74M5227FDVHREWPH773F5Y1W1ED8WXXVB0G1S", "127.0.0.1",
                               "sip018_chain_id_mismatch"},
       register_payout_destination_cmd{4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", "enc1:SktM"},
+      create_payment_request_cmd{"bob", 5, "alice", "USD", 1250, "dinner", 1'700'000'600'000'000},
+      pay_payment_request_cmd{90, "alice", 4, "USD", 0},
+      decline_payment_request_cmd{90, "alice", "not mine"},
+      cancel_payment_request_cmd{91, "bob", ""},
   };
 }
 
@@ -108,6 +112,8 @@ event full_event() {
   e.effects.push_back(money_tx_changed{80, money_kind::refund, money_status::pending, money_status::failed, "no"});
   e.effects.push_back(auth_failed{wallet_chain::ethereum, "1", "0xAb58", "::1", "signature_mismatch"});
   e.effects.push_back(payout_destination_registered{77, 4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""});
+  e.effects.push_back(payment_request_opened{90, "bob", 5, "alice", "USD", 1250, "dinner", 1'700'000'600'000'000});
+  e.effects.push_back(payment_request_closed{90, payment_request_status::paid, 92, 4, ""});
   return e;
 }
 
