@@ -251,6 +251,7 @@ struct projector::impl {
   void build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows);
   void build_money_tx(event_scope& x, const money_tx_opened& m, batch_rows& rows);
   void build_completion(event_scope& x, const transaction_recorded& t, batch_rows& rows);
+  void request_transfer(event_scope& x, line& l);
   void write(pqxx::work& tx, batch_rows& rows, const projector_options& o);
   void write_balances(pqxx::work& tx, batch_rows& rows);
   void write_updates(pqxx::work& tx, batch_rows& rows);
@@ -572,6 +573,17 @@ void projector::impl::build_completion(event_scope& x, const transaction_recorde
                                   .take());
 }
 
+// A paid payment request (projections/activity.h): a transfer whose parties
+// and amounts are its legs (the payer's debit is amount + fee); its
+// related_id is the request.
+void projector::impl::request_transfer(event_scope& x, line& l) {
+  amount_t debited = 0;
+  for (const auto& fx : x.e.effects)
+    if (auto* b = std::get_if<balance_changed>(&fx); b && b->account == x.debit_account) debited = b->d_debits_posted;
+  l.text("transfer").text("completed").text(x.leg_asset).text(amount(x.first_credit, x.leg_asset));
+  l.text(amount(debited - x.first_credit, x.leg_asset)).num(x.debit_account).num(x.credit_account).null();
+}
+
 void projector::impl::build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows) {
   const event& e = x.e;
   if (x.money_opened && x.money_opened->id == t.id) return;  // its row is the transaction's (build_money_tx)
@@ -604,13 +616,7 @@ void projector::impl::build_transaction(event_scope& x, const transaction_record
     }
     case tx_kind::transfer: {
       if (auto* pr = x.have_body ? std::get_if<pay_payment_request_cmd>(&x.body) : nullptr) {
-        // A paid payment request (projections/activity.h): a transfer whose
-        // parties and amounts are its legs; related_id is the request.
-        amount_t debited = 0;
-        for (const auto& fx : e.effects)
-          if (auto* b = std::get_if<balance_changed>(&fx); b && b->account == x.debit_account) debited = b->d_debits_posted;
-        l.text("transfer").text("completed").text(x.leg_asset).text(amount(x.first_credit, x.leg_asset));
-        l.text(amount(debited - x.first_credit, x.leg_asset)).num(x.debit_account).num(x.credit_account).null();
+        request_transfer(x, l);
         tail(pr->id, {}, {});
         break;
       }
