@@ -80,6 +80,10 @@ std::string accepted_body(exchange& x, const operation& op, const outcome& o) {
     j.field("status", to_string(o.money_tx_status));
   }
   if (o.quote) quote_fields(j, x.svc.state, *o.quote);
+  if (o.payment_request_id) {
+    j.field("payment_request_id", o.payment_request_id);
+    if (!o.money_tx_id) j.field("status", to_string(o.payment_request_status_after));
+  }
   j.key("balances").begin_array();
   for (const auto& b : o.balances) {
     // A user sees its own balances only, not the counterparty's or the

@@ -14,7 +14,8 @@
 namespace ledger::api {
 
 struct read_query {
-  enum class kind { history, transaction, statement, balance_at, by_reference, reconcile, reconciliation };
+  enum class kind { history, transaction, statement, balance_at, by_reference, reconcile, reconciliation,
+                    payment_requests, activity };
   kind what = kind::history;
   std::uint64_t id = 0;                          // wallet or transaction id
   std::map<std::string, std::string> params;     // validated query parameters

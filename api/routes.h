@@ -25,5 +25,7 @@ void add_payout_routes(router& r);   // payout destinations (encrypted bank deta
 void add_document_routes(router& r); // wallet documents: uploads, reads, signed links, groups
 void add_console_routes(router& r);  // the web console's files and GET /v1/me (routes_console.cpp)
 void add_fx_routes(router& r);       // rates, quotes, exchanges, FX limits, owner tiers (routes_fx.cpp)
+void add_console_routes(router& r);
+void add_payment_request_routes(router& r);  // payment requests, their QR codes, the activity log  // the web console's files and GET /v1/me (routes_console.cpp)
 
 }  // namespace ledger::api

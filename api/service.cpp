@@ -17,6 +17,7 @@ constexpr route_module modules[] = {
     add_payout_routes,
     add_document_routes,
     add_fx_routes,
+    add_payment_request_routes,
 };
 
 const router& api_routes() {

@@ -52,6 +52,10 @@ void decide_document(const ledger_state& state, const set_group_members_cmd& c, 
 void decide_session_sweep(const ledger_state& state, const std::vector<std::uint64_t>& sessions,
                           const std::vector<std::string>& challenges, event& out);
 
+// The system event that expires open payment requests whose expiry has
+// passed (ids from due_payment_requests); engine/payment_requests.cpp.
+void decide_payment_request_expiry(const ledger_state& state, const std::vector<std::uint64_t>& ids, event& out);
+
 // Day number (since the Unix epoch, UTC) of a log timestamp, for daily limits.
 std::int32_t log_day(std::int64_t ts_us);
 

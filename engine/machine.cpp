@@ -39,6 +39,14 @@ execute_result machine::execute(const command& c, std::int64_t ts_us, std::uint6
     decide_session_sweep(state_, sessions, challenges, x);
     emit(x, sink);
   }
+  // Payment requests past their expiry: one system event, bounded likewise.
+  if (auto due = state_.due_payment_requests(now, payment_request_expiries_per_command_max); !due.empty()) {
+    event x;
+    x.log_ts_us = now;
+    x.input_pos = input_pos;
+    decide_payment_request_expiry(state_, due, x);
+    emit(x, sink);
+  }
 
   event e;
   e.log_ts_us = now;

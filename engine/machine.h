@@ -34,8 +34,9 @@ inline constexpr std::size_t invalid_body_bytes_max = 16 * 1024;
 inline constexpr std::size_t expiries_per_command_max = 1024;
 
 // Events one command may produce at most: the hold expiries, one session
-// sweep event (sessions and challenges past their expiry), its own event.
-inline constexpr std::size_t command_events_max = expiries_per_command_max + 2;
+// sweep event (sessions and challenges past their expiry), one payment
+// request expiry event, its own event.
+inline constexpr std::size_t command_events_max = expiries_per_command_max + 3;
 
 struct execute_result {
   std::uint64_t seq = 0;  // the command's own event, or the replayed one

@@ -119,5 +119,10 @@ void decide_body(decision& d, const pay_cmd& c);
 void decide_body(decision& d, const refund_cmd& c);
 void decide_body(decision& d, const provider_payment_cmd& c);
 void decide_body(decision& d, const provider_refund_cmd& c);
+// engine/payment_requests.cpp.
+void decide_body(decision& d, const create_payment_request_cmd& c);
+void decide_body(decision& d, const pay_payment_request_cmd& c);
+void decide_body(decision& d, const decline_payment_request_cmd& c);
+void decide_body(decision& d, const cancel_payment_request_cmd& c);
 
 }  // namespace ledger::money_detail

@@ -34,6 +34,12 @@ outcome outcome_of(const event& e) {
       o.money_tx_status = mc->to;
     } else if (auto* q = std::get_if<quote_issued>(&fx)) {
       o.quote = *q;
+    } else if (auto* pr = std::get_if<payment_request_opened>(&fx)) {
+      o.payment_request_id = pr->id;
+      o.payment_request_status_after = payment_request_status::pending;
+    } else if (auto* pc = std::get_if<payment_request_closed>(&fx)) {
+      o.payment_request_id = pc->id;
+      o.payment_request_status_after = pc->status;
     } else if (std::holds_alternative<session_closed>(fx)) {
       ++o.sessions_closed;
     }

@@ -31,6 +31,9 @@ struct outcome {
   std::uint64_t money_tx_id = 0;
   money_kind money_tx_kind = money_kind::deposit;
   money_status money_tx_status = money_status::pending;
+  // The payment request the command opened or closed (0: none), and its status after.
+  std::uint64_t payment_request_id = 0;
+  payment_request_status payment_request_status_after = payment_request_status::pending;
 
   // The quote the command issued (POST /v1/quotes answers with its terms).
   std::optional<quote_issued> quote;

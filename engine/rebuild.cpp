@@ -263,6 +263,26 @@ class event_check {
     if (f.address.empty() || f.check.empty() || f.client.empty()) return bad("auth failure record malformed");
     return status::ok();
   }
+  // Payment requests (engine/payment_requests.cpp).
+  status check(const payment_request_opened& o) {
+    if (s_.payment_request(o.id) || !new_requests_.insert(o.id).second) return bad("opens payment request " + std::to_string(o.id) + " twice");
+    auto w = account(o.wallet);
+    if (!w || w->kind != account_kind::user || o.amount <= 0 || o.amount > amount_limit || !asset_known(o.asset) ||
+        o.requester.empty() || o.payer.empty() || o.requester == o.payer)
+      return bad("payment request " + std::to_string(o.id) + " malformed");
+    return status::ok();
+  }
+  status check(const payment_request_closed& c) {
+    auto r = s_.payment_request(c.id);
+    bool open = ((r && r->status == payment_request_status::pending) || new_requests_.count(c.id)) && !closed_requests_.count(c.id);
+    if (!open) return bad("closes payment request " + std::to_string(c.id) + ", which is not open");
+    if ((c.status == payment_request_status::paid) != (c.transaction_id != 0))
+      return bad("payment request " + std::to_string(c.id) + " is paid without its transaction, or the reverse");
+    closed_requests_.insert(c.id);
+    return status::ok();
+  }
+  std::set<std::uint64_t> new_requests_, closed_requests_;
+
   status check(const wallet_disconnected& c) {
     if (!connected(c.chain, c.address)) return bad("disconnects " + c.address + ", which is not connected");
     connections_[keys::connection(c.chain, c.address)] = false;

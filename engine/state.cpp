@@ -211,6 +211,8 @@ status ledger_state::load_entry(std::string_view key, std::string_view value) {
       tier_limits_[std::string(key)] = std::move(t);
       return status::ok();
     }
+    case 'P':
+      return load_request_entry(value);
     default:
       return status::ok();  // cold records stay in the store
   }
@@ -430,7 +432,7 @@ void ledger_state::apply_effect(const effect& fx, const daily_usage* usage) {
   } else if (std::holds_alternative<document_uploaded>(fx) || std::holds_alternative<document_deleted>(fx) ||
              std::holds_alternative<group_members_set>(fx)) {
     apply_document_effect(fx);
-  } else if (!apply_money_effect(fx) && !apply_fx_effect(fx)) {
+  } else if (!apply_money_effect(fx) && !apply_fx_effect(fx) && !apply_request_effect(fx)) {
     apply_session_effect(fx);
   }
 }

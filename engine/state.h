@@ -23,6 +23,7 @@
 
 #include "schemas/base.h"
 #include "schemas/events.h"
+#include "engine/payment_requests.h"
 
 namespace ledger {
 
@@ -57,6 +58,8 @@ namespace ledger {
 //   'X' 'm' account (8, BE) asset -> monthly_record: tier monthly usage
 //   'T' owner           -> owner_tier (one byte)
 //   'L' tier (1) asset  -> tier_limits_record
+//   'P' id (8, BE)      -> payment_request_record, open (pending) requests
+//   'B' id (8, BE)      -> payment_request_record, closed requests
 namespace keys {
 std::string asset(std::string_view code);
 std::string account(std::uint64_t id);
@@ -105,6 +108,8 @@ std::string monthly(std::uint64_t account, std::string_view asset);
 std::string owner_tier_of(std::string_view owner);
 std::string tier_limits(owner_tier tier, std::string_view asset);
 std::string tier_limits_prefix();
+std::string open_payment_request(std::uint64_t id);
+std::string closed_payment_request(std::uint64_t id);
 }  // namespace keys
 
 // Exchange and tiers (engine/fx_state.cpp; docs/exchange.md).
@@ -140,6 +145,10 @@ status decode(std::string_view bytes, rate_record& r);
 status decode(std::string_view bytes, quote_record& r);
 status decode(std::string_view bytes, tier_limits_record& r);
 status decode(std::string_view bytes, monthly_record& r);
+
+// A stored payment request (engine/payment_requests.cpp).
+std::string encode(const payment_request_record& r);
+status decode(std::string_view bytes, payment_request_record& r);
 
 // A stored payout destination (engine/payouts.cpp).
 std::string encode(const payout_destination_registered& r);
@@ -418,6 +427,13 @@ class ledger_state {
   std::optional<tier_limits_record> tier_limits(owner_tier tier, std::string_view asset) const;
   monthly_record monthly(std::uint64_t account, std::string_view asset) const;
   bool has_tier_limits() const { return !tier_limits_.empty(); }
+  // --- payment requests (engine/payment_requests.cpp) ---
+  // Open or closed; nullopt for an id that never was a request.
+  std::optional<payment_request_record> payment_request(std::uint64_t id) const;
+  std::size_t open_payment_requests(std::string_view requester) const;
+  std::size_t open_payment_request_count() const { return requests_.size(); }
+  // Open requests whose expiry is at or before `now_us`, earliest first, at most `max`.
+  std::vector<std::uint64_t> due_payment_requests(std::int64_t now_us, std::size_t max) const;
 
   std::size_t account_count() const { return accounts_.size(); }
   std::size_t asset_count() const { return assets_.size(); }
@@ -459,6 +475,12 @@ class ledger_state {
   std::unordered_map<std::string, std::set<std::uint64_t>> sessions_by_address_;  // by keys::connection
   void index_hold(const pending_record& p);
   void unindex_hold(const pending_record& p);
+  // Payment requests: the open ones, by expiry, and how many each requester holds.
+  bool apply_request_effect(const effect& fx);
+  status load_request_entry(std::string_view value);
+  std::unordered_map<std::uint64_t, payment_request_record> requests_;
+  std::set<std::pair<std::int64_t, std::uint64_t>> request_expiry_;
+  std::unordered_map<std::string, std::size_t> requests_by_requester_;
   std::vector<std::uint64_t> dirty_;                          // accounts changed since flush
   std::unordered_set<std::uint64_t> dirty_set_;
 };

@@ -1,4 +1,5 @@
 #include "projections/projector.h"
+#include "projections/activity.h"
 
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
@@ -192,6 +193,7 @@ struct batch_rows {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> reversals;  // reversal id -> original id
   std::map<std::pair<std::uint64_t, std::string>, balance_row> balances;
   std::map<std::tuple<std::string, std::uint64_t, std::string>, daily_row> daily;
+  activity_rows activity;  // payment requests and the activity log (projections/activity.h)
 };
 
 // Several status changes of one row in a batch: the last one wins (one
@@ -256,6 +258,7 @@ struct projector::impl {
   void build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows);
   void build_money_tx(event_scope& x, const money_tx_opened& m, batch_rows& rows);
   void build_completion(event_scope& x, const transaction_recorded& t, batch_rows& rows);
+  void request_transfer(event_scope& x, line& l);
   void write(pqxx::work& tx, batch_rows& rows, const projector_options& o);
   void write_balances(pqxx::work& tx, batch_rows& rows);
   void write_updates(pqxx::work& tx, batch_rows& rows);
@@ -339,6 +342,7 @@ status projector::impl::build(const event& e, const journal_entry& je, batch_row
   for (const auto& fx : e.effects) build_effect(x, fx, rows);
   for (const auto& fx : e.effects)
     if (auto* t = std::get_if<transaction_recorded>(&fx)) build_transaction(x, *t, rows);
+  build_activity(e, [this](amount_t v, const std::string& asset) { return amount(v, asset); }, rows.activity);
   return status::ok();
 }
 
@@ -616,6 +620,17 @@ void projector::impl::build_completion(event_scope& x, const transaction_recorde
                                   .take());
 }
 
+// A paid payment request (projections/activity.h): a transfer whose parties
+// and amounts are its legs (the payer's debit is amount + fee); its
+// related_id is the request.
+void projector::impl::request_transfer(event_scope& x, line& l) {
+  amount_t debited = 0;
+  for (const auto& fx : x.e.effects)
+    if (auto* b = std::get_if<balance_changed>(&fx); b && b->account == x.debit_account) debited = b->d_debits_posted;
+  l.text("transfer").text("completed").text(x.leg_asset).text(amount(x.first_credit, x.leg_asset));
+  l.text(amount(debited - x.first_credit, x.leg_asset)).num(x.debit_account).num(x.credit_account).null();
+}
+
 void projector::impl::build_transaction(event_scope& x, const transaction_recorded& t, batch_rows& rows) {
   const event& e = x.e;
   if (x.money_opened && x.money_opened->id == t.id) return;  // its row is the transaction's (build_money_tx)
@@ -647,6 +662,11 @@ void projector::impl::build_transaction(event_scope& x, const transaction_record
       break;
     }
     case tx_kind::transfer: {
+      if (auto* pr = x.have_body ? std::get_if<pay_payment_request_cmd>(&x.body) : nullptr) {
+        request_transfer(x, l);
+        tail(pr->id, {}, {});
+        break;
+      }
       const auto& c = body.operator()<transfer_cmd>();
       l.text("transfer").text("completed").text(c.asset).text(amount(c.amount, c.asset)).text(amount(c.fee, c.asset));
       l.num(c.from).num(c.to).null();
@@ -736,6 +756,7 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
 
   write_updates(tx, rows);
   write_balances(tx, rows);
+  write_activity(tx, rows.activity);
   std::vector<std::string> lines;
   for (const auto& [k, d] : rows.daily)
     lines.push_back(line()

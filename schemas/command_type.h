@@ -55,6 +55,11 @@ enum class command_type : std::uint16_t {
   link_wallet = 204,
   unlink_wallet = 205,
   record_auth_failure = 206,
+  // Payment requests (schemas/payment_request_commands.h), 70-89.
+  create_payment_request = 70,
+  pay_payment_request = 71,
+  decline_payment_request = 72,
+  cancel_payment_request = 73,
 };
 std::string_view to_string(command_type t);
 

@@ -79,6 +79,10 @@ std::string_view to_string(command_type t) {
     case command_type::link_wallet: return "link_wallet";
     case command_type::unlink_wallet: return "unlink_wallet";
     case command_type::record_auth_failure: return "record_auth_failure";
+    case command_type::create_payment_request: return "create_payment_request";
+    case command_type::pay_payment_request: return "pay_payment_request";
+    case command_type::decline_payment_request: return "decline_payment_request";
+    case command_type::cancel_payment_request: return "cancel_payment_request";
   }
   return "unknown";
 }

@@ -24,6 +24,7 @@
 #include "schemas/money.h"
 #include "schemas/payout_commands.h"
 #include "schemas/document_commands.h"
+#include "schemas/payment_request_commands.h"
 #include "schemas/session_commands.h"
 
 namespace ledger {
@@ -301,7 +302,8 @@ using command_body = std::variant<register_asset_cmd, open_account_cmd, deposit_
                                   record_auth_failure_cmd, register_payout_destination_cmd,
                                   upload_document_cmd, delete_document_cmd, set_group_members_cmd,
                                   set_rate_cmd, quote_cmd, exchange_cmd, set_fx_limit_cmd, set_owner_tier_cmd,
-                                  set_tier_limits_cmd>;
+                                  set_tier_limits_cmd, create_payment_request_cmd, pay_payment_request_cmd,
+                                  decline_payment_request_cmd, cancel_payment_request_cmd>;
 
 struct command {
   std::string principal;        // who asks; idempotency keys are scoped to it

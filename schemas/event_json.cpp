@@ -330,6 +330,25 @@ struct effect_json {
     w.str("client", v.client);
     w.str("check", v.check);
   }
+  void operator()(const payment_request_opened& v) {
+    w.str("effect", "payment_request_opened");
+    w.unum("payment_request", v.id);
+    w.str("requester", v.requester);
+    w.unum("wallet", v.wallet);
+    w.str("payer", v.payer);
+    w.str("asset", v.asset);
+    w.amount("amount", v.amount);
+    w.str("note", v.note);
+    w.str("expires_at", format_rfc3339_us(v.expires_at_us));
+  }
+  void operator()(const payment_request_closed& v) {
+    w.str("effect", "payment_request_closed");
+    w.unum("payment_request", v.id);
+    w.str("status", to_string(v.status));
+    if (v.transaction_id != 0) w.unum("transaction", v.transaction_id);
+    if (v.payer_wallet != 0) w.unum("payer_wallet", v.payer_wallet);
+    if (!v.reason.empty()) w.str("reason", v.reason);
+  }
 };
 
 void add_accounts(const effect& fx, std::vector<std::uint64_t>& out) {
@@ -350,6 +369,8 @@ void add_accounts(const effect& fx, std::vector<std::uint64_t>& out) {
     if (qu->to_wallet != qu->wallet) out.push_back(qu->to_wallet);
   } else if (auto* mu = std::get_if<monthly_usage>(&fx)) {
     out.push_back(mu->account);
+  } else if (auto* pr = std::get_if<payment_request_opened>(&fx)) {
+    out.push_back(pr->wallet);
   }
 }
 

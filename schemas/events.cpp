@@ -41,6 +41,8 @@ bool valid_enums(const effect& fx) {
           return v.resolution == challenge_resolution::expired;
         else if constexpr (std::is_same_v<T, session_closed>)
           return v.resolution == session_resolution::revoked || v.resolution == session_resolution::expired;
+        else if constexpr (std::is_same_v<T, payment_request_closed>)
+          return v.status >= payment_request_status::paid && v.status <= payment_request_status::cancelled;
         else if constexpr (requires { v.chain; })
           return valid_chain(v.chain);
         else if constexpr (std::is_same_v<T, document_uploaded>)

@@ -336,7 +336,8 @@ using effect = std::variant<asset_registered, account_opened, account_status_cha
                             fee_schedule_changed, money_tx_opened, money_tx_changed, auth_failed,
                             payout_destination_registered, document_uploaded, document_deleted,
                             group_members_set, rate_set, quote_issued, quote_used, fx_limit_set,
-                            owner_tier_set, tier_limits_set, monthly_usage>;
+                            owner_tier_set, tier_limits_set, monthly_usage, payment_request_opened,
+                            payment_request_closed>;
 static_assert(std::is_same_v<std::variant_alternative_t<0, effect>, asset_registered>);
 static_assert(std::is_same_v<std::variant_alternative_t<3, effect>, balance_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<7, effect>, transaction_recorded>);
@@ -350,7 +351,9 @@ static_assert(std::is_same_v<std::variant_alternative_t<19, effect>, document_up
 static_assert(std::is_same_v<std::variant_alternative_t<21, effect>, group_members_set>);
 static_assert(std::is_same_v<std::variant_alternative_t<22, effect>, rate_set>);
 static_assert(std::is_same_v<std::variant_alternative_t<28, effect>, monthly_usage>);
-static_assert(std::variant_size_v<effect> == 29, "a new effect goes at the end with the next code");
+static_assert(std::is_same_v<std::variant_alternative_t<29, effect>, payment_request_opened>);
+static_assert(std::is_same_v<std::variant_alternative_t<30, effect>, payment_request_closed>);
+static_assert(std::variant_size_v<effect> == 31, "a new effect goes at the end with the next code");
 
 enum class event_status : std::uint8_t { accepted = 1, rejected = 2 };
 

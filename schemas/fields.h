@@ -158,5 +158,18 @@ template <class A> void fields(A& a, tier_limits_set& v) {
   a(v.tier); a(v.asset); a(v.per_transaction); a(v.daily); a(v.monthly);
 }
 template <class A> void fields(A& a, monthly_usage& v) { a(v.account); a(v.asset); a(v.month); a(v.used_after); }
+// Payment requests (schemas/payment_request_commands.h).
+template <class A> void fields(A& a, create_payment_request_cmd& v) {
+  a(v.requester); a(v.wallet); a(v.payer); a(v.asset); a(v.amount); a(v.note); a(v.expires_at_us);
+}
+template <class A> void fields(A& a, pay_payment_request_cmd& v) { a(v.id); a(v.payer); a(v.wallet); a(v.asset); a(v.amount); }
+template <class A> void fields(A& a, decline_payment_request_cmd& v) { a(v.id); a(v.payer); a(v.reason); }
+template <class A> void fields(A& a, cancel_payment_request_cmd& v) { a(v.id); a(v.requester); a(v.reason); }
+template <class A> void fields(A& a, payment_request_opened& v) {
+  a(v.id); a(v.requester); a(v.wallet); a(v.payer); a(v.asset); a(v.amount); a(v.note); a(v.expires_at_us);
+}
+template <class A> void fields(A& a, payment_request_closed& v) {
+  a(v.id); a(v.status); a(v.transaction_id); a(v.payer_wallet); a(v.reason);
+}
 
 }  // namespace ledger

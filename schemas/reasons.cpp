@@ -52,6 +52,13 @@ std::string_view to_string(reason r) {
     case reason::fx_limit_exceeded: return "fx_limit_exceeded";
     case reason::transaction_limit_exceeded: return "transaction_limit_exceeded";
     case reason::monthly_limit_exceeded: return "monthly_limit_exceeded";
+    case reason::unknown_payment_request: return "unknown_payment_request";
+    case reason::payment_request_paid: return "payment_request_paid";
+    case reason::payment_request_expired: return "payment_request_expired";
+    case reason::payment_request_cancelled: return "payment_request_cancelled";
+    case reason::payment_request_declined: return "payment_request_declined";
+    case reason::not_request_party: return "not_request_party";
+    case reason::too_many_payment_requests: return "too_many_payment_requests";
   }
   return "unknown_reason";
 }

@@ -62,9 +62,17 @@ enum class reason : std::uint16_t {
   fx_limit_exceeded = 45,   // the house FX account would go below its limit
   transaction_limit_exceeded = 46,  // more than the tier's per-transaction limit
   monthly_limit_exceeded = 47,      // the tier's monthly limit would be passed
+  // Payment requests (docs/payment-requests.md).
+  unknown_payment_request = 48,      // no request with this id
+  payment_request_paid = 49,         // already paid (the detail names the transaction)
+  payment_request_expired = 50,      // its expiry (log time) has passed
+  payment_request_cancelled = 51,    // the requester cancelled it
+  payment_request_declined = 52,     // the payer declined it
+  not_request_party = 53,            // the caller is not the payer (pay, decline) or requester (cancel)
+  too_many_payment_requests = 54,    // the requester holds open_payment_requests_per_requester_max open requests
 };
 
-inline constexpr std::uint16_t reason_max = 47;
+inline constexpr std::uint16_t reason_max = 54;
 
 std::string_view to_string(reason r);
 

@@ -28,6 +28,11 @@ std::optional<field_error> validate_body(const set_fx_limit_cmd& c);
 std::optional<field_error> validate_body(const set_owner_tier_cmd& c);
 std::optional<field_error> validate_body(const set_tier_limits_cmd& c);
 bool fx_body_in_domain(const command_body& b);
+// Payment requests (schemas/payment_request_commands.cpp).
+std::optional<field_error> validate_body(const create_payment_request_cmd& c);
+std::optional<field_error> validate_body(const pay_payment_request_cmd& c);
+std::optional<field_error> validate_body(const decline_payment_request_cmd& c);
+std::optional<field_error> validate_body(const cancel_payment_request_cmd& c);
 
 // Whether a decoded session body's enums are in range (decode_body refuses
 // the bytes otherwise). True for every other body.

@@ -32,6 +32,9 @@ Commands:
                         state at the projection's checkpoint; exit 1 on drift
   rebuild-read-models   project the journal from seq 1 into new tables while
                         the current ones serve, then swap them in
+  retention             archive and drop old activity_log months and delete
+                        ended sessions, as retention_settings say (at the
+                        projection's last log time); the journal is untouched
   engine                (--log=kafka) the single writer: consumes the commands
                         topic as a member of the engines' consumer group
                         (active, or standby until the group assigns it the
@@ -463,7 +466,7 @@ void validate(config& c) {
   if (c.command == "reconcile" && c.reconcile_format != "stripe-payments" && c.reconcile_format != "generic")
     die("--format must be stripe-payments or generic");
   bool needs_pg = c.command == "reconcile" || c.command == "migrate" || c.command == "project" || c.command == "verify-read-models" ||
-                  c.command == "rebuild-read-models";
+                  c.command == "rebuild-read-models" || c.command == "retention";
   if (c.command == "backup" && c.backup_to.empty()) die("backup needs --to DIR (the directory of backups)");
   if (c.command == "restore" && c.restore_from.empty()) die("restore needs --from DIR (a backup or a directory of them)");
   if (needs_pg && c.pg_conninfo.empty())
@@ -504,7 +507,7 @@ void read_environment(config& c, std::vector<option_def>& defs) {
 int read_command(config& c, int argc, char** argv) {
   if (argc <= 1 || argv[1][0] == '-') return 1;
   c.command = argv[1];
-  static const char* commands[] = {"serve",  "migrate", "project", "verify-read-models", "rebuild-read-models",
+  static const char* commands[] = {"serve",  "migrate", "project", "verify-read-models", "rebuild-read-models", "retention",
                                    "engine", "probe", "backup", "restore", "reconcile"};
   if (std::find(std::begin(commands), std::end(commands), c.command) == std::end(commands))
     die("unknown command " + c.command + " (see --help)");

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "api/read_models.h"
+#include "projections/activity.h"
 #include "projections/projector.h"
 #include "projections/queries.h"
 #include "projections/reconcile.h"
@@ -113,6 +114,15 @@ class read_models_adapter final : public api::read_models {
     return it->second;
   }
 
+  // A limit parameter as given; anything not a number of 1..9 digits is 0,
+  // which the query refuses naming `limit`.
+  static int page_limit(const api::read_query& q, int fallback) {
+    auto l = param(q, "limit");
+    if (!l) return fallback;
+    if (l->empty() || l->size() > 9 || l->find_first_not_of("0123456789") != std::string::npos) return 0;
+    return std::atoi(l->c_str());
+  }
+
   static status execute(pqxx::connection& c, const api::read_query& q, std::string& json) {
     using k = api::read_query::kind;
     switch (q.what) {
@@ -134,6 +144,14 @@ class read_models_adapter final : public api::read_models {
         return projections::reconcile(c, param(q, "account").value_or(""), param(q, "format").value_or("stripe-payments"),
                                       param(q, "report").value_or(""), json);
       case k::reconciliation: return projections::reconciliation(c, q.id, param(q, "outcome").value_or(""), json);
+      case k::payment_requests:
+        return projections::list_payment_requests(c, param(q, "owner").value_or(""), param(q, "role").value_or(""),
+                                                  param(q, "status").value_or(""), param(q, "cursor").value_or(""),
+                                                  page_limit(q, 50), json);
+      case k::activity:
+        return projections::list_activity(c, param(q, "owner").value_or(""), param(q, "from").value_or(""),
+                                          param(q, "to").value_or(""), param(q, "cursor").value_or(""),
+                                          page_limit(q, 100), json);
     }
     return status::invalid_argument("unknown query");
   }

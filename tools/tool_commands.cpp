@@ -18,6 +18,8 @@
 #include "projections/metrics.h"
 #include "projections/migrations.h"
 #include "projections/reconcile.h"
+#include "projections/retention.h"
+#include "schemas/time.h"
 
 #include <pqxx/nontransaction>
 #include "tools/ledgerd.h"
@@ -95,6 +97,22 @@ int run_migrate(const config& cfg) {
   projections::migrate_result r;
   if (auto s = projections::migrate(cfg.pg_conninfo, cfg.pg_schema, r); !s) die(s.to_string());
   std::printf("schema %s: version %d -> %d\n", cfg.pg_schema.c_str(), r.version_before, r.version_after);
+  return 0;
+}
+
+// Applies the retention settings (projections/retention.h) at the
+// projection's last log time and says what it removed.
+int run_retention(const config& cfg) {
+  projections::migrate_result m;
+  if (auto s = projections::migrate(cfg.pg_conninfo, cfg.pg_schema, m); !s) die(s.to_string());
+  projections::retention_report r;
+  if (auto s = projections::apply_retention(cfg.pg_conninfo, cfg.pg_schema, 0, r); !s) die(s.to_string());
+  if (r.reference_us == 0) return std::printf("retention: no projection checkpoint yet; nothing to do\n"), 0;
+  for (const auto& p : r.archived) std::printf("archived %s\n", p.c_str());
+  for (const auto& p : r.dropped) std::printf("dropped %s\n", p.c_str());
+  std::printf("retention at %s: %zu month(s) archived, %zu dropped, %llu ended session(s) deleted\n",
+              format_rfc3339_us(r.reference_us).c_str(), r.archived.size(), r.dropped.size(),
+              static_cast<unsigned long long>(r.sessions_deleted));
   return 0;
 }
 
@@ -204,6 +222,7 @@ int run_project(const config& cfg, journal_input& in) {
 int run_tool(const config& cfg) {
   if (cfg.command == "migrate") return run_migrate(cfg);
   if (cfg.command == "reconcile") return run_reconcile(cfg);
+  if (cfg.command == "retention") return run_retention(cfg);
   journal_input in(cfg);
   if (cfg.command == "verify-read-models") return run_verify(cfg, in);
   if (cfg.command == "rebuild-read-models") return run_rebuild(cfg, in);

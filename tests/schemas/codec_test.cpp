@@ -59,6 +59,10 @@ std::vector<command_body> every_body() {
       set_fx_limit_cmd{"BTC", 100'000'000},
       set_owner_tier_cmd{"alice", owner_tier::enhanced},
       set_tier_limits_cmd{owner_tier::basic, "USD", 500, 1000, 20000},
+      create_payment_request_cmd{"bob", 5, "alice", "USD", 1250, "dinner", 1'700'000'600'000'000},
+      pay_payment_request_cmd{90, "alice", 4, "USD", 0},
+      decline_payment_request_cmd{90, "alice", "not mine"},
+      cancel_payment_request_cmd{91, "bob", ""},
   };
 }
 
@@ -129,6 +133,8 @@ event full_event() {
   e.effects.push_back(owner_tier_set{"alice", owner_tier::full});
   e.effects.push_back(tier_limits_set{owner_tier::basic, "USD", 500, 1000, 20000});
   e.effects.push_back(monthly_usage{5, "USD", 683, 4200});
+  e.effects.push_back(payment_request_opened{90, "bob", 5, "alice", "USD", 1250, "dinner", 1'700'000'600'000'000});
+  e.effects.push_back(payment_request_closed{90, payment_request_status::paid, 92, 4, ""});
   return e;
 }
 
