@@ -5,6 +5,7 @@
 // contents, plain file names or keys.
 #include <algorithm>
 
+#include "engine/record_codec.h"
 #include "engine/decide.h"
 #include "schemas/codec.h"
 #include "schemas/fields.h"
@@ -59,42 +60,18 @@ std::string member_group(std::string_view member, std::uint64_t group) { return 
 std::string member_group_count(std::string_view member) { return "H" + std::string(member) + '\x01'; }
 }  // namespace keys
 
-std::string encode(const document_uploaded& r) {
-  std::string out;
-  writer w(out);
-  w.u8(document_record_version);
-  encoder e{w};
-  e(r);
-  return out;
-}
+std::string encode(const document_uploaded& r) { return encode_versioned(document_record_version, r); }
 
 status decode(std::string_view bytes, document_uploaded& r) {
-  reader rd(bytes);
-  std::uint8_t v = rd.u8();
-  if (rd.ok() && v != document_record_version) return status::corruption("document: unknown record version");
-  decoder d{rd};
-  d(r);
-  if (!rd.ok() || !rd.at_end()) return status::corruption("document: record truncated or malformed");
-  return status::ok();
+  return decode_versioned(bytes, document_record_version, "document", r);
 }
 
 std::string encode_group_members(const std::vector<std::string>& members) {
-  std::string out;
-  writer w(out);
-  w.u8(group_record_version);
-  encoder e{w};
-  e(members);
-  return out;
+  return encode_versioned(group_record_version, members);
 }
 
 status decode_group_members(std::string_view bytes, std::vector<std::string>& members) {
-  reader rd(bytes);
-  std::uint8_t v = rd.u8();
-  if (rd.ok() && v != group_record_version) return status::corruption("group: unknown record version");
-  decoder d{rd};
-  d(members);
-  if (!rd.ok() || !rd.at_end()) return status::corruption("group: record truncated or malformed");
-  return status::ok();
+  return decode_versioned(bytes, group_record_version, "group", members);
 }
 
 std::optional<document_uploaded> ledger_state::document(std::uint64_t id) const {

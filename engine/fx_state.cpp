@@ -3,6 +3,7 @@
 // monthly usage are cold (read through the key space when a command needs
 // them); tier limits are few and read on every debit, so they are also kept
 // in memory (loaded at start-up with the 'L' prefix).
+#include "engine/record_codec.h"
 #include "engine/state.h"
 #include "schemas/fields.h"
 
@@ -22,24 +23,11 @@ namespace {
 constexpr std::uint8_t fx_record_version = 1;
 
 template <typename T>
-std::string encode_fx_record(const T& r) {
-  std::string out;
-  writer w(out);
-  w.u8(fx_record_version);
-  encoder e{w};
-  e(r);
-  return out;
-}
+std::string encode_fx_record(const T& r) { return encode_versioned(fx_record_version, r); }
 
 template <typename T>
 status decode_fx_record(std::string_view bytes, T& r, const char* what) {
-  reader rd(bytes);
-  std::uint8_t v = rd.u8();
-  if (rd.ok() && v != fx_record_version) return status::corruption(std::string(what) + ": unknown record version");
-  decoder d{rd};
-  d(r);
-  if (!rd.ok() || !rd.at_end()) return status::corruption(std::string(what) + ": record truncated or malformed");
-  return status::ok();
+  return decode_versioned(bytes, fx_record_version, what, r);
 }
 
 std::string amount_bytes(amount_t v) {

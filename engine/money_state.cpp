@@ -2,6 +2,7 @@
 // their effects change the state (docs/engine.md, "Fees" and "Statuses").
 // Both are cold: decide reads them through the key space when a command
 // names them, so nothing here is loaded at start-up.
+#include "engine/record_codec.h"
 #include "engine/state.h"
 #include "schemas/fields.h"
 
@@ -21,24 +22,11 @@ namespace {
 constexpr std::uint8_t money_record_version = 1;
 
 template <typename T>
-std::string encode_money_record(const T& r) {
-  std::string out;
-  writer w(out);
-  w.u8(money_record_version);
-  encoder e{w};
-  e(r);
-  return out;
-}
+std::string encode_money_record(const T& r) { return encode_versioned(money_record_version, r); }
 
 template <typename T>
 status decode_money_record(std::string_view bytes, T& r, const char* what) {
-  reader rd(bytes);
-  std::uint8_t v = rd.u8();
-  if (rd.ok() && v != money_record_version) return status::corruption(std::string(what) + ": unknown record version");
-  decoder d{rd};
-  d(r);
-  if (!rd.ok() || !rd.at_end()) return status::corruption(std::string(what) + ": record truncated or malformed");
-  return status::ok();
+  return decode_versioned(bytes, money_record_version, what, r);
 }
 
 std::string text_key(char prefix, std::string_view a, std::string_view b) {

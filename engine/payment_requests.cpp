@@ -5,6 +5,7 @@
 // Paying is one event: the transfer's balance legs, its transaction, and the
 // request closed as paid naming that transaction, so a request is never paid
 // without the money moving, nor the money moved without the request paid.
+#include "engine/record_codec.h"
 #include "engine/money_decide.h"
 #include "schemas/codec.h"
 #include "schemas/fields.h"
@@ -32,22 +33,10 @@ std::string open_payment_request(std::uint64_t id) { return id_key('P', id); }
 std::string closed_payment_request(std::uint64_t id) { return id_key('B', id); }
 }  // namespace keys
 
-std::string encode(const payment_request_record& r) {
-  std::string out;
-  writer w(out);
-  w.u8(request_record_version);
-  encoder e{w};
-  e(r);
-  return out;
-}
+std::string encode(const payment_request_record& r) { return encode_versioned(request_record_version, r); }
 
 status decode(std::string_view bytes, payment_request_record& r) {
-  reader rd(bytes);
-  std::uint8_t v = rd.u8();
-  if (rd.ok() && v != request_record_version) return status::corruption("payment request: unknown record version");
-  decoder d{rd};
-  d(r);
-  if (!rd.ok() || !rd.at_end()) return status::corruption("payment request: record truncated or malformed");
+  if (auto st = decode_versioned(bytes, request_record_version, "payment request", r); !st) return st;
   if (r.status < payment_request_status::pending || r.status > payment_request_status::cancelled)
     return status::corruption("payment request: unknown status");
   return status::ok();

@@ -2,6 +2,7 @@
 // the API made (schemas/payout_commands.h). The engine never sees plaintext
 // or keys; it checks the wallet and bounds the number per wallet, and keeps
 // each destination as a cold record (read by the API, not loaded at start).
+#include "engine/record_codec.h"
 #include "engine/decide.h"
 #include "schemas/codec.h"
 #include "schemas/fields.h"
@@ -34,22 +35,11 @@ std::string payout_count(std::uint64_t wallet) { return "e" + be64(wallet); }
 }  // namespace keys
 
 std::string encode(const payout_destination_registered& r) {
-  std::string out;
-  writer w(out);
-  w.u8(payout_record_version);
-  encoder e{w};
-  e(r);
-  return out;
+  return encode_versioned(payout_record_version, r);
 }
 
 status decode(std::string_view bytes, payout_destination_registered& r) {
-  reader rd(bytes);
-  std::uint8_t v = rd.u8();
-  if (rd.ok() && v != payout_record_version) return status::corruption("payout destination: unknown record version");
-  decoder d{rd};
-  d(r);
-  if (!rd.ok() || !rd.at_end()) return status::corruption("payout destination: record truncated or malformed");
-  return status::ok();
+  return decode_versioned(bytes, payout_record_version, "payout destination", r);
 }
 
 std::uint64_t ledger_state::payout_destination_count(std::uint64_t wallet) const {

@@ -4,6 +4,7 @@
 // bound); connections are cold and read through the key space.
 #include <algorithm>
 
+#include "engine/record_codec.h"
 #include "engine/state.h"
 #include "schemas/fields.h"
 
@@ -23,25 +24,13 @@ namespace {
 constexpr std::uint8_t session_record_version = 1;
 
 template <typename T>
-std::string encode_session_record(const T& r) {
-  std::string out;
-  writer w(out);
-  w.u8(session_record_version);
-  encoder e{w};
-  e(r);
-  return out;
-}
+std::string encode_session_record(const T& r) { return encode_versioned(session_record_version, r); }
 
 bool chain_ok(wallet_chain c) { return c >= wallet_chain::ethereum && c <= wallet_chain::stacks; }
 
 template <typename T>
 status decode_session_record(std::string_view bytes, T& r, const char* what) {
-  reader rd(bytes);
-  std::uint8_t v = rd.u8();
-  if (rd.ok() && v != session_record_version) return status::corruption(std::string(what) + ": unknown record version");
-  decoder d{rd};
-  d(r);
-  if (!rd.ok() || !rd.at_end()) return status::corruption(std::string(what) + ": record truncated or malformed");
+  if (auto st = decode_versioned(bytes, session_record_version, what, r); !st) return st;
   if (!chain_ok(r.chain)) return status::corruption(std::string(what) + ": unknown chain");
   return status::ok();
 }

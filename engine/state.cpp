@@ -1,3 +1,4 @@
+#include "engine/record_codec.h"
 #include "engine/state.h"
 
 #include <algorithm>
@@ -28,24 +29,11 @@ constexpr std::uint8_t record_version = 1;
 constexpr std::uint8_t pending_record_version_usage = 2;
 
 template <typename T>
-std::string encode_record(const T& r) {
-  std::string out;
-  writer w(out);
-  w.u8(record_version);
-  encoder e{w};
-  e(r);
-  return out;
-}
+std::string encode_record(const T& r) { return encode_versioned(record_version, r); }
 
 template <typename T>
 status decode_record(std::string_view bytes, T& r, const char* what) {
-  reader rd(bytes);
-  std::uint8_t v = rd.u8();
-  if (rd.ok() && v != record_version) return status::corruption(std::string(what) + ": unknown record version");
-  decoder d{rd};
-  d(r);
-  if (!rd.ok() || !rd.at_end()) return status::corruption(std::string(what) + ": record truncated or malformed");
-  return status::ok();
+  return decode_versioned(bytes, record_version, what, r);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "tests/api/e2e_pg.h"
 #include "documents/link_signer.h"
+#include "tests/api/e2e_files.h"
 #include "tests/api/e2e_support.h"
 #include "tests/api/sse_client.h"
 
@@ -39,26 +40,6 @@ struct key_files {
     return p.string();
   }
 };
-
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int rc = ::pclose(p);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
-
-bool any_file_has(const std::filesystem::path& dir, const std::string& needle) {
-  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!f.is_regular_file()) continue;
-    std::ifstream in(f.path(), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes.find(needle) != std::string::npos) return true;
-  }
-  return false;
-}
 
 std::size_t count_files(const std::filesystem::path& dir) {
   std::size_t n = 0;

@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "tests/api/e2e_pg.h"
+#include "tests/api/e2e_files.h"
 #include "tests/api/e2e_support.h"
 
 namespace ledger::e2e {
@@ -33,28 +34,6 @@ struct key_files {
     return id + "," + p.string();
   }
 };
-
-// Runs a program; its exit code and standard output.
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int rc = ::pclose(p);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
-
-// Whether any file under `dir` holds `needle` (byte for byte).
-bool any_file_has(const std::filesystem::path& dir, const std::string& needle) {
-  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!f.is_regular_file()) continue;
-    std::ifstream in(f.path(), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes.find(needle) != std::string::npos) return true;
-  }
-  return false;
-}
 
 ledgerd_options with_keys(const std::string& conninfo, std::vector<std::string> args) {
   auto o = pg_options(conninfo, std::move(args));
