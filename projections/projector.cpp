@@ -259,6 +259,9 @@ struct projector::impl {
   void build_money_tx(event_scope& x, const money_tx_opened& m, batch_rows& rows);
   void build_completion(event_scope& x, const transaction_recorded& t, batch_rows& rows);
   void request_transfer(event_scope& x, line& l);
+  const quote_used& exchange_columns(event_scope& x, line& l);
+  std::string reversal_columns(event_scope& x, const transaction_recorded& t, line& l, batch_rows& rows);
+  std::string exchange_metadata(const quote_used& q);
   void write(pqxx::work& tx, batch_rows& rows, const projector_options& o);
   void write_balances(pqxx::work& tx, batch_rows& rows);
   void write_updates(pqxx::work& tx, batch_rows& rows);
@@ -623,6 +626,40 @@ void projector::impl::build_completion(event_scope& x, const transaction_recorde
 // A paid payment request (projections/activity.h): a transfer whose parties
 // and amounts are its legs (the payer's debit is amount + fee); its
 // related_id is the request.
+// A reversal's row: asset, amount, fee and parties are copied from the
+// original after the COPY (it may be in this very batch). Returns the
+// reason, which takes the reference's column.
+std::string projector::impl::reversal_columns(event_scope& x, const transaction_recorded& t, line& l, batch_rows& rows) {
+  std::string reason_text;
+  if (auto* c = x.have_body ? std::get_if<reverse_cmd>(&x.body) : nullptr) reason_text = c->reason;
+  l.text("reversal").text("completed").text(x.leg_asset).text("0").text("0").null().null().null();
+  rows.reversals.push_back({t.id, t.reverses});
+  return reason_text;
+}
+
+// An exchange's row is in the asset it paid (from_asset); the other side is
+// in its metadata and its postings. Fills the columns up to the provider.
+const quote_used& projector::impl::exchange_columns(event_scope& x, line& l) {
+  const quote_used* q = nullptr;
+  for (const auto& fx : x.e.effects)
+    if (auto* u = std::get_if<quote_used>(&fx)) q = u;
+  if (!q) throw unprojectable("an exchange without its quote");
+  l.text("exchange").text("completed").text(q->from_asset).text(amount(q->from_amount, q->from_asset));
+  l.text(amount(q->fee, q->from_asset)).num(q->wallet).num(q->to_wallet).null();
+  return *q;
+}
+
+std::string projector::impl::exchange_metadata(const quote_used& q) {
+  json_out meta;
+  meta.begin_object()
+      .field("quote_id", q.id)
+      .field("to_asset", q.to_asset)
+      .field("to_amount", amount(q.to_amount, q.to_asset))
+      .field("rate", format_amount(q.rate_e18, rate_scale))
+      .end_object();
+  return meta.take();
+}
+
 void projector::impl::request_transfer(event_scope& x, line& l) {
   amount_t debited = 0;
   for (const auto& fx : x.e.effects)
@@ -683,35 +720,15 @@ void projector::impl::build_transaction(event_scope& x, const transaction_record
       tail(x.closed->id, {}, {});
       break;
     }
-    case tx_kind::reversal: {
-      // Asset, amount, fee and parties are copied from the original after
-      // the COPY (it may be in this very batch).
-      std::string reason_text;
-      if (auto* c = x.have_body ? std::get_if<reverse_cmd>(&x.body) : nullptr) reason_text = c->reason;
-      l.text("reversal").text("completed").text(x.leg_asset).text("0").text("0").null().null().null();
-      tail(t.reverses, reason_text, {});
-      rows.reversals.push_back({t.id, t.reverses});
+    case tx_kind::reversal:
+      tail(t.reverses, reversal_columns(x, t, l, rows), {});
       break;
-    }
     case tx_kind::payment:
     case tx_kind::refund:
       throw unprojectable("a payment or refund posted without its transaction's status effect");
     case tx_kind::exchange: {
-      // One row in the from_asset; the other side is in metadata and postings.
-      const quote_used* q = nullptr;
-      for (const auto& fx : e.effects)
-        if (auto* u = std::get_if<quote_used>(&fx)) q = u;
-      if (!q) throw unprojectable("an exchange without its quote");
-      l.text("exchange").text("completed").text(q->from_asset).text(amount(q->from_amount, q->from_asset));
-      l.text(amount(q->fee, q->from_asset)).num(q->wallet).num(q->to_wallet).null();
-      json_out meta;
-      meta.begin_object()
-          .field("quote_id", q->id)
-          .field("to_asset", q->to_asset)
-          .field("to_amount", amount(q->to_amount, q->to_asset))
-          .field("rate", format_amount(q->rate_e18, rate_scale))
-          .end_object();
-      tail(q->id, {}, meta.take());
+      const quote_used& q = exchange_columns(x, l);
+      tail(q.id, {}, exchange_metadata(q));
       break;
     }
   }
