@@ -2,7 +2,8 @@
 // and body), events, journal batch records, state records, the head and
 // checkpoint records. Each decoder must refuse bad input with a status, never
 // crash, hang or read out of bounds (the sanitizers check that), and what it
-// accepts must be canonical: re-encoding gives back the very same bytes.
+// accepts must be canonical: re-encoding gives back the very same bytes (a
+// command body of an older layout version comes back at the newest).
 //
 // One source, one target per decoder: LEDGER_FUZZ_TARGET picks it.
 #include <cstddef>
@@ -23,11 +24,34 @@ using namespace ledger;
 
 void canonical(bool same, const char* what) { LEDGER_ASSERT(same, "%s", what); }
 
+// A body of an older layout version (docs/engine.md, "encode_body") is
+// written back at its type's newest version: re-encoding it is then a fixed
+// point that keeps its value. At the newest version, the bytes come back as
+// they were.
+[[maybe_unused]] bool older_body(std::string_view in, std::string_view again, const command_body& b) {
+  command_body b2;
+  return in.size() > 2 && again.size() > 2 && static_cast<std::uint8_t>(in[2]) < static_cast<std::uint8_t>(again[2]) &&
+         decode_body(again, b2).is_ok() && b2 == b && encode_body(b2) == again;
+}
+
 [[maybe_unused]] void fuzz_command(std::string_view in) {
   command c;
-  if (decode_command(in, c).is_ok()) canonical(encode_command(c) == in, "command re-encodes differently");
+  if (decode_command(in, c).is_ok()) {
+    // The body is the envelope's last field (u32 length, bytes): everything
+    // before its length must come back as it was, and the body itself by
+    // the rule of bodies below.
+    auto again = encode_command(c);
+    auto body = encode_body(c.body);
+    std::size_t head = again.size() - body.size() - 4;
+    canonical(again == in || (in.size() > head + 4 && in.substr(0, head) == again.substr(0, head) &&
+                              older_body(in.substr(head + 4), body, c.body)),
+              "command re-encodes differently");
+  }
   command_body b;
-  if (decode_body(in, b).is_ok()) canonical(encode_body(b) == in, "body re-encodes differently");
+  if (decode_body(in, b).is_ok()) {
+    auto again = encode_body(b);
+    canonical(again == in || older_body(in, again, b), "body re-encodes differently");
+  }
 }
 
 [[maybe_unused]] void fuzz_event(std::string_view in) {
