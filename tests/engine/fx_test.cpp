@@ -15,6 +15,7 @@
 #include "engine/fx_math.h"
 #include "engine/rebuild.h"
 #include "tests/engine/harness.h"
+#include "tests/engine/books.h"
 #include "tests/engine/ledger_checks.h"
 
 namespace {
@@ -92,12 +93,7 @@ struct fx_fixture {
     auto b = h.balance(account, asset);
     return b ? to_decimal(b->posted()) : "none";
   }
-  void check_books() {
-    rebuilt_state r;
-    REQUIRE(rebuild(h.eng().storage(), {}, r).is_ok());
-    CHECK(ledger::testing::trial_balance_of(*r.state).zero());
-    CHECK(ledger::testing::first_overdrawn_wallet(*r.state) == "");
-  }
+  void check_books() { ledger::testing::check_books(h); }
 };
 
 }  // namespace

@@ -7,12 +7,14 @@
 
 #include <string>
 
+#include "tests/engine/books.h"
 #include "tests/engine/harness.h"
 #include "tests/engine/ledger_checks.h"
 
 namespace {
 
 using namespace ledger;
+using ledger::testing::check_books;
 using ledger::testing::engine_harness;
 
 constexpr std::int64_t minute_us = 60'000'000;
@@ -41,13 +43,6 @@ std::optional<payment_request_record> request(engine_harness& h, std::uint64_t i
 std::string status_of(engine_harness& h, std::uint64_t id) {
   auto r = request(h, id);
   return r ? std::string(to_string(r->status)) : "none";
-}
-
-void check_books(engine_harness& h) {
-  rebuilt_state r;
-  REQUIRE(rebuild(h.eng().storage(), {}, r).is_ok());
-  CHECK(ledger::testing::trial_balance_of(*r.state).zero());
-  CHECK(ledger::testing::first_overdrawn_wallet(*r.state) == "");
 }
 
 struct fixture {

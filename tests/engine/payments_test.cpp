@@ -9,12 +9,14 @@
 #include <string>
 
 #include "schemas/codec.h"
+#include "tests/engine/books.h"
 #include "tests/engine/harness.h"
 #include "tests/engine/ledger_checks.h"
 
 namespace {
 
 using namespace ledger;
+using ledger::testing::check_books;
 using ledger::testing::engine_harness;
 
 std::string why(const outcome& o) {
@@ -40,16 +42,6 @@ std::optional<money_tx_record> tx(engine_harness& h, std::uint64_t id) {
 std::string status_of(engine_harness& h, std::uint64_t id) {
   auto r = tx(h, id);
   return r ? std::string(to_string(r->status)) : "none";
-}
-
-// The journal folded from the start passes every event check, and its
-// trial balance is zero in posted and pending for every asset, with no
-// wallet overdrawn.
-void check_books(engine_harness& h) {
-  rebuilt_state r;
-  REQUIRE(rebuild(h.eng().storage(), {}, r).is_ok());
-  CHECK(ledger::testing::trial_balance_of(*r.state).zero());
-  CHECK(ledger::testing::first_overdrawn_wallet(*r.state) == "");
 }
 
 struct fixture {
