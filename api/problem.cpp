@@ -58,7 +58,6 @@ std::string_view problem_title(std::string_view slug) {
       {"sign-in-refused", "Wallet sign-in refused"},
       {"unsupported-chain", "Unsupported chain"},
       {"media-type-mismatch", "Content-Type does not match the content"},
-      {"uploads-busy", "Too many uploads in progress; retry later"},
       {"documents-unavailable", "Document storage is unavailable"},
       {"link-expired", "Download link expired"},
       {"link-invalid", "Download link invalid"},
