@@ -13,17 +13,14 @@ namespace {
 
 constexpr std::uint8_t payout_record_version = 1;
 
+// Key parts in the store's big-endian form (schemas/codec.h).
 std::string be64(std::uint64_t v) {
   std::string s;
-  for (int shift = 56; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xff));
+  put_key_u64(s, v);
   return s;
 }
 
-std::uint64_t from_be64(std::string_view s) {
-  std::uint64_t v = 0;
-  for (unsigned char c : s.substr(0, 8)) v = (v << 8) | c;
-  return v;
-}
+std::uint64_t from_be64(std::string_view s) { return get_key_u64(s); }
 
 }  // namespace
 
