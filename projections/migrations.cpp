@@ -17,7 +17,7 @@ int known_schema_version() {
   return v;
 }
 
-status migrate(pqxx::connection& conn, const std::string& schema, migrate_result& out) {
+status migrate(pqxx::connection& conn, const std::string& schema, migrate_result& out, int up_to_version) {
   try {
     pqxx::work tx(conn);
     tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(migration_lock_key) + ")");
@@ -34,13 +34,14 @@ status migrate(pqxx::connection& conn, const std::string& schema, migrate_result
                                       ", newer than this ledgerd knows (" + std::to_string(known_schema_version()) +
                                       "); upgrade ledgerd");
     for (const auto& m : embedded::migrations) {
-      if (m.version <= out.version_before) continue;
+      if (m.version <= out.version_before || (up_to_version > 0 && m.version > up_to_version)) continue;
       tx.exec(std::string(m.sql));
       tx.exec("INSERT INTO schema_migrations (version, name) VALUES (" + std::to_string(m.version) + ", " +
               tx.quote(std::string(m.name)) + ")");
     }
     tx.commit();
-    out.version_after = known_schema_version() > out.version_before ? known_schema_version() : out.version_before;
+    int target = up_to_version > 0 && up_to_version < known_schema_version() ? up_to_version : known_schema_version();
+    out.version_after = target > out.version_before ? target : out.version_before;
     return status::ok();
   } catch (const pqxx::broken_connection& e) {
     return status::unavailable(std::string("migrations: database unreachable: ") + e.what());

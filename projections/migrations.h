@@ -23,8 +23,10 @@ struct migrate_result {
 };
 
 // Migrates the read models in PostgreSQL schema `schema`, creating it if
-// needed, and leaves the session's search_path on it.
-status migrate(pqxx::connection& conn, const std::string& schema, migrate_result& out);
+// needed, and leaves the session's search_path on it. `up_to_version` (0:
+// every migration) stops earlier, so tests can fill an older schema and
+// then check the upgrade.
+status migrate(pqxx::connection& conn, const std::string& schema, migrate_result& out, int up_to_version = 0);
 // Connects, migrates, disconnects.
 status migrate(const std::string& conninfo, const std::string& schema, migrate_result& out);
 

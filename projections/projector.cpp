@@ -194,6 +194,7 @@ struct batch_rows {
   std::map<std::pair<std::uint64_t, std::string>, balance_row> balances;
   std::map<std::tuple<std::string, std::uint64_t, std::string>, daily_row> daily;
   activity_rows activity;  // payment requests and the activity log (projections/activity.h)
+  std::set<std::string> months;  // "YYYY-MM" of every event: the money history partitions it writes into
 };
 
 // Several status changes of one row in a batch: the last one wins (one
@@ -316,6 +317,7 @@ status projector::impl::connect(const projector_options& o) {
 
 status projector::impl::build(const event& e, const journal_entry& je, batch_rows& rows) {
   event_scope x{e, timestamp(e.log_ts_us)};
+  rows.months.insert(x.at.substr(0, 7));
   rows.audit.push_back(line()
                            .num(e.seq)
                            .text(x.at)
@@ -741,6 +743,9 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
   auto copy = [&](const char* table, std::vector<std::string> cols, std::vector<std::string>& lines) {
     copy_lines(tx, table, cols, lines);
   };
+  // Every money history table is partitioned by month (schemas/sql/0010):
+  // each month of the batch gets its partitions before a row goes in.
+  for (const auto& m : rows.months) tx.exec("SELECT ensure_money_partitions(" + tx.quote(m + "-01") + "::date)");
   copy("assets", {"code", "scale", "min_amount", "max_amount", "registered_seq", "registered_at"}, rows.assets);
   copy("wallets", {"wallet_id", "kind", "owner", "status", "opened_seq", "opened_at", "updated_seq"}, rows.wallets);
   copy("holds", {"hold_id", "kind", "wallet_id", "to_account_id", "asset", "amount", "expires_at", "status",

@@ -21,11 +21,14 @@ std::map<std::string, int> read_settings(pqxx::work& tx) {
   return s;
 }
 
-// "activity_log_pYYYYMM" -> the month's bounds ("YYYY-MM-01", next month); false for other names.
-bool month_bounds(const std::string& name, std::string& from, std::string& to, std::int64_t& to_us) {
+// "<table>_pYYYYMM" -> the month's bounds ("YYYY-MM-01", next month); false for other names.
+bool month_bounds(const std::string& table, const std::string& name, std::string& from, std::string& to,
+                  std::int64_t& to_us) {
+  std::string prefix = table + "_p";
+  if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0) return false;
   int y = 0, m = 0;
   char tail = 0;
-  if (std::sscanf(name.c_str(), "activity_log_p%4d%2d%c", &y, &m, &tail) != 2 || m < 1 || m > 12) return false;
+  if (std::sscanf(name.c_str() + prefix.size(), "%4d%2d%c", &y, &m, &tail) != 2 || m < 1 || m > 12) return false;
   int ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
   char a[32], b[32];
   std::snprintf(a, sizeof a, "%04d-%02d-01", y, m);
@@ -55,17 +58,30 @@ void partitions(pqxx::work& tx, const std::string& schema, std::int64_t archive_
   std::string from, to;
   std::int64_t to_us = 0;
   for (const auto& p : partitions_of(tx, schema, "activity_log")) {
-    if (!month_bounds(p, from, to, to_us) || to_us > archive_before_us) continue;
+    if (!month_bounds("activity_log", p, from, to, to_us) || to_us > archive_before_us) continue;
     tx.exec("ALTER TABLE activity_log DETACH PARTITION " + tx.quote_name(p));
     tx.exec("ALTER TABLE activity_log_archive ATTACH PARTITION " + tx.quote_name(p) + " FOR VALUES FROM ('" + from +
             " 00:00:00+00') TO ('" + to + " 00:00:00+00')");
     out.archived.push_back(p);
   }
   for (const auto& p : partitions_of(tx, schema, "activity_log_archive")) {
-    if (!month_bounds(p, from, to, to_us) || to_us > drop_before_us) continue;
+    if (!month_bounds("activity_log", p, from, to, to_us) || to_us > drop_before_us) continue;
     tx.exec("DROP TABLE " + tx.quote_name(p));
     out.dropped.push_back(p);
   }
+}
+
+// Drops the money history's months entirely before `drop_before_us`
+// (schemas/sql/0010): whole partitions, the same months in every table.
+void money_partitions(pqxx::work& tx, const std::string& schema, std::int64_t drop_before_us, retention_report& out) {
+  std::string from, to;
+  std::int64_t to_us = 0;
+  for (const char* table : money_history_tables)
+    for (const auto& p : partitions_of(tx, schema, table)) {
+      if (!month_bounds(table, p, from, to, to_us) || to_us > drop_before_us) continue;
+      tx.exec("DROP TABLE " + tx.quote_name(p));
+      out.money_dropped.push_back(p);
+    }
 }
 
 }  // namespace
@@ -84,6 +100,7 @@ status apply_retention(pqxx::connection& c, const std::string& schema, std::int6
     auto s = read_settings(tx);
     partitions(tx, schema, now_us - s["activity_archive_after_days"] * day_us,
                now_us - s["activity_delete_after_days"] * day_us, out);
+    money_partitions(tx, schema, now_us - s["money_history_keep_days"] * day_us, out);
     auto del = tx.exec_params("DELETE FROM wallet_sessions WHERE status <> 'active' AND closed_at < $1::timestamptz",
                               format_rfc3339_us(now_us - s["sessions_after_end_days"] * day_us));
     out.sessions_deleted = del.affected_rows();

@@ -3,8 +3,8 @@
 // are deleted 30 days after they end; activity_log months are archived
 // (detached into activity_log_archive) once entirely older than 90 days and
 // dropped once entirely older than 2 years (730 days); money history
-// (transactions, postings, audit_log) is kept at least 7 years (2,557 days)
-// and never touched by this job.
+// (money_history_tables, partitioned by month the same way) is kept 7 years
+// (2,557 days): its months are dropped once entirely older.
 //
 // Whole partitions are detached or dropped, never rows deleted from them.
 // The journal is never rewritten: everything removed here can be rebuilt
@@ -25,10 +25,15 @@
 
 namespace ledger::projections {
 
+// The money history's tables, partitioned by month (schemas/sql/0010).
+inline constexpr const char* money_history_tables[] = {"transactions", "postings", "holds", "audit_log",
+                                                        "daily_wallet_totals", "payment_requests"};
+
 struct retention_report {
   std::int64_t reference_us = 0;  // 0: no checkpoint yet, nothing done
   std::vector<std::string> archived;  // partitions moved to activity_log_archive
   std::vector<std::string> dropped;   // archived partitions dropped
+  std::vector<std::string> money_dropped;  // money history months dropped (money_history_keep_days)
   std::uint64_t sessions_deleted = 0;
 };
 

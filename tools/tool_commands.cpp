@@ -110,8 +110,10 @@ int run_retention(const config& cfg) {
   if (r.reference_us == 0) return std::printf("retention: no projection checkpoint yet; nothing to do\n"), 0;
   for (const auto& p : r.archived) std::printf("archived %s\n", p.c_str());
   for (const auto& p : r.dropped) std::printf("dropped %s\n", p.c_str());
-  std::printf("retention at %s: %zu month(s) archived, %zu dropped, %llu ended session(s) deleted\n",
-              format_rfc3339_us(r.reference_us).c_str(), r.archived.size(), r.dropped.size(),
+  for (const auto& p : r.money_dropped) std::printf("dropped %s\n", p.c_str());
+  std::printf("retention at %s: %zu activity month(s) archived, %zu dropped; %zu money history partition(s) "
+              "dropped; %llu ended session(s) deleted\n",
+              format_rfc3339_us(r.reference_us).c_str(), r.archived.size(), r.dropped.size(), r.money_dropped.size(),
               static_cast<unsigned long long>(r.sessions_deleted));
   return 0;
 }

@@ -50,18 +50,6 @@ pg_instance& shared_server() {
 // Tests fail fast instead of waiting for libpq's default (unbounded) connect.
 std::string with_timeout(const std::string& conninfo) { return conninfo + " connect_timeout=5"; }
 
-// A new database with the read models in schema "ledger"; returns its conninfo.
-std::string fresh_database(pg_instance& pg) {
-  static int next = 0;
-  const std::string conninfo = pg.create_database("queries_" + std::to_string(++next));
-  // Every migration, as the projector applies them: the queries read
-  // columns that later migrations add.
-  lp::migrate_result m;
-  auto s = lp::migrate(with_timeout(conninfo), "ledger", m);
-  REQUIRE_MESSAGE(s.is_ok(), s.to_string());
-  return conninfo;
-}
-
 std::unique_ptr<pqxx::connection> connect_ledger(const std::string& conninfo) {
   auto c = std::make_unique<pqxx::connection>(with_timeout(conninfo));
   pqxx::nontransaction n(*c);
@@ -73,6 +61,23 @@ void exec_sql(pqxx::connection& c, const std::string& sql) {
   pqxx::work w(c);
   w.exec(sql);
   w.commit();
+}
+
+// A new database with the read models in schema "ledger"; returns its conninfo.
+std::string fresh_database(pg_instance& pg) {
+  static int next = 0;
+  const std::string conninfo = pg.create_database("queries_" + std::to_string(++next));
+  // Every migration, as the projector applies them: the queries read
+  // columns that later migrations add.
+  lp::migrate_result m;
+  auto s = lp::migrate(with_timeout(conninfo), "ledger", m);
+  REQUIRE_MESSAGE(s.is_ok(), s.to_string());
+  // The money history is partitioned by month: the months the fixtures
+  // write into, made as the projector makes them before a batch.
+  auto c = connect_ledger(conninfo);
+  exec_sql(*c, "SELECT ensure_money_partitions(m::date) FROM generate_series('2025-12-01'::date, '2026-12-01', "
+               "interval '1 month') m");
+  return conninfo;
 }
 
 // ---- fixture ---------------------------------------------------------------

@@ -1,10 +1,13 @@
 // Retention of the read models (projections/retention.h) on a real
 // PostgreSQL holding three years of synthetic monthly activity_log
-// partitions (made by the projector's own partition function) and ended
-// and active wallet sessions: exactly the months past 90 days are archived,
-// exactly the archived months past 2 years are dropped, rows move with
-// their partitions, ended sessions past 30 days go, a second run does
-// nothing, and settings changed in retention_settings are obeyed.
+// partitions and nine years of money history partitions (made by the
+// projector's own partition functions), and ended and active wallet
+// sessions: exactly the activity months past 90 days are archived, exactly
+// the archived months past 2 years are dropped, exactly the money months
+// past 7 years are dropped in every money table, rows move with their
+// partitions, ended sessions past 30 days go, a second run does nothing,
+// and settings changed in retention_settings are obeyed. Also the upgrade
+// of a filled version 9 schema to partitioned money history.
 #include <doctest/doctest.h>
 
 #include <pqxx/pqxx>
@@ -127,4 +130,127 @@ TEST_CASE("retention without a projection checkpoint does nothing") {
   CHECK(r.reference_us == 0);
   CHECK(r.archived.empty());
   CHECK(count(c, "SELECT count(*) FROM activity_log") == 36 * 3);
+}
+
+namespace {
+
+// One row in each money history table for every month from 2018-01 to
+// 2026-12 (108 months), made through the partition function the projector
+// uses; ids are the month's number.
+void fill_money_history(pqxx::connection& c) {
+  pqxx::work tx(c);
+  tx.exec(
+      "SELECT ensure_money_partitions(m::date) FROM generate_series('2018-01-01'::date, '2026-12-01'::date, "
+      "interval '1 month') m");
+  tx.exec(
+      "CREATE TEMP TABLE months AS SELECT row_number() OVER (ORDER BY m) AS id, m + interval '9 days 12 hours' AS at "
+      "FROM generate_series('2018-01-01'::timestamptz AT TIME ZONE 'UTC', '2026-12-01', interval '1 month') m");
+  tx.exec(
+      "INSERT INTO transactions (transaction_id, type, status, asset, amount, principal, created_at, updated_seq, "
+      "updated_at) SELECT id, 'deposit', 'completed', 'USD', 1, 'alice', at AT TIME ZONE 'UTC', id, at AT TIME ZONE "
+      "'UTC' FROM months");
+  tx.exec(
+      "INSERT INTO postings (seq, leg, wallet_id, asset, kind, amount, posted_after, held_after, incoming_after, "
+      "created_at) SELECT id, 0, 1, 'USD', 'posted', 1, id, 0, 0, at AT TIME ZONE 'UTC' FROM months");
+  tx.exec(
+      "INSERT INTO holds (hold_id, kind, wallet_id, to_account_id, asset, amount, status, created_at) "
+      "SELECT id, 'hold', 1, 2, 'USD', 1, 'voided', at AT TIME ZONE 'UTC' FROM months");
+  tx.exec(
+      "INSERT INTO audit_log (seq, at, command, outcome, principal, idempotency_key, request_id, chain_hash) "
+      "SELECT id, at AT TIME ZONE 'UTC', 'deposit', 'accepted', 'alice', 'k' || id, 'r', '\\x00' FROM months");
+  tx.exec("INSERT INTO daily_wallet_totals (day, wallet_id, asset) SELECT at::date, 1, 'USD' FROM months");
+  tx.exec(
+      "INSERT INTO payment_requests (request_id, requester, wallet_id, payer, asset, amount, note, status, "
+      "expires_at, created_at) SELECT id, 'alice', 1, 'bob', 'USD', 1, '', 'expired', at AT TIME ZONE 'UTC', "
+      "at AT TIME ZONE 'UTC' FROM months");
+  tx.commit();
+}
+
+}  // namespace
+
+TEST_CASE("retention drops the money history's months older than seven years, in every table at once") {
+  auto conninfo = retention_pg().create_database("retention_money");
+  pqxx::connection c(conninfo);
+  migrate_result mr;
+  REQUIRE(migrate(c, "ledger", mr).is_ok());
+  {
+    pqxx::nontransaction n(c);
+    n.exec("SET search_path TO ledger");
+  }
+  fill_money_history(c);
+  for (const char* t : money_history_tables) {
+    CAPTURE(t);
+    REQUIRE(count(c, std::string("SELECT count(*) FROM ") + t) == 108);
+    // Rows sit in their month's partition, not anywhere else.
+    CHECK(count(c, std::string("SELECT count(*) FROM ") + t + "_p201803") == 1);
+  }
+
+  retention_report r;
+  REQUIRE(apply_retention(c, "ledger", at("2026-12-15T00:00:00Z"), r).is_ok());
+  // 2,557 days before 2026-12-15 is 2019-12-15: months ending on or before
+  // it are 2018-01 .. 2019-11, 23 of them, in each of the six tables.
+  CHECK(r.money_dropped.size() == 23 * 6);
+  for (const char* t : money_history_tables) {
+    CAPTURE(t);
+    CHECK(count(c, std::string("SELECT count(*) FROM ") + t) == 108 - 23);
+    CHECK(count(c, std::string("SELECT count(*) FROM pg_class WHERE relname = '") + t + "_p201911'") == 0);
+    CHECK(count(c, std::string("SELECT count(*) FROM pg_class WHERE relname = '") + t + "_p201912'") == 1);
+  }
+  CHECK(count(c, "SELECT min(transaction_id) FROM transactions") == 24);
+  // Lookups by id still find the rows kept.
+  CHECK(count(c, "SELECT count(*) FROM transactions WHERE transaction_id = 100") == 1);
+
+  REQUIRE(apply_retention(c, "ledger", at("2026-12-15T00:00:00Z"), r).is_ok());
+  CHECK(r.money_dropped.empty());
+
+  // A shorter setting is obeyed: keep 365 days, so months ending on or
+  // before 2025-12-15 go too (2019-12 .. 2025-11, 72 more each).
+  {
+    pqxx::work tx(c);
+    tx.exec("UPDATE retention_settings SET days = 365 WHERE name = 'money_history_keep_days'");
+    tx.commit();
+  }
+  REQUIRE(apply_retention(c, "ledger", at("2026-12-15T00:00:00Z"), r).is_ok());
+  CHECK(r.money_dropped.size() == 72 * 6);
+  CHECK(count(c, "SELECT count(*) FROM postings") == 13);
+}
+
+TEST_CASE("the upgrade to partitioned money history keeps every row, its checks and its views") {
+  auto conninfo = retention_pg().create_database("retention_upgrade");
+  pqxx::connection c(conninfo);
+  migrate_result mr;
+  REQUIRE(migrate(c, "ledger", mr, 9).is_ok());
+  REQUIRE(mr.version_after == 9);
+  {
+    pqxx::work tx(c);
+    for (int i = 0; i < 3; ++i) {
+      std::string when = i == 0 ? "'2025-03-05T10:00:00Z'" : i == 1 ? "'2025-03-31T23:59:59Z'" : "'2026-01-01T00:00:00Z'";
+      std::string id = std::to_string(10 + i);
+      tx.exec("INSERT INTO transactions (transaction_id, type, status, asset, amount, principal, description, "
+              "created_at, updated_seq, updated_at) VALUES (" + id + ", 'deposit', 'completed', 'USD', 1.00, 'alice', "
+              "'rent', " + when + ", " + id + ", " + when + ")");
+      tx.exec("INSERT INTO postings (seq, leg, wallet_id, asset, kind, amount, posted_after, held_after, "
+              "incoming_after, created_at) VALUES (" + id + ", 0, 1, 'USD', 'posted', 1.00, " + std::to_string(i + 1) +
+              ", 0, 0, " + when + ")");
+      tx.exec("INSERT INTO daily_wallet_totals (day, wallet_id, asset, credits, postings) VALUES ((" + when +
+              "::timestamptz AT TIME ZONE 'UTC')::date, 1, 'USD', 1, 1)");
+    }
+    tx.commit();
+  }
+  REQUIRE(migrate(c, "ledger", mr).is_ok());
+  CHECK(mr.version_before == 9);
+  CHECK(mr.version_after == known_schema_version());
+  CHECK(count(c, "SELECT count(*) FROM transactions WHERE description = 'rent'") == 3);
+  // Split by month of UTC log time: the last second of March stays in March.
+  CHECK(count(c, "SELECT count(*) FROM transactions_p202503") == 2);
+  CHECK(count(c, "SELECT count(*) FROM transactions_p202601") == 1);
+  CHECK(count(c, "SELECT count(*) FROM postings_p202503") == 2);
+  CHECK(count(c, "SELECT count(*) FROM daily_wallet_totals_p202601") == 1);
+  CHECK(count(c, "SELECT count(*) FROM balance_history WHERE wallet_id = 1") == 3);
+  CHECK(count(c, "SELECT sum(credits)::bigint FROM daily_asset_totals") == 3);
+  // The checks came along: a negative amount is still refused.
+  pqxx::work tx(c);
+  CHECK_THROWS(tx.exec("INSERT INTO transactions (transaction_id, type, status, asset, amount, principal, created_at, "
+                       "updated_seq, updated_at) VALUES (99, 'deposit', 'completed', 'USD', -1, 'alice', "
+                       "'2025-03-02T00:00:00Z', 99, '2025-03-02T00:00:00Z')"));
 }
