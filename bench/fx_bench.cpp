@@ -5,14 +5,21 @@
 //   quote:    USD->BTC sell quotes (a command each: the engine fixes them)
 //   exchange: the exchanges spending those quotes (both assets, fee leg,
 //             the house FX account, the quote record)
-// Prints each rate, exchanges per second over transfers per second, and a
-// quote+exchange pair's rate (what a client doing both sees). Commands are
-// generated before timing starts.
+//   mixed:    seed 003's wallet traffic in one stream: 45% transfers, 10%
+//             deposits, 10% withdrawals, 10% holds, 10% exchanges (of
+//             quotes issued before timing), 10% payment requests created,
+//             5% paid (requests created before timing)
+// Prints each rate, exchanges per second over transfers per second, a
+// quote+exchange pair's rate (what a client doing both sees) and the mixed
+// rate over transfers per second. Commands are generated before timing
+// starts.
 //
 // usage: fx_bench [--wallets N] [--count N]
 #include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
+#include <algorithm>
 #include <random>
 #include <string>
 
@@ -71,7 +78,73 @@ std::uint64_t accepted(const std::vector<outcome>& outs) {
 void report(const char* name, std::size_t n, const std::vector<outcome>& outs, double secs) {
   std::printf("%-9s count=%zu accepted=%llu seconds=%.2f per_s=%.0f\n", name, n, (unsigned long long)accepted(outs), secs,
               double(n) / secs);
+  std::map<std::string, std::size_t> refused;  // a workload's refusals by reason, so a broken mix shows
+  for (const auto& o : outs)
+    if (!o.accepted()) ++refused[o.error ? std::string(to_string(o.reason)) : o.error.to_string()];
+  for (const auto& [why, k] : refused) std::printf("          refused %zu: %s\n", k, why.c_str());
   std::fflush(stdout);
+}
+
+struct bench_setup {
+  std::uint64_t wallets = 0, first_wallet = 0;
+};
+
+std::string user(const bench_setup& b, std::uint64_t i) { return "user" + std::to_string(i % b.wallets); }
+
+// Untimed: quotes for the mixed workload's exchanges and payment requests
+// for its payments, each from a random wallet.
+void prepare_mixed(engine& e, const bench_setup& b, std::uint64_t count, system_clock_source& clk, std::mt19937_64& rng,
+                   std::vector<std::uint64_t>& quote_ids, std::vector<command>& pays) {
+  std::vector<command> prep;
+  for (std::uint64_t i = 0; i < count / 10; ++i)
+    prep.push_back(command{"bench", "mq" + std::to_string(i), "", quote_cmd{"bench", "USD", "BTC", 500, fx_side::sell}});
+  std::int64_t expires_us = clk.now_us() + 86'400'000'000;
+  std::vector<std::uint64_t> payer;
+  for (std::uint64_t i = 0; i < count / 20; ++i) {
+    std::uint64_t a = rng() % b.wallets, p = (a + 1 + rng() % (b.wallets - 1)) % b.wallets;
+    payer.push_back(p);
+    prep.push_back(command{"bench", "mr" + std::to_string(i), "",
+                           create_payment_request_cmd{user(b, a), b.first_wallet + a, user(b, p), "USD", 250, "", expires_us}});
+  }
+  double secs = 0;
+  auto outs = drive(e, std::move(prep), clk, secs);
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    if (i < count / 10 && outs[i].quote) quote_ids.push_back(outs[i].quote->id);
+    if (i >= count / 10 && outs[i].accepted()) {
+      std::uint64_t p = payer[i - count / 10];
+      pays.push_back(command{"bench", "mp" + std::to_string(i), "",
+                             pay_payment_request_cmd{outs[i].payment_request_id, user(b, p), b.first_wallet + p, "USD", 250}});
+    }
+  }
+}
+
+// The mixed workload's commands, in a shuffled order fixed by the seed.
+std::vector<command> mixed_commands(const bench_setup& b, std::uint64_t count, std::int64_t now_us, std::mt19937_64& rng,
+                                    std::vector<std::uint64_t>&& quote_ids, std::vector<command>&& pays) {
+  std::vector<command> out;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t a = rng() % b.wallets, c = (a + 1 + rng() % (b.wallets - 1)) % b.wallets;
+    std::uint64_t w = b.first_wallet + a, to = b.first_wallet + c;
+    std::string key = "m" + std::to_string(i);
+    amount_t amt = 100 + amount_t(i % 1000);
+    std::uint64_t slot = i % 20;  // 1/20 = 5%
+    if (slot < 9) out.push_back(command{"bench", key, "", transfer_cmd{w, to, "USD", amt, 0, "", ""}});
+    else if (slot < 11) out.push_back(command{"bench", key, "", deposit_cmd{w, "USD", amt, "bank", "", "", ""}});
+    else if (slot < 13) out.push_back(command{"bench", key, "", withdraw_cmd{w, "USD", amt, "", "", ""}});
+    else if (slot < 15) out.push_back(command{"bench", key, "", hold_cmd{w, to, "USD", amt, now_us + 3'600'000'000, "", ""}});
+    else if (slot < 17 && !quote_ids.empty()) {
+      out.push_back(command{"bench", key, "", exchange_cmd{"bench", quote_ids.back(), w, 0}});
+      quote_ids.pop_back();
+    } else if (slot == 19 && !pays.empty()) {
+      out.push_back(std::move(pays.back()));
+      pays.pop_back();
+    } else {
+      out.push_back(command{"bench", key, "", create_payment_request_cmd{user(b, a), w, user(b, c), "USD", amt, "",
+                                                                          now_us + 86'400'000'000}});
+    }
+  }
+  std::shuffle(out.begin(), out.end(), rng);
+  return out;
 }
 
 }  // namespace
@@ -99,10 +172,10 @@ int main(int argc, char** argv) {
   auto add = [&](command_body b) { setup.push_back(command{"bench", "s" + std::to_string(setup.size()), "", std::move(b)}); };
   add(register_asset_cmd{"USD", 2, 1, amount_limit});
   add(register_asset_cmd{"BTC", 8, 1, amount_limit});
-  for (const char* name : {"clearing:bank", "fx", "fee_revenue"}) add(open_account_cmd{account_kind::system, name, {}});
+  for (const char* name : {"clearing:bank", "fx", "fee_revenue", "payouts"}) add(open_account_cmd{account_kind::system, name, {}});
   add(set_rate_cmd{"USD", "BTC", 16'666'500'000'000, 25, quote_ttl_s_max, 0, 4'000'000'000'000'000});
   add(set_fx_limit_cmd{"BTC", amount_limit / 2});
-  std::uint64_t first_wallet = 4;  // after the three system accounts
+  std::uint64_t first_wallet = 5;  // after the four system accounts
   for (std::uint64_t i = 0; i < wallets; ++i)
     add(open_account_cmd{account_kind::user, "user" + std::to_string(i), {{"USD", 0, 0}, {"BTC", 0, 0}}});
   for (std::uint64_t i = 0; i < wallets; ++i) add(deposit_cmd{first_wallet + i, "USD", 100'000'000, "bank", "", ""});
@@ -134,5 +207,15 @@ int main(int argc, char** argv) {
   double xps = double(nx) / secs, tps = double(count) / transfer_s;
   std::printf("ratio    exchanges_per_s/transfers_per_s=%.2f quote_plus_exchange_pairs_per_s=%.0f\n", xps / tps,
               double(nx) / (secs + quote_s));
+
+  bench_setup b{wallets, first_wallet};
+  std::vector<std::uint64_t> quote_ids;
+  std::vector<command> pays;
+  prepare_mixed(*e, b, count, clk, rng, quote_ids, pays);
+  auto mixed = mixed_commands(b, count, clk.now_us(), rng, std::move(quote_ids), std::move(pays));
+  std::size_t nm = mixed.size();
+  auto m_out = drive(*e, std::move(mixed), clk, secs);
+  report("mixed", nm, m_out, secs);
+  std::printf("ratio    mixed_per_s/transfers_per_s=%.2f\n", double(nm) / secs / tps);
   return 0;
 }

@@ -8,6 +8,8 @@
 #include "projections/pg_text.h"
 #include "projections/query_pool.h"
 #include "schemas/commands.h"
+#include "schemas/fx_commands.h"
+#include "schemas/money.h"
 #include "schemas/time.h"
 
 namespace ledger::projections {
@@ -78,6 +80,30 @@ void build_account_activity(const event& e, int idx, const effect& fx, activity_
   }
 }
 
+// Rates, the FX account's limits, tiers and tier limits (admin or rate-feed
+// actions): one row each; a tier change belongs to the owner it changes.
+bool build_limit_activity(const event& e, int idx, const effect& fx,
+                          const std::function<std::string(amount_t, const std::string&)>& amount, activity_rows& rows) {
+  if (auto* r = std::get_if<rate_set>(&fx)) {
+    add(rows, e, idx, "rate_set", "", "", 0,
+        details_of({{"from_asset", r->from_asset}, {"to_asset", r->to_asset}, {"rate", format_amount(r->rate_e18, 18)},
+                    {"fee_bps", std::to_string(r->fee_bps)}, {"valid_from", format_rfc3339_us(r->valid_from_us)},
+                    {"valid_until", format_rfc3339_us(r->valid_until_us)}}));
+  } else if (auto* l = std::get_if<fx_limit_set>(&fx)) {
+    add(rows, e, idx, "fx_limit_set", "", "", 0, details_of({{"asset", l->asset}, {"overdraft", amount(l->overdraft, l->asset)}}));
+  } else if (auto* t = std::get_if<owner_tier_set>(&fx)) {
+    add(rows, e, idx, "tier_set", t->owner, "", 0, details_of({{"tier", std::string(to_string(t->tier))}}));
+  } else if (auto* tl = std::get_if<tier_limits_set>(&fx)) {
+    add(rows, e, idx, "tier_limits_set", "", "", 0,
+        details_of({{"tier", std::string(to_string(tl->tier))}, {"asset", tl->asset},
+                    {"per_transaction", amount(tl->per_transaction, tl->asset)}, {"daily", amount(tl->daily, tl->asset)},
+                    {"monthly", amount(tl->monthly, tl->asset)}}));
+  } else {
+    return false;
+  }
+  return true;
+}
+
 // Who closed a request without money: the payer declines, the requester cancels.
 std::string closer_of(const event& e) {
   command_body body;
@@ -102,7 +128,7 @@ void build_activity(const event& e, const std::function<std::string(amount_t, co
       rows.closed.push_back({*c, e.seq, e.log_ts_us});
       if (c->status == payment_request_status::declined || c->status == payment_request_status::cancelled)
         add(rows, e, idx, "payment_request_" + std::string(to_string(c->status)), closer_of(e), "", c->id, "{}");
-    } else {
+    } else if (!build_limit_activity(e, idx, fx, amount, rows)) {
       build_account_activity(e, idx, fx, rows);
     }
   }

@@ -32,8 +32,9 @@ Commands:
                         state at the projection's checkpoint; exit 1 on drift
   rebuild-read-models   project the journal from seq 1 into new tables while
                         the current ones serve, then swap them in
-  retention             archive and drop old activity_log months and delete
-                        ended sessions, as retention_settings say (at the
+  retention             archive and drop old activity_log months, drop money
+                        history months past seven years and delete ended
+                        sessions, as retention_settings say (at the
                         projection's last log time); the journal is untouched
   engine                (--log=kafka) the single writer: consumes the commands
                         topic as a member of the engines' consumer group

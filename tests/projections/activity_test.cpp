@@ -1,7 +1,8 @@
 // Payment requests and the activity log as the projector writes them
 // (projections/activity.cpp), against a real PostgreSQL: a paid request is a
 // transfer row with its fee and the request as related_id, each request's
-// row follows its status, admin actions land under the wallet's owner, and
+// row follows its status, admin actions land under the wallet's owner
+// (rates and tier limits, ledger-wide, under none; a tier under its owner), and
 // what retention removes comes back with rebuild-read-models (the journal
 // is never touched).
 #include <doctest/doctest.h>
@@ -49,6 +50,10 @@ requests run_requests(engine_harness& h) {
   engine_harness::must(h.run(decline_payment_request_cmd{r.declined, "alice", "no thanks"}));
   r.cancelled = engine_harness::must(h.run(create_payment_request_cmd{"bob", r.bob, "alice", "USD", 7, "", until})).seq;
   engine_harness::must(h.run(cancel_payment_request_cmd{r.cancelled, "bob", ""}));
+  engine_harness::must(h.run(register_asset_cmd{"EUR", 2, 1, amount_limit}, {}, "root"));
+  engine_harness::must(h.run(set_rate_cmd{"USD", "EUR", 920'000'000'000'000'000, 25, 60, 0, 4'000'000'000'000'000}, {}, "root"));
+  engine_harness::must(h.run(set_tier_limits_cmd{owner_tier::basic, "USD", 100'000, 500'000, 1'000'000}, {}, "root"));
+  engine_harness::must(h.run(set_owner_tier_cmd{"alice", owner_tier::basic}, {}, "root"));
   engine_harness::must(h.run(freeze_account_cmd{r.alice}, {}, "root"));
   return r;
 }
@@ -82,7 +87,12 @@ TEST_CASE("payment requests and the activity log in the read models, rebuilt aft
   CHECK(one(c, "SELECT string_agg(action, ',' ORDER BY seq, idx) FROM activity_log WHERE owner = 'bob'") ==
         "wallet_opened,payment_request_created,payment_request_created,payment_request_created,payment_request_cancelled");
   CHECK(one(c, "SELECT string_agg(action, ',' ORDER BY seq, idx) FROM activity_log WHERE owner = 'alice'") ==
-        "wallet_opened,payment_request_declined,wallet_frozen");
+        "wallet_opened,payment_request_declined,tier_set,wallet_frozen");
+  CHECK(one(c, "SELECT principal || ' ' || (details->>'tier') FROM activity_log WHERE action = 'tier_set'") == "root basic");
+  CHECK(one(c, "SELECT details->>'rate' || ' ' || (details->>'fee_bps') FROM activity_log WHERE action = 'rate_set'") ==
+        "0.920000000000000000 25");
+  CHECK(one(c, "SELECT details->>'daily' || ' ' || (details->>'monthly') FROM activity_log WHERE action = 'tier_limits_set' "
+               "AND owner IS NULL") == "5000.00 10000.00");
   CHECK(one(c, "SELECT principal FROM activity_log WHERE action = 'wallet_frozen'") == "root");
   CHECK(one(c, "SELECT details->'assets'->0->>'daily_debit_limit' FROM activity_log WHERE action = 'wallet_opened' "
                "AND owner = 'alice'") == "50000");
