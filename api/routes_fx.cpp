@@ -5,6 +5,7 @@
 #include "api/commands.h"
 #include "api/fx_json.h"
 #include "api/routes.h"
+#include "schemas/codec.h"
 #include "schemas/time.h"
 
 namespace ledger::api {
@@ -211,6 +212,28 @@ void on_list_tier_limits(const exchange_ptr& x, std::uint64_t) {
   send_json(*x, j);
 }
 
+// The house FX account's overdraft limit in every asset that has one
+// (docs/exchange.md, "The house FX account's limit"); assets without one
+// are held at zero.
+void on_list_fx_limits(const exchange_ptr& x, std::uint64_t) {
+  if (!x->authenticate(role_admin | role_auditor)) return;
+  std::vector<std::pair<std::string, std::string>> rows;
+  if (auto st = x->svc.ledger.storage().scan_state(keys::fx_limit_prefix(), {}, ledger_assets_max, rows); !st)
+    return x->fail_status(st, fault::ledger);
+  const std::string prefix = keys::fx_limit_prefix();
+  json_out j;
+  j.begin_object().key("fx_limits").begin_array();
+  for (const auto& [k, v] : rows) {
+    reader rd(v);
+    amount_t overdraft = rd.amount();
+    if (!rd.ok() || !rd.at_end() || k.size() <= prefix.size()) continue;
+    std::string asset = k.substr(prefix.size());
+    j.begin_object().field("asset", asset).field("overdraft", x->svc.state.format(overdraft, asset)).end_object();
+  }
+  j.end_array().end_object();
+  send_json(*x, j);
+}
+
 }  // namespace
 
 void add_fx_routes(router& r) {
@@ -220,6 +243,7 @@ void add_fx_routes(router& r) {
   r.add("GET", "/v1/quotes/{id}", "get_quote", &on_get_quote);
   add_command(r, "/v1/exchanges", {"exchange", 201, role_user | role_admin, parse_exchange, own_exchange});
   add_command(r, "/v1/fx-limits", {"set_fx_limit", 200, role_admin, parse_fx_limit, no_check});
+  r.add("GET", "/v1/fx-limits", "list_fx_limits", &on_list_fx_limits);
   add_command(r, "/v1/owner-tiers", {"set_owner_tier", 200, role_admin, parse_owner_tier, no_check});
   add_command(r, "/v1/tier-limits", {"set_tier_limits", 200, role_admin, parse_tier_limits, no_check});
   r.add("GET", "/v1/tier-limits", "list_tier_limits", &on_list_tier_limits);

@@ -87,6 +87,11 @@ TEST_CASE("fx over HTTP: rate, quote, exchange, and the quote spent") {
   // The house FX account holds no BTC and has no limit yet.
   f.refused("fx_limit_exceeded", [&] { return f.exchange(f.e.alice, id, f.alice); });
   REQUIRE(f.e.post("/v1/fx-limits", f.e.admin, R"({"asset":"BTC","overdraft":"1.00000000"})").status == 200);
+  auto limits = f.e.get("/v1/fx-limits", f.e.admin);
+  REQUIRE(limits.status == 200);
+  CHECK(json(limits.body).str("/fx_limits/0/asset") == "BTC");
+  CHECK(json(limits.body).str("/fx_limits/0/overdraft") == "1.00000000");
+  CHECK(f.e.get("/v1/fx-limits", f.e.alice).status == 403);
 
   auto x = f.exchange(f.e.alice, id, f.alice);
   REQUIRE_MESSAGE(x.status == 201, x.body);
