@@ -75,7 +75,12 @@ bool can_debit(decision& d, const account_record& w, const balance_record& b, am
     amount_t used = b.daily_day == day ? b.daily_used : 0;
     amount_t after = 0;
     if (!checked_add(used, total, after) || after > limit) {
-      d.reject(reason::daily_limit_exceeded);
+      const auto* a = d.s.asset(b.asset);
+      bool tier_s = limit != b.daily_debit_limit;
+      d.reject(reason::daily_limit_exceeded,
+               "amount: " + std::string(tier_s ? "the " + std::string(to_string(d.s.tier_of(w.owner))) + " tier" : "the wallet") +
+                   " allows " + format_amount(limit, a->scale) + " " + b.asset + " a day; " +
+                   format_amount(used, a->scale) + " is used");
       return false;
     }
     d.out.effects.emplace_back(daily_usage{w.id, b.asset, day, after});

@@ -199,8 +199,12 @@ TEST_CASE("limit tiers over HTTP: the stricter of the wallet's and the tier's da
   };
   auto carol_token = f.e.proc.token("carol", "user");
   // Carol's wallet (3.00 a day) is stricter than her tier (10.00).
-  CHECK(json(send(carol, carol_token, "3.01").body).str("/reason") == "daily_limit_exceeded");
+  auto carol_refused = json(send(carol, carol_token, "3.01").body);
+  CHECK(carol_refused.str("/reason") == "daily_limit_exceeded");
+  CHECK(carol_refused.str("/detail") == "amount: the wallet allows 3.00 USD a day; 0.00 is used");
   // Alice's wallet has no daily limit: her tier's 10.00 applies.
   REQUIRE(send(f.alice, f.e.alice, "9.00").status == 201);
-  CHECK(json(send(f.alice, f.e.alice, "1.01").body).str("/reason") == "daily_limit_exceeded");
+  auto alice_refused = json(send(f.alice, f.e.alice, "1.01").body);
+  CHECK(alice_refused.str("/reason") == "daily_limit_exceeded");
+  CHECK(alice_refused.str("/detail") == "amount: the full tier allows 10.00 USD a day; 9.00 is used");
 }
