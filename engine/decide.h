@@ -56,6 +56,10 @@ void decide_session_sweep(const ledger_state& state, const std::vector<std::uint
 // passed (ids from due_payment_requests); engine/payment_requests.cpp.
 void decide_payment_request_expiry(const ledger_state& state, const std::vector<std::uint64_t>& ids, event& out);
 
+// The system event that forgets quotes long expired (ids from
+// quotes_to_forget); engine/fx.cpp.
+void decide_quote_forgetting(const ledger_state& state, const std::vector<std::uint64_t>& ids, event& out);
+
 // Day number (since the Unix epoch, UTC) of a log timestamp, for daily limits.
 std::int32_t log_day(std::int64_t ts_us);
 

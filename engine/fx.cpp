@@ -60,7 +60,7 @@ bool amounts_in_range(decision& d, const asset_record& from, const asset_record&
 std::optional<quote_record> spendable_quote(decision& d, const exchange_cmd& c) {
   auto q = d.s.quote(c.quote_id);
   std::string id = "quote " + std::to_string(c.quote_id);
-  if (!q) d.reject(reason::unknown_quote, "quote_id: no " + id);
+  if (!q) d.reject(reason::unknown_quote, "quote_id: no " + id + " (quotes are forgotten a day after they expire)");
   else if (q->q.owner != c.owner) d.reject(reason::quote_foreign, "quote_id: " + id + " belongs to another principal");
   else if (q->used_by != 0) d.reject(reason::quote_used, "quote_id: " + id + " was spent by exchange " + std::to_string(q->used_by));
   else if (d.ctx.now_us >= q->q.expires_at_us)
@@ -217,3 +217,14 @@ bool within_tier(decision& d, const account_record& w, const std::string& asset,
 }
 
 }  // namespace ledger::money_detail
+
+namespace ledger {
+
+void decide_quote_forgetting(const ledger_state& s, const std::vector<std::uint64_t>& ids, event& out) {
+  out.effects.clear();
+  for (auto id : ids) LEDGER_ASSERT(s.quote(id).has_value(), "forgetting quote %llu, which is unknown", static_cast<unsigned long long>(id));
+  out.effects.emplace_back(quotes_forgotten{ids});
+  out.status = event_status::accepted;
+}
+
+}  // namespace ledger

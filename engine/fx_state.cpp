@@ -110,6 +110,19 @@ std::optional<quote_record> ledger_state::quote(std::uint64_t id) const {
   return r;
 }
 
+std::vector<std::uint64_t> ledger_state::quotes_to_forget(std::int64_t now_us) const {
+  std::vector<std::uint64_t> out;
+  for (auto it = quote_expiry_.begin(); it != quote_expiry_.end() && out.size() < quotes_forgotten_per_event_max; ++it) {
+    if (it->first > now_us - quote_forget_after_us) break;
+    out.push_back(it->second);
+  }
+  // Few due: wait, so that a steady trickle of quotes does not add a
+  // system event to nearly every command.
+  bool full = out.size() == quotes_forgotten_per_event_max;
+  if (!full && (out.empty() || quote_expiry_.begin()->first > now_us - 2 * quote_forget_after_us)) out.clear();
+  return out;
+}
+
 amount_t ledger_state::fx_limit(std::string_view asset) const {
   auto v = kv_.get(keys::fx_limit(asset));
   if (!v) return 0;
@@ -147,6 +160,14 @@ bool ledger_state::apply_fx_effect(const effect& fx) {
   } else if (auto* q = std::get_if<quote_issued>(&fx)) {
     LEDGER_ASSERT(!kv_.get(keys::quote(q->id)), "quote %llu issued twice", static_cast<unsigned long long>(q->id));
     kv_.put(keys::quote(q->id), encode(quote_record{*q, 0}));
+    quote_expiry_.insert({q->expires_at_us, q->id});
+  } else if (auto* f = std::get_if<quotes_forgotten>(&fx)) {
+    for (auto id : f->ids) {
+      auto rec = quote(id);
+      LEDGER_ASSERT(rec.has_value(), "forgetting quote %llu, which is unknown", static_cast<unsigned long long>(id));
+      quote_expiry_.erase({rec->q.expires_at_us, id});
+      kv_.del(keys::quote(id));
+    }
   } else if (auto* u = std::get_if<quote_used>(&fx)) {
     auto rec = quote(u->id);
     LEDGER_ASSERT(rec.has_value() && rec->used_by == 0, "spending quote %llu that is unknown or spent",

@@ -48,6 +48,15 @@ execute_result machine::execute(const command& c, std::int64_t ts_us, std::uint6
     emit(x, sink);
   }
 
+  // Quotes long expired leave the key space: one system event, bounded.
+  if (auto forget = state_.quotes_to_forget(now); !forget.empty()) {
+    event x;
+    x.log_ts_us = now;
+    x.input_pos = input_pos;
+    decide_quote_forgetting(state_, forget, x);
+    emit(x, sink);
+  }
+
   event e;
   e.log_ts_us = now;
   e.input_pos = input_pos;

@@ -35,8 +35,8 @@ inline constexpr std::size_t expiries_per_command_max = 1024;
 
 // Events one command may produce at most: the hold expiries, one session
 // sweep event (sessions and challenges past their expiry), one payment
-// request expiry event, its own event.
-inline constexpr std::size_t command_events_max = expiries_per_command_max + 3;
+// request expiry event, one quote forgetting event, its own event.
+inline constexpr std::size_t command_events_max = expiries_per_command_max + 4;
 
 struct execute_result {
   std::uint64_t seq = 0;  // the command's own event, or the replayed one

@@ -22,6 +22,7 @@ class event_check {
   explicit event_check(const ledger_state& s) : s_(s) {}
 
   status run(const event& e) {
+    now_us_ = e.log_ts_us;
     for (const auto& fx : e.effects)
       if (auto st = std::visit([&](const auto& v) { return check(v); }, fx); !st) return st;
     for (const auto& [asset, sum] : posted_)
@@ -243,6 +244,18 @@ class event_check {
       return bad("exchange " + std::to_string(u.exchange) + " differs from the terms of quote " + std::to_string(u.id));
     return status::ok();
   }
+  status check(const quotes_forgotten& f) {
+    if (f.ids.empty() || f.ids.size() > quotes_forgotten_per_event_max) return bad("forgets no quote, or too many at once");
+    std::set<std::uint64_t> seen;
+    for (auto id : f.ids) {
+      auto q = s_.quote(id);
+      if (!q || !seen.insert(id).second || spent_quotes_.count(id))
+        return bad("forgets quote " + std::to_string(id) + ", which is unknown or forgotten twice");
+      if (q->q.expires_at_us > now_us_ - quote_forget_after_us)
+        return bad("forgets quote " + std::to_string(id) + " before a day has passed since it expired");
+    }
+    return status::ok();
+  }
   status check(const fx_limit_set& l) {
     if (!asset_known(l.asset) || l.overdraft < 0 || l.overdraft > amount_limit) return bad("FX limit of " + l.asset + " malformed");
     return status::ok();
@@ -290,6 +303,7 @@ class event_check {
   }
 
   const ledger_state& s_;
+  std::int64_t now_us_ = 0;  // the event's log time
   std::set<std::string> new_challenges_, closed_challenges_, consumed_nonces_, new_tokens_;
   std::set<std::uint64_t> new_sessions_, closed_sessions_;
   std::map<std::string, bool> connections_;

@@ -201,6 +201,12 @@ status ledger_state::load_entry(std::string_view key, std::string_view value) {
     }
     case 'P':
       return load_request_entry(value);
+    case 'Q': {
+      quote_record q;
+      if (auto s = decode(value, q); !s) return s;
+      quote_expiry_.insert({q.q.expires_at_us, q.q.id});
+      return status::ok();
+    }
     default:
       return status::ok();  // cold records stay in the store
   }

@@ -53,7 +53,7 @@ namespace ledger {
 //   'G' group (8, BE)   -> the group's members (list of principals)
 //   'H' member 0 group (8) -> (empty) index of groups by member; 'H' member 1 -> their number (8, BE)
 //   'R' from 0 to       -> rate_record (engine/fx_state.cpp)
-//   'Q' id (8, BE)      -> quote_record
+//   'Q' id (8, BE)      -> quote_record, until forgotten (loaded at start: their expiries)
 //   'X' 'l' asset       -> the house FX account's overdraft limit in asset (amount)
 //   'X' 'm' account (8, BE) asset -> monthly_record: tier monthly usage
 //   'T' owner           -> owner_tier (one byte)
@@ -422,6 +422,11 @@ class ledger_state {
   // --- exchange and limit tiers (engine/fx_state.cpp) ---
   std::optional<rate_record> rate(std::string_view from, std::string_view to) const;
   std::optional<quote_record> quote(std::uint64_t id) const;
+  // Quotes to forget at `now_us` (schemas/fx_commands.h,
+  // quote_forget_after_us): by (expiry, id), a full event's worth, or fewer
+  // once the oldest has waited a further quote_forget_after_us; else none.
+  std::vector<std::uint64_t> quotes_to_forget(std::int64_t now_us) const;
+  std::size_t quote_count() const { return quote_expiry_.size(); }
   amount_t fx_limit(std::string_view asset) const;  // 0 when none set
   owner_tier tier_of(std::string_view owner) const;  // none when none set
   std::optional<tier_limits_record> tier_limits(owner_tier tier, std::string_view asset) const;
@@ -481,6 +486,10 @@ class ledger_state {
   std::unordered_map<std::uint64_t, payment_request_record> requests_;
   std::set<std::pair<std::int64_t, std::uint64_t>> request_expiry_;
   std::unordered_map<std::string, std::size_t> requests_by_requester_;
+  // Quotes in the key space, by expiry: loaded at start ('Q'), so the
+  // forgetting sweep needs no scan. Bounded by the quotes of the last
+  // quote_ttl_s_max + quote_forget_after_us.
+  std::set<std::pair<std::int64_t, std::uint64_t>> quote_expiry_;
   std::vector<std::uint64_t> dirty_;                          // accounts changed since flush
   std::unordered_set<std::uint64_t> dirty_set_;
 };

@@ -349,6 +349,13 @@ struct effect_json {
     if (v.payer_wallet != 0) w.unum("payer_wallet", v.payer_wallet);
     if (!v.reason.empty()) w.str("reason", v.reason);
   }
+  void operator()(const quotes_forgotten& v) {
+    w.str("effect", "quotes_forgotten");
+    w.key("quotes");
+    w.open('[');
+    for (auto id : v.ids) w.element(id);
+    w.close(']');
+  }
 };
 
 void add_accounts(const effect& fx, std::vector<std::uint64_t>& out) {

@@ -328,6 +328,14 @@ struct monthly_usage {
   amount_t used_after = 0;
 };
 
+// Quotes forgotten by the engine (a system event): spent or not, each had
+// expired at least quote_forget_after_us before the event's log time, so no
+// exchange can spend it any more; the key space drops them so quotes do not
+// grow without bound (docs/exchange.md, "Key space").
+struct quotes_forgotten {
+  std::vector<std::uint64_t> ids;  // ascending by (expiry, id); 1 to quotes_forgotten_per_event_max
+};
+
 // The position of a type in this list is its code in the event format:
 // append new effects at the end, never reorder (checked below).
 using effect = std::variant<asset_registered, account_opened, account_status_changed, balance_changed,
@@ -337,7 +345,7 @@ using effect = std::variant<asset_registered, account_opened, account_status_cha
                             payout_destination_registered, document_uploaded, document_deleted,
                             group_members_set, rate_set, quote_issued, quote_used, fx_limit_set,
                             owner_tier_set, tier_limits_set, monthly_usage, payment_request_opened,
-                            payment_request_closed>;
+                            payment_request_closed, quotes_forgotten>;
 static_assert(std::is_same_v<std::variant_alternative_t<0, effect>, asset_registered>);
 static_assert(std::is_same_v<std::variant_alternative_t<3, effect>, balance_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<7, effect>, transaction_recorded>);
@@ -353,7 +361,8 @@ static_assert(std::is_same_v<std::variant_alternative_t<22, effect>, rate_set>);
 static_assert(std::is_same_v<std::variant_alternative_t<28, effect>, monthly_usage>);
 static_assert(std::is_same_v<std::variant_alternative_t<29, effect>, payment_request_opened>);
 static_assert(std::is_same_v<std::variant_alternative_t<30, effect>, payment_request_closed>);
-static_assert(std::variant_size_v<effect> == 31, "a new effect goes at the end with the next code");
+static_assert(std::is_same_v<std::variant_alternative_t<31, effect>, quotes_forgotten>);
+static_assert(std::variant_size_v<effect> == 32, "a new effect goes at the end with the next code");
 
 enum class event_status : std::uint8_t { accepted = 1, rejected = 2 };
 

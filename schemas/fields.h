@@ -171,5 +171,6 @@ template <class A> void fields(A& a, payment_request_opened& v) {
 template <class A> void fields(A& a, payment_request_closed& v) {
   a(v.id); a(v.status); a(v.transaction_id); a(v.payer_wallet); a(v.reason);
 }
+template <class A> void fields(A& a, quotes_forgotten& v) { a(v.ids); }
 
 }  // namespace ledger

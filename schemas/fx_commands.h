@@ -27,6 +27,12 @@ std::string_view to_string(owner_tier t);
 
 inline constexpr int rate_scale = 18;                 // decimal places of rate_e18
 inline constexpr std::uint32_t quote_ttl_s_max = 3'600;
+// Quotes leave the key space this long after they expire (a late exchange
+// meanwhile is told quote_expired, later unknown_quote), in system events of
+// at most quotes_forgotten_per_event_max, written once that many are due or
+// the oldest due one expired quote_forget_after_us more before.
+inline constexpr std::int64_t quote_forget_after_us = 86'400'000'000;
+inline constexpr std::size_t quotes_forgotten_per_event_max = 256;
 inline constexpr std::uint32_t fx_fee_bps_max = 5'000;  // 50 %: a fee above that is a typo
 
 // Sets (or replaces) the rate of one direction (from_asset -> to_asset),

@@ -300,3 +300,69 @@ TEST_CASE("fx: rounding across every pair of scales keeps the books at zero") {
   CHECK(tb.posted.size() >= 19);
   CHECK(ledger::testing::first_overdrawn_wallet(*r.state) == "");
 }
+
+namespace {
+
+bool quote_stored(engine_harness& h, std::uint64_t id) {
+  std::string v;
+  return h.eng().storage().read_state(keys::quote(id), v).is_ok() && !v.empty();
+}
+
+// The effect of event `seq`, if that event is a quotes_forgotten system event.
+std::optional<quotes_forgotten> forgotten_at(engine_harness& h, std::uint64_t seq) {
+  journal_entry j;
+  event e;
+  if (!h.eng().storage().read_event(seq, j).is_ok() || !decode_event(j.event_bytes, e).is_ok()) return std::nullopt;
+  if (e.effects.size() != 1 || !std::holds_alternative<quotes_forgotten>(e.effects[0])) return std::nullopt;
+  return std::get<quotes_forgotten>(e.effects[0]);
+}
+
+}  // namespace
+
+TEST_CASE("fx: quotes leave the key space a day after they expire, in bounded system events, across a restart") {
+  fx_fixture f;
+  f.h.must(f.h.run(set_fx_limit_cmd{"BTC", 100'000'000}));
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 300; ++i) ids.push_back(f.quote(fx_side::sell, 100 + i).quote->id);
+  auto spent = f.h.must(f.h.run(exchange_cmd{"alice", ids[5], f.alice, 0}));
+  REQUIRE(quote_stored(f.h, ids[0]));
+
+  // Expired (30 s) but within the day: still told apart from unknown ones.
+  f.h.clock().advance_us(3'600'000'000);
+  CHECK(why(f.h.run(exchange_cmd{"alice", ids[1], f.alice, 0})) == "quote_expired");
+  CHECK(why(f.h.run(exchange_cmd{"alice", ids[5], f.alice, 0})) == "quote_used");
+
+  // A day after expiry, 300 are due: the next command is preceded by one
+  // system event forgetting the oldest 256, spent one included.
+  f.h.clock().advance_us(quote_forget_after_us);
+  auto next = f.h.run(exchange_cmd{"alice", ids[1], f.alice, 0});
+  CHECK(why(next) == "unknown_quote");
+  CHECK(next.detail.find("forgotten a day after they expire") != std::string::npos);
+  auto swept = forgotten_at(f.h, next.seq - 1);
+  REQUIRE(swept.has_value());
+  CHECK(swept->ids.size() == quotes_forgotten_per_event_max);
+  CHECK(swept->ids == std::vector<std::uint64_t>(ids.begin(), ids.begin() + quotes_forgotten_per_event_max));
+  CHECK_FALSE(quote_stored(f.h, ids[5]));
+  CHECK(quote_stored(f.h, ids[256]));
+
+  // 44 due are too few for an event of their own until they have waited
+  // another day.
+  auto quiet = f.h.run(quote_cmd{"alice", "USD", "BTC", 100, fx_side::sell});
+  CHECK_FALSE(forgotten_at(f.h, quiet.seq - 1).has_value());
+  CHECK(quote_stored(f.h, ids[299]));
+
+  // After a restart (the expiries are loaded from the key space) and
+  // another day, the rest go.
+  f.h.reopen();
+  f.h.clock().advance_us(quote_forget_after_us);
+  auto later = f.h.run(quote_cmd{"alice", "USD", "BTC", 100, fx_side::sell});
+  auto rest = forgotten_at(f.h, later.seq - 1);
+  REQUIRE(rest.has_value());
+  CHECK(rest->ids.front() == ids[256]);
+  CHECK(rest->ids.size() == 300 - quotes_forgotten_per_event_max);
+  CHECK_FALSE(quote_stored(f.h, ids[299]));
+  CHECK(quote_stored(f.h, quiet.quote->id));  // expired less than a day ago
+  CHECK(quote_stored(f.h, later.quote->id));
+  CHECK(spent.transaction_id != 0);
+  f.check_books();
+}
