@@ -10,6 +10,7 @@
 // of a filled version 9 schema to partitioned money history.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <pqxx/pqxx>
 
 #include "projections/activity.h"
@@ -27,6 +28,16 @@ namespace {
 pg_instance& retention_pg() {
   static pg_instance pg(disposable_pg_options());
   return pg;
+}
+
+// A new database with every migration applied, the session on its schema.
+std::unique_ptr<pqxx::connection> migrated_database(const std::string& name) {
+  auto c = std::make_unique<pqxx::connection>(retention_pg().create_database(name));
+  migrate_result mr;
+  REQUIRE(migrate(*c, "ledger", mr).is_ok());
+  pqxx::nontransaction n(*c);
+  n.exec("SET search_path TO ledger");
+  return c;
 }
 
 std::int64_t at(const std::string& t) { return *parse_rfc3339_us(t); }
@@ -66,14 +77,8 @@ void fill(pqxx::connection& c) {
 }  // namespace
 
 TEST_CASE("retention archives and drops whole months and deletes ended sessions, by log time") {
-  auto conninfo = retention_pg().create_database("retention_years");
-  pqxx::connection c(conninfo);
-  migrate_result mr;
-  REQUIRE(migrate(c, "ledger", mr).is_ok());
-  {
-    pqxx::nontransaction n(c);
-    n.exec("SET search_path TO ledger");
-  }
+  auto conn = migrated_database("retention_years");
+  pqxx::connection& c = *conn;
   fill(c);
   REQUIRE(count(c, "SELECT count(*) FROM activity_log") == 36 * 3);
 
@@ -116,14 +121,8 @@ TEST_CASE("retention archives and drops whole months and deletes ended sessions,
 }
 
 TEST_CASE("retention without a projection checkpoint does nothing") {
-  auto conninfo = retention_pg().create_database("retention_empty");
-  pqxx::connection c(conninfo);
-  migrate_result mr;
-  REQUIRE(migrate(c, "ledger", mr).is_ok());
-  {
-    pqxx::nontransaction n(c);
-    n.exec("SET search_path TO ledger");
-  }
+  auto conn = migrated_database("retention_empty");
+  pqxx::connection& c = *conn;
   fill(c);
   retention_report r;
   REQUIRE(apply_retention(c, "ledger", 0, r).is_ok());
@@ -169,14 +168,8 @@ void fill_money_history(pqxx::connection& c) {
 }  // namespace
 
 TEST_CASE("retention drops the money history's months older than seven years, in every table at once") {
-  auto conninfo = retention_pg().create_database("retention_money");
-  pqxx::connection c(conninfo);
-  migrate_result mr;
-  REQUIRE(migrate(c, "ledger", mr).is_ok());
-  {
-    pqxx::nontransaction n(c);
-    n.exec("SET search_path TO ledger");
-  }
+  auto conn = migrated_database("retention_money");
+  pqxx::connection& c = *conn;
   fill_money_history(c);
   for (const char* t : money_history_tables) {
     CAPTURE(t);

@@ -135,6 +135,7 @@ event full_event() {
   e.effects.push_back(monthly_usage{5, "USD", 683, 4200});
   e.effects.push_back(payment_request_opened{90, "bob", 5, "alice", "USD", 1250, "dinner", 1'700'000'600'000'000});
   e.effects.push_back(payment_request_closed{90, payment_request_status::paid, 92, 4, ""});
+  e.effects.push_back(quotes_forgotten{{81, 82, 90}});
   return e;
 }
 
