@@ -251,7 +251,8 @@ std::string upload_job::begin_part(const multipart_part& part) {
   if (part.name == "file") {
     if (sink_) return "more than one file part";
     in_file_ = true;
-    part_file_name_ = part.filename;
+    // Old browsers send a whole path: its last segment is the name.
+    part_file_name_ = part.filename.substr(part.filename.find_last_of("/\\") + 1);
     sink_ = std::make_unique<upload_sink>(s_, documents::bare_media_type(part.content_type));
     return "";
   }

@@ -193,6 +193,8 @@ class session : public std::enable_shared_from_this<session> {
     body_keep_alive_ = body_parser_->get().keep_alive();
     body_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.streamed_deadline_ms);
     piece_.resize(cfg_.streamed_piece_bytes);
+    auto expect = body_parser_->get()[http::field::expect];
+    expect_continue_ = beast::iequals(expect, "100-continue");
     http_request req = wire::to_request(body_parser_->get(), remote_);
     req.body_in = std::make_shared<session_body>(shared_from_this());
     std::size_t slot = open_slot(body_keep_alive_);
@@ -215,6 +217,23 @@ class session : public std::enable_shared_from_this<session> {
 
   void read_piece(const piece_done& done) {
     if (!body_open_ || !body_parser_) return done({{}, false, "the request body was lost"});
+    // A client that waits for "100 Continue" (curl, for large bodies) gets
+    // it once the route wants the body, unless a response is being written
+    // (it then sends after its own wait).
+    if (expect_continue_ && !writing_) {
+      expect_continue_ = false;
+      writing_ = true;
+      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(std::chrono::milliseconds(cfg_.write_timeout_ms));
+      return net::async_write(stream_, net::buffer(go_on.data(), go_on.size()),
+                              [self = shared_from_this(), done](beast::error_code ec, std::size_t) {
+                                self->writing_ = false;
+                                if (ec) return self->lose_body(done, "the connection was lost");
+                                self->write_next();
+                                self->read_piece(done);
+                              });
+    }
+    expect_continue_ = false;
     if (body_parser_->is_done()) return end_body(done, 0);
     auto left = body_deadline_ - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) return lose_body(done, "the upload took longer than allowed", true);
@@ -454,7 +473,7 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<http::request_parser<http::buffer_body>> body_parser_;
   std::vector<char> piece_;
   std::chrono::steady_clock::time_point body_deadline_{};
-  bool body_open_ = false, body_keep_alive_ = false;
+  bool body_open_ = false, body_keep_alive_ = false, expect_continue_ = false;
 };
 
 // Accepts connections (Beast's advanced server: one listener, a session per
