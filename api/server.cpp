@@ -198,6 +198,7 @@ class session : public std::enable_shared_from_this<session> {
     http_request req = wire::to_request(body_parser_->get(), remote_);
     req.body_in = std::make_shared<session_body>(shared_from_this());
     std::size_t slot = open_slot(body_keep_alive_);
+    body_slot_ = slot;
     svc_.handle(std::move(req), responder_for(slot));
   }
 
@@ -303,7 +304,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_response(std::size_t slot, http_response&& r) {
     // Answered before its streamed body ended: nothing more is read here.
-    if (body_open_) closing_ = true;
+    if (body_open_ && slot == body_slot_) closing_ = true;
     if (r.stream) streams_[slot] = {std::move(r.stream), r.websocket};
     bool streamed = streams_.count(slot) > 0;
     auto res = wire::to_response(std::move(r), keep_alive_[slot] && !closing_ && !streamed);
@@ -473,6 +474,7 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<http::request_parser<http::buffer_body>> body_parser_;
   std::vector<char> piece_;
   std::chrono::steady_clock::time_point body_deadline_{};
+  std::size_t body_slot_ = 0;  // the request whose body is streamed
   bool body_open_ = false, body_keep_alive_ = false, expect_continue_ = false;
 };
 
