@@ -2,6 +2,7 @@
 // the link signer, the limits. Owned by the process that serves the API.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -24,6 +25,20 @@ struct document_settings {
   // disabled. Neither set: uploads answer 503.
   const documents::clamd_scanner* scanner = nullptr;
   bool scan_disabled = false;
+  // Streamed uploads (docs/documents.md): where uploads wait, encrypted,
+  // while they are checked (local disk; the store's tmp/ for the local
+  // backend, so the sweeper removes what a crash leaves); at most
+  // uploads_max at once (503 beyond), counted in *uploads_in_flight.
+  std::string spool_dir;
+  std::size_t uploads_max = 8;
+  std::atomic<std::size_t>* uploads_in_flight = nullptr;
+  // Thumbnails (documents/thumbnail.h): the original's largest side and
+  // pixel count, checked on its header before decoding.
+  int thumbnail_side_max_px = 20'000;
+  std::uint64_t thumbnail_pixels_max = 100'000'000;
+  // Tests only (a hidden flag): the process exits at once after an upload's
+  // blobs are committed and before its command is appended, as a crash there.
+  bool exit_after_blob_commit = false;
 };
 
 }  // namespace ledger::api

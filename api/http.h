@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -12,12 +13,37 @@ namespace ledger::api {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
+// A request body read as it arrives, for the routes whose bodies the
+// transport streams (server_config::streamed_body_max): the handler pulls
+// one piece at a time, so memory per request is one piece, not the body.
+//
+// read() asks for the next piece; `done` is called exactly once per read,
+// on an I/O thread (or inline), with bytes valid until the next read, with
+// `last` set on the final call, or with `error` set (the client stalled past
+// the idle timeout, the overall deadline passed, the body is malformed or
+// over the limit, the connection was lost): then nothing more follows. One
+// read at a time. A handler that answers before the end simply stops
+// reading; the transport then closes the connection after the answer.
+class body_source {
+ public:
+  struct piece {
+    std::string_view bytes;
+    bool last = false;
+    const char* error = nullptr;  // static text; set: the body is lost
+    bool timed_out = false;       // the error is a timeout (idle or deadline)
+  };
+  virtual ~body_source() = default;
+  virtual void read(std::function<void(const piece&)> done) = 0;
+};
+
 struct http_request {
   std::string method;
   std::string target;  // path and query, as sent
   header_list headers;  // names lower-cased
   std::string body;
   std::string remote;
+  // Set for a streamed route (then `body` is empty): the body, read on demand.
+  std::shared_ptr<body_source> body_in;
 
   // First value of a header (name in lower case), or empty.
   std::string_view header(std::string_view name) const {

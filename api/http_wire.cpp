@@ -3,6 +3,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
+#include <limits>
 #include <sstream>
 
 #include "api/http_wire_beast.h"
@@ -16,7 +17,25 @@ namespace wire {
 
 void limit(request_parser& p, const server_config& cfg) {
   p.header_limit(static_cast<std::uint32_t>(cfg.header_bytes_max));
-  p.body_limit(cfg.body_bytes_max);
+  // Beast compares a Content-Length with the limit as the header ends, and
+  // an unset limit (boost::none) refuses every length in this version: the
+  // largest value defers the check to limit_body().
+  if (cfg.streamed_body_max) p.body_limit(std::numeric_limits<std::uint64_t>::max());
+  else p.body_limit(cfg.body_bytes_max);
+}
+
+bool limit_body(request_parser& p, const server_config& cfg, std::size_t& streamed_max, transport_error& refusal) {
+  streamed_max = 0;
+  if (!cfg.streamed_body_max) return true;
+  const auto& h = p.get();
+  auto method = h.method_string();
+  auto target = h.target();
+  streamed_max = cfg.streamed_body_max(std::string_view(method.data(), method.size()), std::string_view(target.data(), target.size()));
+  std::size_t max = streamed_max ? streamed_max : cfg.body_bytes_max;
+  auto declared = p.content_length();
+  if (declared && *declared > max) return refusal = {413, "body-too-large", "the request body exceeds the limit"}, false;
+  p.body_limit(max);
+  return true;
 }
 
 bool refusal_of(const beast::error_code& ec, transport_error& out) {
@@ -29,7 +48,7 @@ bool refusal_of(const beast::error_code& ec, transport_error& out) {
   return false;
 }
 
-http_request to_request(const beast_request& msg, const std::string& remote) {
+http_request to_request(const http::request_header<>& msg, const std::string& remote) {
   http_request req;
   req.method = std::string(msg.method_string());
   req.target = std::string(msg.target());

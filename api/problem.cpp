@@ -64,6 +64,11 @@ std::string_view problem_title(std::string_view slug) {
       {"empty-document", "Empty document"},
       {"virus-scanner-unavailable", "The virus scanner is unavailable"},
       {"infected-content", "The content is infected"},
+      {"uploads-busy", "Too many uploads in progress; retry later"},
+      {"upload-timeout", "The upload was too slow"},
+      {"request-body-incomplete", "The request body ended early or is malformed"},
+      {"malformed-multipart", "Malformed multipart/form-data body"},
+      {"image-too-large", "The image's dimensions exceed the limits"},
   };
   for (const auto& [k, v] : titles)
     if (slug == k) return v;

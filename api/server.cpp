@@ -30,6 +30,9 @@ constexpr std::size_t ws_message_in_max = 4096;  // clients only send control fr
 // megabytes), so what a stalled client holds in the kernel is bounded too
 // and a slow consumer shows in its queue soon.
 constexpr int stream_send_buffer_bytes = 256 * 1024;
+// What is read and dropped of a streamed body answered early, before close.
+constexpr std::size_t linger_bytes_max = 1 << 20;
+constexpr int linger_ms = 1000;
 
 // A WebSocket taken over from an HTTP session after the service accepted
 // the upgrade: one text frame per piece of the body stream, in order, one
@@ -135,11 +138,28 @@ class session : public std::enable_shared_from_this<session> {
 
  private:
   void do_read() {
-    if (reading_ || closing_ || pending_ >= cfg_.pipeline_max) return;
+    if (reading_ || closing_ || body_open_ || pending_ >= cfg_.pipeline_max) return;
     reading_ = true;
     parser_.emplace();
     wire::limit(*parser_, cfg_);
     stream_.expires_after(std::chrono::milliseconds(cfg_.read_timeout_ms));
+    http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_header, shared_from_this()));
+  }
+
+  // The header is in: a streamed route's body goes to its handler piece by
+  // piece; any other body is read whole under body_bytes_max.
+  void on_header(beast::error_code ec, std::size_t n) {
+    if (ec || streaming_) return on_read(ec, n);
+    transport_error refusal;
+    std::size_t streamed_max = 0;
+    if (!wire::limit_body(*parser_, cfg_, streamed_max, refusal)) {
+      reading_ = false;
+      return reject(refusal);
+    }
+    if (streamed_max) {
+      reading_ = false;
+      return begin_body(streamed_max);
+    }
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
@@ -161,6 +181,95 @@ class session : public std::enable_shared_from_this<session> {
     std::size_t slot = open_slot(keep_alive);
     svc_.handle(std::move(req), responder_for(slot));
     if (keep_alive && !upgrade) do_read();
+  }
+
+  // A streamed body: the handler gets the request now and pulls the body
+  // through a body_source; no other request is read until the body ends.
+  void begin_body(std::size_t limit) {
+    body_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    body_parser_->body_limit(limit);
+    body_open_ = true;
+    body_keep_alive_ = body_parser_->get().keep_alive();
+    body_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.streamed_deadline_ms);
+    piece_.resize(cfg_.streamed_piece_bytes);
+    auto expect = body_parser_->get()[http::field::expect];
+    expect_continue_ = beast::iequals(expect, "100-continue");
+    http_request req = wire::to_request(body_parser_->get(), remote_);
+    req.body_in = std::make_shared<session_body>(shared_from_this());
+    std::size_t slot = open_slot(body_keep_alive_);
+    body_slot_ = slot;
+    svc_.handle(std::move(req), responder_for(slot));
+  }
+
+  using piece_done = std::function<void(const body_source::piece&)>;
+
+  // The body_source a streamed request's handler reads through.
+  class session_body final : public body_source {
+   public:
+    explicit session_body(std::shared_ptr<session> s) : s_(std::move(s)) {}
+    void read(piece_done done) override {
+      net::post(s_->stream_.get_executor(), [s = s_, done = std::move(done)] { s->read_piece(done); });
+    }
+
+   private:
+    std::shared_ptr<session> s_;
+  };
+
+  void read_piece(const piece_done& done) {
+    if (!body_open_ || !body_parser_) return done({{}, false, "the request body was lost"});
+    // A client that waits for "100 Continue" (curl, for large bodies) gets
+    // it once the route wants the body, unless a response is being written
+    // (it then sends after its own wait).
+    if (expect_continue_ && !writing_) {
+      expect_continue_ = false;
+      writing_ = true;
+      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(std::chrono::milliseconds(cfg_.write_timeout_ms));
+      return net::async_write(stream_, net::buffer(go_on.data(), go_on.size()),
+                              [self = shared_from_this(), done](beast::error_code ec, std::size_t) {
+                                self->writing_ = false;
+                                if (ec) return self->lose_body(done, "the connection was lost");
+                                self->write_next();
+                                self->read_piece(done);
+                              });
+    }
+    expect_continue_ = false;
+    if (body_parser_->is_done()) return end_body(done, 0);
+    auto left = body_deadline_ - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return lose_body(done, "the upload took longer than allowed", true);
+    auto idle = std::chrono::milliseconds(cfg_.streamed_idle_timeout_ms);
+    stream_.expires_after(std::min<std::chrono::steady_clock::duration>(idle, left));
+    auto& b = body_parser_->get().body();
+    b.data = piece_.data();
+    b.size = piece_.size();
+    http::async_read(stream_, buffer_, *body_parser_, [self = shared_from_this(), done](beast::error_code ec, std::size_t) {
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec == beast::error::timeout) return self->lose_body(done, "the client sent nothing for too long, or the upload took longer than allowed", true);
+      if (ec == http::error::body_limit) return self->lose_body(done, "the request body exceeds the limit");
+      if (ec) return self->lose_body(done, "the request body ended early or is malformed");
+      std::size_t n = self->piece_.size() - self->body_parser_->get().body().size;
+      if (self->body_parser_->is_done()) return self->end_body(done, n);
+      done({std::string_view(self->piece_.data(), n), false, nullptr});
+    });
+  }
+
+  // The body is whole: the last piece to the handler, and the connection
+  // reads its next request.
+  void end_body(const piece_done& done, std::size_t n) {
+    body_open_ = false;
+    body_parser_.reset();
+    done({std::string_view(piece_.data(), n), true, nullptr});
+    if (body_keep_alive_ && !closing_) do_read();
+  }
+
+  // The body cannot be read to its end: the connection closes after the
+  // handler's answer.
+  void lose_body(const piece_done& done, const char* why, bool timed_out = false) {
+    body_open_ = false;
+    body_parser_.reset();
+    closing_ = true;
+    done({{}, false, why, timed_out});
   }
 
   // A place in the response order for the request just read.
@@ -194,6 +303,8 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_response(std::size_t slot, http_response&& r) {
+    // Answered before its streamed body ended: nothing more is read here.
+    if (body_open_ && slot == body_slot_) closing_ = true;
     if (r.stream) streams_[slot] = {std::move(r.stream), r.websocket};
     bool streamed = streams_.count(slot) > 0;
     auto res = wire::to_response(std::move(r), keep_alive_[slot] && !closing_ && !streamed);
@@ -319,7 +430,26 @@ class session : public std::enable_shared_from_this<session> {
   void shutdown() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    // A body left unread would make close() send a reset, which can destroy
+    // the answer before the client reads it: read and drop a bounded amount
+    // first, for a bounded time.
+    if (body_open_) {
+      body_open_ = false;
+      body_parser_.reset();
+      return drain_unread(linger_bytes_max);
+    }
     stream_.socket().close(ec);
+  }
+
+  void drain_unread(std::size_t left) {
+    stream_.expires_after(std::chrono::milliseconds(linger_ms));
+    stream_.async_read_some(net::buffer(piece_), [self = shared_from_this(), left](beast::error_code ec, std::size_t n) {
+      if (ec || n >= left) {
+        beast::error_code ignored;
+        return self->stream_.socket().close(ignored);
+      }
+      self->drain_unread(left - n);
+    });
   }
 
   beast::tcp_stream stream_;
@@ -340,6 +470,12 @@ class session : public std::enable_shared_from_this<session> {
   std::shared_ptr<body_stream> body_;
   std::array<char, 256> discard_{};
   bool streaming_ = false, stream_done_ = false, watching_ = false;
+  // A streamed request body (strand-protected).
+  std::optional<http::request_parser<http::buffer_body>> body_parser_;
+  std::vector<char> piece_;
+  std::chrono::steady_clock::time_point body_deadline_{};
+  std::size_t body_slot_ = 0;  // the request whose body is streamed
+  bool body_open_ = false, body_keep_alive_ = false, expect_continue_ = false;
 };
 
 // Accepts connections (Beast's advanced server: one listener, a session per

@@ -8,7 +8,8 @@
 //
 // Limits: connections_max open connections (beyond it, new connections are
 // closed at once), pipeline_max requests per connection awaiting responses,
-// header_bytes_max, body_bytes_max, read/write timeouts.
+// header_bytes_max, body_bytes_max (or the streamed routes' own limit, with
+// an idle timeout per piece and an overall deadline), read/write timeouts.
 #pragma once
 
 #include <atomic>
@@ -30,6 +31,15 @@ struct server_config {
   int read_timeout_ms = 15'000;   // a whole request, or an idle keep-alive connection
   int write_timeout_ms = 15'000;
   std::size_t pipeline_max = 16;
+  // Routes whose body is streamed to the handler (http_request::body_in)
+  // rather than read whole: returns the body limit for such a request
+  // (method, target), 0 for every other request (body_bytes_max applies).
+  std::function<std::size_t(std::string_view method, std::string_view target)> streamed_body_max;
+  // A streamed body: each piece must arrive within idle_ms, the whole body
+  // within deadline_ms of its header, else the request ends (timeout).
+  int streamed_idle_timeout_ms = 30'000;
+  int streamed_deadline_ms = 600'000;
+  std::size_t streamed_piece_bytes = 64 * 1024;
 };
 
 class server {

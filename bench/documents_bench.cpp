@@ -5,7 +5,11 @@
 //   - the blob store alone: seal_blob (AES-256-GCM + write + fsync +
 //     rename + directory fsyncs), no HTTP, no engine;
 //   - deposits over HTTP: one durable engine command, no content.
-// Sequential, one client (each upload is durable before the next).
+// Sequential, one client (each upload is durable before the next). Then
+// ledgerd's resident memory: its peak during one 25 MiB upload (VmHWM, reset
+// through /proc/PID/clear_refs first) beside its resident size just before.
+// Default limits: uploads stream under --upload-max-bytes (25 MiB) while
+// --body-max-bytes stays 1 MiB.
 //
 // Usage: documents_bench [--small N] [--large N]
 #define DOCTEST_CONFIG_IMPLEMENT
@@ -73,6 +77,27 @@ figures store_only(const std::string& dir, std::size_t bytes, int n) {
   return f;
 }
 
+// A field of /proc/PID/status in kB ("VmRSS", "VmHWM"), or -1.
+long status_kb(pid_t pid, const std::string& field) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+  return -1;
+}
+
+void memory_during_upload(ledger_env& env, std::size_t bytes) {
+  std::ofstream(("/proc/" + std::to_string(env.proc.pid()) + "/clear_refs").c_str()) << "5";  // resets VmHWM
+  long before = status_kb(env.proc.pid(), "VmRSS");
+  request r{"POST", "/v1/documents?category=other&file_name=bench-memory.txt",
+            {{"Authorization", "Bearer " + env.alice}, {"Content-Type", "text/plain"}, {"Idempotency-Key", "b-memory"}},
+            content_of(bytes, -1)};
+  int code = static_cast<int>(env.call(r).status);
+  long peak = status_kb(env.proc.pid(), "VmHWM");
+  std::printf("  baseline: ledgerd resident before   %8.1f MiB\n", before / 1024.0);
+  std::printf("  ledgerd peak during a %zu MiB upload %8.1f MiB (+%.1f MiB; HTTP %d)\n", bytes >> 20, peak / 1024.0,
+              (peak - before) / 1024.0, code);
+}
+
 void print(const char* what, std::size_t bytes, const figures& f) {
   std::printf("  %-34s %4d ok  %8.1f /s  %8.1f MB/s\n", what, f.ok, f.ok / f.seconds, f.ok * double(bytes) / 1e6 / f.seconds);
 }
@@ -90,7 +115,7 @@ int main(int argc, char** argv) {
   testing::temp_dir keys("bench-keys");
   std::ofstream(keys.path() / "k1") << std::string(64, 'a') << "\n";
   ledger_env env({.args = {"--rate-limit", "commands:0:0:60", "--master-key-file", "k1," + (keys.path() / "k1").string(),
-                           "--clamd-socket", "off", "--body-max-bytes", "8388608", "--quiet"},
+                           "--clamd-socket", "off", "--quiet"},
                   .quiet = true});
   auto wallet = env.open_wallet("bench-user");
   figures dep;
@@ -108,5 +133,6 @@ int main(int argc, char** argv) {
           store_only((blobs.path() / std::to_string(bytes)).string(), bytes, n));
     print(("uploads over HTTP, " + std::to_string(bytes / 1000) + " KB").c_str(), bytes, http_uploads(env, bytes, n));
   }
+  memory_during_upload(env, 25u << 20);
   return 0;
 }

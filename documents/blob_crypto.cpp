@@ -53,15 +53,31 @@ std::string sha256_hex(std::string_view bytes) {
 
 status seal_blob(blob_store& store, std::string_view data_key, std::string_view owner, std::string_view nonce_input,
                  std::string_view plaintext, std::string& blob_id) {
+  std::size_t at = 0;
+  std::uint64_t size = 0;
+  auto next = [&](std::string& out) {
+    out.assign(plaintext.substr(std::min(at, plaintext.size()), blob_chunk_bytes));
+    at += out.size();
+    return status::ok();
+  };
+  return seal_blob_stream(store, data_key, owner, nonce_input, next, blob_id, size);
+}
+
+status seal_blob_stream(blob_store& store, std::string_view data_key, std::string_view owner, std::string_view nonce_input,
+                        const piece_source& next, std::string& blob_id, std::uint64_t& size) {
+  size = 0;
   std::string nonce = hmac(nonce_key(data_key), nonce_input).substr(0, nonce_bytes);
   cipher_ctx c(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
   if (!c || !init(c.get(), true, content_key(data_key), nonce, aad_of(owner))) return status::unavailable("cipher setup failed");
   std::unique_ptr<blob_writer> w;
   if (auto st = store.create(w); !st) return st;
   if (auto st = w->write(std::string(magic) + nonce); !st) return st;
-  std::string out(blob_chunk_bytes + 16, '\0');
-  for (std::size_t at = 0; at < plaintext.size(); at += blob_chunk_bytes) {
-    auto piece = plaintext.substr(at, blob_chunk_bytes);
+  std::string out, piece;
+  for (;;) {
+    if (auto st = next(piece); !st) return st;
+    if (piece.empty()) break;
+    size += piece.size();
+    out.resize(piece.size() + 16);
     int n = 0;
     if (EVP_CipherUpdate(c.get(), reinterpret_cast<unsigned char*>(out.data()), &n, u8(piece), static_cast<int>(piece.size())) != 1)
       return status::unavailable("encryption failed");
@@ -69,6 +85,7 @@ status seal_blob(blob_store& store, std::string_view data_key, std::string_view 
   }
   int n = 0;
   unsigned char tag[tag_bytes];
+  out.resize(16);
   if (EVP_CipherFinal_ex(c.get(), reinterpret_cast<unsigned char*>(out.data()), &n) != 1 ||
       EVP_CIPHER_CTX_ctrl(c.get(), EVP_CTRL_GCM_GET_TAG, tag_bytes, tag) != 1)
     return status::unavailable("encryption failed");

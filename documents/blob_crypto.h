@@ -13,6 +13,7 @@
 // payload, and two different uploads get different nonces.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,16 @@ inline constexpr std::size_t blob_overhead_bytes = 5 + 12 + 16;
 // Encrypts `plaintext` into a new blob of `store`; `blob_id` receives its id.
 status seal_blob(blob_store& store, std::string_view data_key, std::string_view owner, std::string_view nonce_input,
                  std::string_view plaintext, std::string& blob_id);
+
+// A source of plaintext pieces: the next piece into `out` (replaced), empty
+// at the end; an error stops the caller, who stores nothing.
+using piece_source = std::function<status(std::string& out)>;
+
+// As seal_blob, with the plaintext pulled piece by piece from `next`, so
+// memory stays one piece: nothing is committed unless `next` reaches its end
+// without an error. `size` receives the plaintext's length.
+status seal_blob_stream(blob_store& store, std::string_view data_key, std::string_view owner, std::string_view nonce_input,
+                        const piece_source& next, std::string& blob_id, std::uint64_t& size);
 
 // Reads, authenticates and decrypts blob `id` into `plaintext` (at most
 // `plaintext_max` bytes, else invalid_argument). corruption when the bytes

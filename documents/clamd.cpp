@@ -55,17 +55,37 @@ status connect_to(const std::string& path, int timeout_ms, int& fd) {
 }  // namespace
 
 status clamd_scanner::scan(std::string_view content, scan_result& out) const {
-  out = {};
-  fd_guard g{-1};
-  if (auto st = connect_to(path_, timeout_ms_, g.fd); !st) return st;
+  clamd_stream s(*this);
+  if (auto st = s.open(); !st) return st;
+  for (std::size_t at = 0; at < content.size(); at += chunk_bytes) s.send(content.substr(at, chunk_bytes));
+  return s.finish(out);
+}
+
+clamd_stream::~clamd_stream() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+status clamd_stream::open() {
+  if (auto st = connect_to(scanner_.socket_path(), scanner_.timeout_ms(), fd_); !st) return st;
   static const char command[] = "zINSTREAM";
-  bool sent = send_all(g.fd, command, sizeof command);  // with its NUL
-  for (std::size_t at = 0; sent && at < content.size(); at += chunk_bytes) {
-    auto piece = content.substr(at, chunk_bytes);
-    sent = send_length(g.fd, static_cast<std::uint32_t>(piece.size())) && send_all(g.fd, piece.data(), piece.size());
+  sent_ = send_all(fd_, command, sizeof command);  // with its NUL
+  return status::ok();
+}
+
+void clamd_stream::send(std::string_view bytes) {
+  for (std::size_t at = 0; sent_ && fd_ >= 0 && at < bytes.size(); at += chunk_bytes) {
+    auto piece = bytes.substr(at, chunk_bytes);
+    sent_ = send_length(fd_, static_cast<std::uint32_t>(piece.size())) && send_all(fd_, piece.data(), piece.size());
   }
+}
+
+status clamd_stream::finish(scan_result& out) {
+  out = {};
+  if (fd_ < 0) return status::unavailable("clamd: not connected");
+  fd_guard g{fd_};
+  fd_ = -1;
   // clamd may close early (size limit) after answering: read the reply anyway.
-  if (sent) sent = send_length(g.fd, 0);
+  bool sent = sent_ && send_length(g.fd, 0);
   std::string reply;
   char buf[256];
   while (reply.size() < reply_bytes_max && reply.find('\0') == std::string::npos) {

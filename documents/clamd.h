@@ -28,10 +28,32 @@ class clamd_scanner {
       : path_(std::move(socket_path)), timeout_ms_(timeout_ms) {}
   status scan(std::string_view content, scan_result& out) const;
   const std::string& socket_path() const { return path_; }
+  int timeout_ms() const { return timeout_ms_; }
 
  private:
   std::string path_;
   int timeout_ms_;
+};
+
+// One INSTREAM scan fed in pieces as an upload arrives, so the content is
+// never held whole: open(), send() every piece in order, finish(). A failed
+// send is remembered; finish() still reads clamd's answer (clamd closes
+// early past its StreamMaxLength, after saying why). Not thread-safe; one
+// connection, closed by finish() or the destructor.
+class clamd_stream {
+ public:
+  explicit clamd_stream(const clamd_scanner& s) : scanner_(s) {}
+  ~clamd_stream();
+  clamd_stream(const clamd_stream&) = delete;
+  clamd_stream& operator=(const clamd_stream&) = delete;
+  status open();
+  void send(std::string_view bytes);
+  status finish(scan_result& out);
+
+ private:
+  const clamd_scanner& scanner_;
+  int fd_ = -1;
+  bool sent_ = true;
 };
 
 }  // namespace ledger::documents

@@ -127,6 +127,11 @@ Options (each also read from the environment variable shown; flags win):
   --upload-max-bytes N      LEDGER_UPLOAD_MAX_BYTES a document's largest size [26214400]
   --clamd-socket PATH|off   LEDGER_CLAMD_SOCKET    scan uploads with clamd (INSTREAM) at this unix
                             socket, failing closed; "off" uploads unscanned [none: uploads 503]
+  --uploads-max-concurrent N LEDGER_UPLOADS_MAX_CONCURRENT uploads streamed at once; beyond, 503
+                            uploads-busy with Retry-After [8]
+  --upload-idle-timeout-ms N LEDGER_UPLOAD_IDLE_TIMEOUT_MS an upload's body must keep arriving:
+                            at most this long without a byte [30000]
+  --upload-deadline-ms N    LEDGER_UPLOAD_DEADLINE_MS an upload's whole body within this [600000]
   --redis-url URL           LEDGER_REDIS_URL       redis://[USER@]HOST[:PORT][/DB]: share the rate
                             limits of every instance there; unreachable: limited routes 503 [none]
   --redis-timeout-ms N      LEDGER_REDIS_TIMEOUT_MS connect and each call [250]
@@ -306,6 +311,11 @@ std::vector<option_def> feature_option_defs(config& c) {
       {"--document-link-key-file", "LEDGER_DOCUMENT_LINK_KEY_FILE", [&](const std::string& v) { c.document_link_key_file = v; }},
       {"--clamd-socket", "LEDGER_CLAMD_SOCKET", [&](const std::string& v) { c.clamd_socket = v; }},
       {"--upload-max-bytes", "LEDGER_UPLOAD_MAX_BYTES", [&](const std::string& v) { c.upload_max_bytes = to_number("--upload-max-bytes", v, 1, 1u << 30); }},
+      {"--uploads-max-concurrent", "LEDGER_UPLOADS_MAX_CONCURRENT", [&](const std::string& v) { c.uploads_max_concurrent = to_number("--uploads-max-concurrent", v, 1, 10'000); }},
+      {"--upload-idle-timeout-ms", "LEDGER_UPLOAD_IDLE_TIMEOUT_MS", [&](const std::string& v) { c.upload_idle_timeout_ms = int(to_number("--upload-idle-timeout-ms", v, 10, 3'600'000)); }},
+      {"--upload-deadline-ms", "LEDGER_UPLOAD_DEADLINE_MS", [&](const std::string& v) { c.upload_deadline_ms = int(to_number("--upload-deadline-ms", v, 10, 86'400'000)); }},
+      {"--documents-sweep-grace-s", "", [&](const std::string& v) { c.documents_sweep_grace_s = std::int64_t(to_number("--documents-sweep-grace-s", v, 0, 86'400 * 30)); }},
+      {"--documents-sweep-interval-ms", "", [&](const std::string& v) { c.documents_sweep_interval_ms = std::int64_t(to_number("--documents-sweep-interval-ms", v, 10, 86'400'000)); }},
   };
 }
 
@@ -531,6 +541,7 @@ bool read_switch(config& c, const std::string& a) {
   else if (a == "--quiet") c.quiet = true;
   else if (a == "--quick") c.restore_quick = true;
   else if (a == "--unsafe-no-sync") c.sync = false;  // refused without --benchmark-mode (validate)
+  else if (a == "--test-exit-after-blob-commit") c.test_exit_after_blob_commit = true;  // tests only; not in --help
   else return false;
   return true;
 }
@@ -654,6 +665,15 @@ api::server_config server_config_of(const config& cfg) {
   sc.body_bytes_max = cfg.body_max_bytes;
   sc.read_timeout_ms = cfg.read_timeout_ms;
   sc.write_timeout_ms = cfg.write_timeout_ms;
+  // Uploads stream under their own limit (the file plus a multipart form's
+  // boundaries and part headers); every other body keeps body_max_bytes.
+  std::size_t upload_body_max = cfg.upload_max_bytes + upload_form_overhead_bytes;
+  sc.streamed_body_max = [upload_body_max](std::string_view method, std::string_view target) -> std::size_t {
+    std::string_view path = target.substr(0, target.find('?'));
+    return method == "POST" && path == "/v1/documents" ? upload_body_max : 0;
+  };
+  sc.streamed_idle_timeout_ms = cfg.upload_idle_timeout_ms;
+  sc.streamed_deadline_ms = cfg.upload_deadline_ms;
   return sc;
 }
 

@@ -18,6 +18,11 @@
 
 namespace ledger::tools {
 
+// What a multipart/form-data upload may add to the file's bytes (boundaries,
+// part headers, the small field parts): the upload route's transport limit
+// is --upload-max-bytes plus this.
+inline constexpr std::size_t upload_form_overhead_bytes = 64 * 1024;
+
 struct config {
   std::string data_dir = "data";
   std::string listen = "127.0.0.1:8080";
@@ -92,6 +97,16 @@ struct config {
   std::string document_link_key_file;
   std::size_t upload_max_bytes = 25u << 20;
   std::string clamd_socket;  // "off": uploads unscanned; "": uploads answer 503
+  // Streamed uploads: at most this many at once; a piece within the idle
+  // timeout, the whole body within the deadline.
+  std::size_t uploads_max_concurrent = 8;
+  int upload_idle_timeout_ms = 30'000;
+  int upload_deadline_ms = 600'000;
+  // The orphan sweeper's grace and period (hidden flags, for tests), and a
+  // test-only crash right after an upload's blobs are committed.
+  std::int64_t documents_sweep_grace_s = 3600;
+  std::int64_t documents_sweep_interval_ms = 600'000;
+  bool test_exit_after_blob_commit = false;
   std::string redis_url;       // empty: the in-process limiter
   int redis_timeout_ms = 250;
   std::string redis_password;  // secret: environment or file only

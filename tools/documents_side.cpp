@@ -33,7 +33,8 @@ status referenced_blobs(const store& st, std::unordered_set<std::string>& out) {
   }
 }
 
-documents_side::documents_side(const config& cfg, const store& st) : store_(st) {
+documents_side::documents_side(const config& cfg, const store& st)
+    : store_(st), sweep_grace_s_(cfg.documents_sweep_grace_s), sweep_interval_ms_(cfg.documents_sweep_interval_ms) {
   std::string dir = cfg.documents_dir.empty() ? (std::filesystem::path(cfg.data_dir) / "documents").string() : cfg.documents_dir;
   status s;
   blobs_ = documents::make_local_blob_store(dir, s);
@@ -41,6 +42,10 @@ documents_side::documents_side(const config& cfg, const store& st) : store_(st) 
   if (!cfg.document_link_key_file.empty())
     if (auto e = documents::link_signer::load(cfg.document_link_key_file, links_)) die_documents("--document-link-key-file: " + *e);
   settings_.store = blobs_.get();
+  settings_.spool_dir = (std::filesystem::path(dir) / "tmp").string();
+  settings_.uploads_max = cfg.uploads_max_concurrent;
+  settings_.uploads_in_flight = &uploads_in_flight_;
+  settings_.exit_after_blob_commit = cfg.test_exit_after_blob_commit;
   settings_.links = &links_;
   settings_.upload_bytes_max = cfg.upload_max_bytes;
   settings_.scan_disabled = cfg.clamd_socket == "off";
@@ -69,13 +74,13 @@ void documents_side::run() {
     status s = referenced_blobs(store_, live);
     // Never sweep on a partial view of what is referenced.
     if (s) s = documents::sweep_orphans(*blobs_, [&](std::string_view id) { return live.count(std::string(id)) > 0; },
-                                        sweep_grace_s, sweep_entries_max, rep);
+                                        sweep_grace_s_, sweep_entries_max, rep);
     if (!s) std::fprintf(stderr, "ledgerd: documents: sweep: %s\n", s.to_string().c_str());
     else if (rep.orphans_removed + rep.temporaries_removed > 0)
       std::fprintf(stderr, "ledgerd: documents: sweep removed %zu orphan blobs, %zu temporary files\n", rep.orphans_removed,
                    rep.temporaries_removed);
     l.lock();
-    wake_.wait_for(l, std::chrono::seconds(sweep_interval_s), [this] { return stop_; });
+    wake_.wait_for(l, std::chrono::milliseconds(sweep_interval_ms_), [this] { return stop_; });
   }
 }
 

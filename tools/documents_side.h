@@ -1,10 +1,12 @@
 // ledgerd's wallet-document side (docs/documents.md): the local blob store
 // under DATA_DIR/documents, the link signing key, and the orphan sweeper, a
-// thread that every sweep_interval_s removes blobs no live document names
-// and leftover temporary files, once older than sweep_grace_s (so an upload
-// between its blob and its event is never touched).
+// thread that every --documents-sweep-interval-ms (10 minutes) removes blobs
+// no live document names and leftover temporary files (upload spools
+// included), once older than --documents-sweep-grace-s (an hour, so an
+// upload between its blob and its event is never touched).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -17,8 +19,6 @@
 
 namespace ledger::tools {
 
-inline constexpr std::int64_t sweep_interval_s = 600;
-inline constexpr std::int64_t sweep_grace_s = 3600;
 inline constexpr std::size_t sweep_entries_max = 1'000'000;
 
 class documents_side {
@@ -35,6 +35,8 @@ class documents_side {
   std::unique_ptr<documents::blob_store> blobs_;
   documents::link_signer links_;
   std::unique_ptr<documents::clamd_scanner> scanner_;
+  std::atomic<std::size_t> uploads_in_flight_{0};
+  std::int64_t sweep_grace_s_, sweep_interval_ms_;
   api::document_settings settings_;
   std::mutex mu_;
   std::condition_variable wake_;

@@ -83,6 +83,8 @@ class ledgerd_process {
   std::filesystem::path stderr_path() const;
   const std::filesystem::path& data_dir() const { return data_dir_; }
   std::filesystem::path dir() const { return tmp_.path(); }
+  // The options the next start() uses (tests change flags between restarts).
+  ledgerd_options& options() { return options_; }
 
   // Tokens for this ledgerd's keys.
   std::string token(std::string_view subject, std::string_view role, std::int64_t exp_in_s = 3600) const;
