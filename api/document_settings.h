@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "documents/blob_store.h"
 #include "documents/clamd.h"
@@ -24,6 +26,10 @@ struct document_settings {
   // disabled. Neither set: uploads answer 503.
   const documents::clamd_scanner* scanner = nullptr;
   bool scan_disabled = false;
+  // Provider-side encryption (S3 with --s3-provider-encryption): content
+  // answers 307 to this presigned URL of the blob (at `now_s`) instead of
+  // streaming it. Empty: the ledger decrypts and streams.
+  std::function<std::string(std::string_view blob_id, std::int64_t now_s)> presigned_content_url;
 };
 
 }  // namespace ledger::api

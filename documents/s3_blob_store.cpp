@@ -324,10 +324,10 @@ status s3_blob_store::remove_temporary(const blob_entry& e) {
 }
 
 status s3_blob_store::check_access() {
-  s3_http_request r{"GET", "", {{"list-type", "2"}, {"max-keys", "1"}, {"prefix", impl_->s.prefix}}, {}, "", false, list_body_max};
+  s3_http_request r{"HEAD", "", {}, {}, "", true};
   s3_http_response res;
   if (auto st = impl_->connection()->send(r, res); !st) return st;
-  return res.status == 200 ? status::ok() : failed("list bucket " + impl_->s.bucket, res);
+  return res.status == 200 ? status::ok() : failed("HEAD bucket " + impl_->s.bucket, res);
 }
 
 status s3_blob_store::list(std::size_t max, const std::function<bool(const blob_entry&)>& each) {

@@ -78,8 +78,9 @@ class s3_blob_store final : public blob_store {
   status remove(std::string_view id) override;
   status list(std::size_t max, const std::function<bool(const blob_entry&)>& each) override;
   status remove_temporary(const blob_entry& e) override;
+  bool provider_encrypts() const override { return settings().provider_encryption; }
 
-  // Reachability and credentials: a signed listing of at most one key.
+  // Reachability, the bucket and the credentials: a signed HEAD of the bucket.
   status check_access();
   // A presigned GET URL of blob `id`, valid `expires_s` from `now_s`.
   std::string presigned_get_url(std::string_view id, std::int64_t expires_s, std::int64_t now_s) const;

@@ -122,7 +122,10 @@ status s3_connection::impl::connect(const s3_target& t) {
   tcp::resolver resolver(ioc);
   beast::error_code ec;
   tcp::resolver::results_type results;
-  resolver.async_resolve(t.connect_host, t.port, [&](beast::error_code e, tcp::resolver::results_type r) { ec = e; results = std::move(r); });
+  // RFC 6761: every name under .localhost is the loopback host (so
+  // virtual-host addressing works against a local endpoint without DNS).
+  bool loopback = t.connect_host == "localhost" || (t.connect_host.size() > 10 && t.connect_host.compare(t.connect_host.size() - 10, 10, ".localhost") == 0);
+  resolver.async_resolve(loopback ? std::string("localhost") : t.connect_host, t.port, [&](beast::error_code e, tcp::resolver::results_type r) { ec = e; results = std::move(r); });
   run();
   if (ec) return status::unavailable("S3 endpoint " + t.connect_host + ": cannot resolve: " + ec.message());
   if (t.tls) {

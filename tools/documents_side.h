@@ -20,6 +20,8 @@ namespace ledger::tools {
 inline constexpr std::int64_t sweep_interval_s = 600;
 inline constexpr std::int64_t sweep_grace_s = 3600;
 inline constexpr std::size_t sweep_entries_max = 1'000'000;
+// Life of the presigned URL content answers with --s3-provider-encryption.
+inline constexpr std::int64_t presigned_content_ttl_s = 60;
 
 class documents_side {
  public:
@@ -42,7 +44,16 @@ class documents_side {
   std::thread thread_;
 };
 
+// The S3 store of cfg, its bucket reached with its credentials; dies
+// otherwise (a start-up error).
+std::unique_ptr<documents::blob_store> open_s3_store(const config& cfg);
+
 // Every blob id live documents name (document records scanned in pages).
 status referenced_blobs(const store& st, std::unordered_set<std::string>& out);
+
+// ledgerd documents-migrate-to-s3 (tools/documents_migrate.cpp): prints
+// {"copied":N,"already_there":N,"failed":N}; exit 0 when none failed, 1
+// otherwise, 2 when the local store cannot be opened.
+int run_documents_migrate(const config& cfg);
 
 }  // namespace ledger::tools
