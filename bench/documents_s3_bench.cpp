@@ -23,6 +23,7 @@
 
 #include "documents/blob_crypto.h"
 #include "documents/s3_blob_store.h"
+#include "tests/api/e2e_pg.h"
 #include "tests/api/e2e_support.h"
 
 using namespace ledger;

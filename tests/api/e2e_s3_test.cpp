@@ -31,41 +31,63 @@ const std::string bucket = "ledger-docs";
 const std::string secret_text = "Boarding pass of Wombat Quetzal, seat 17C, booking WQ4455\n";
 const std::string node_dir = std::string(LEDGER_SOURCE_DIR) + "/tests";
 
-// s3rver in a child process (tests/api/s3_server.js), killed at the end.
-class s3rver_process {
+// A node script (tests/api/) in a child process that writes the port it
+// listens on to PORT_FILE (its dir()/port); killed at the end.
+class node_process {
  public:
-  explicit s3rver_process(const std::string& key_pem = "", const std::string& cert_pem = "") {
-    std::string port_file = (dir_.path() / "port").string(), data = (dir_.path() / "data").string();
-    std::string script = std::string(LEDGER_SOURCE_DIR) + "/tests/api/s3_server.js";
+  node_process(const std::string& script, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"node", "--openssl-legacy-provider", std::string(LEDGER_SOURCE_DIR) + "/tests/api/" + script};
+    for (const auto& a : args) argv.push_back(a == "PORT_FILE" ? port_file() : a == "DIR" ? dir().string() : a);
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       ::setenv("NODE_PATH", (node_dir + "/node_modules").c_str(), 1);
-      if (key_pem.empty())
-        ::execlp("node", "node", "--openssl-legacy-provider", script.c_str(), data.c_str(), port_file.c_str(), bucket.c_str(),
-                 static_cast<char*>(nullptr));
-      else
-        ::execlp("node", "node", "--openssl-legacy-provider", script.c_str(), data.c_str(), port_file.c_str(), bucket.c_str(), key_pem.c_str(), cert_pem.c_str(),
-                 static_cast<char*>(nullptr));
+      std::vector<char*> raw;
+      for (auto& a : argv) raw.push_back(a.data());
+      raw.push_back(nullptr);
+      ::execvp("node", raw.data());
       ::_exit(127);
     }
-    REQUIRE_MESSAGE(eventually([&] { return std::filesystem::exists(port_file); }, 60'000), "s3rver did not start");
-    std::ifstream(port_file) >> port_;
+    REQUIRE_MESSAGE(eventually([&] { return std::filesystem::exists(port_file()); }, 60'000), script << " did not start");
+    std::ifstream(port_file()) >> port_;
     REQUIRE(port_ > 0);
   }
-  ~s3rver_process() {
+  ~node_process() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
   unsigned short port() const { return port_; }
-  std::filesystem::path data() const { return dir_.path() / "data"; }
+  std::filesystem::path dir() const { return dir_.path(); }
   std::string http_endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
  private:
-  testing::temp_dir dir_{"s3rver"};
+  std::string port_file() const { return (dir_.path() / "port").string(); }
+  testing::temp_dir dir_{"node-helper"};
   pid_t pid_ = -1;
   unsigned short port_ = 0;
+};
+
+// s3rver (tests/api/s3_server.js): http, or https with a key and certificate.
+struct s3rver_process : node_process {
+  explicit s3rver_process(const std::string& key_pem = "", const std::string& cert_pem = "")
+      : node_process("s3_server.js", key_pem.empty() ? std::vector<std::string>{"DIR", "PORT_FILE", bucket}
+                                                     : std::vector<std::string>{"DIR", "PORT_FILE", bucket, key_pem, cert_pem}) {}
+  // s3rver's objects (under the helper's directory).
+  std::filesystem::path data() const { return dir(); }
+};
+
+// tests/api/s3_verify_proxy.js before s3rver: every request's signature
+// recomputed by the AWS SDK's signer; "CHECKED REFUSED" counts.
+struct verify_proxy : node_process {
+  explicit verify_proxy(const s3rver_process& s3) : node_process("s3_verify_proxy.js", {std::to_string(s3.port()), "PORT_FILE"}) {}
+  std::pair<int, int> counts() {
+    http_client c(port());
+    auto r = c.send(request{"GET", "/__verified", {}, ""});
+    int checked = -1, refused = -1;
+    std::sscanf(r.body.c_str(), "%d %d", &checked, &refused);
+    return {checked, refused};
+  }
 };
 
 // Key files for ledgerd: the master key, the link key, the S3 keys.
@@ -153,9 +175,10 @@ std::string big_text(std::size_t n, const std::string& marker) {
 
 TEST_CASE("s3 backend: upload, list, download byte for byte, delete; ciphertext in the bucket; the sweeper's listing") {
   s3rver_process s3;
+  verify_proxy proxy(s3);  // s3rver accepts any signature; the proxy checks ours with the AWS SDK's signer
   s3_files files;
-  ledger_env env(options_of(files.doc_args(), files.s3_args(s3.http_endpoint())));
-  auto store = store_on(s3.http_endpoint());
+  ledger_env env(options_of(files.doc_args(), files.s3_args(proxy.http_endpoint())));
+  auto store = store_on(proxy.http_endpoint());
 
   auto small = upload(env, "pass.txt", secret_text);
   REQUIRE_MESSAGE(small.status == 201, small.body);
@@ -222,6 +245,22 @@ TEST_CASE("s3 backend: upload, list, download byte for byte, delete; ciphertext 
   CHECK(rep.temporaries_removed == 1);
   CHECK(blob_ids(*store) == live);
   CHECK(env.get("/v1/documents/" + std::to_string(large_id) + "/content", env.alice).body == large_text);
+  // Every request of ledgerd and of the test's store went through the
+  // proxy's check (HEAD, PUT, multipart, copy, ranged GETs, lists, DELETE).
+  auto [checked, refused] = proxy.counts();
+  CHECK(checked > 20);
+  CHECK(refused == 0);
+  // The check can fail: a wrong secret is refused.
+  auto wrong = store_on(proxy.http_endpoint());
+  documents::s3_settings ws = wrong->settings();
+  ws.credentials.secret_key = "NOT-S3RVER";
+  status wst;
+  auto bad = documents::s3_blob_store::make(ws, wst);
+  REQUIRE(wst);
+  auto denied = bad->check_access();
+  CHECK_FALSE(denied);
+  CHECK_MESSAGE(denied.to_string().find("403") != std::string::npos, denied.to_string());
+  CHECK(proxy.counts().second == 1);
 }
 
 TEST_CASE("s3 migration: every local blob copied and verified, idempotent, resumable; ledgerd then serves from S3") {
