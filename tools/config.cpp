@@ -468,6 +468,7 @@ std::string secret_line(const std::string& flag, const std::string& path) {
 
 void check_s3(config& c) {
   bool migrate = c.command == "documents-migrate-to-s3";
+  if (c.s3.provider_encryption && c.blob_backend != "s3") die("--s3-provider-encryption needs --blob-backend s3");
   if (c.blob_backend != "s3" && !migrate) return;
   if (c.s3.endpoint.empty() || c.s3.bucket.empty()) die("the S3 blob backend needs --s3-endpoint and --s3-bucket");
   if (migrate && c.s3.provider_encryption)
@@ -586,8 +587,8 @@ bool read_switch(config& c, const std::string& a) {
   else if (a == "--kafka-create-topics") c.kafka_create_topics = true;
   else if (a == "--quiet") c.quiet = true;
   else if (a == "--quick") c.restore_quick = true;
-  else if (a == "--unsafe-no-sync") c.sync = false;
-  else if (a == "--s3-provider-encryption") c.s3.provider_encryption = true;  // refused without --benchmark-mode (validate)
+  else if (a == "--unsafe-no-sync") c.sync = false;  // refused without --benchmark-mode (validate)
+  else if (a == "--s3-provider-encryption") c.s3.provider_encryption = true;
   else return false;
   return true;
 }

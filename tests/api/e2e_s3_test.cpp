@@ -295,6 +295,14 @@ TEST_CASE("s3 migration: every local blob copied and verified, idempotent, resum
   auto [rc3, out3] = run(cmd + " --s3-addressing sideways");
   CHECK(rc3 != 0);
   CHECK_MESSAGE(out3.find("--s3-addressing: must be path or virtual, not sideways") != std::string::npos, out3);
+  auto [rc4, out4] = run(cmd + " --s3-provider-encryption");
+  CHECK(rc4 != 0);
+  CHECK_MESSAGE(out4.find("documents-migrate-to-s3 copies the ledger-encrypted blobs as they are") != std::string::npos, out4);
+  auto [rc5, out5] = run(std::string(LEDGERD_PATH) + " documents-migrate-to-s3 --documents-dir " + docs.string() +
+                         " --s3-endpoint ftp://x --s3-bucket b3 --s3-access-key-file " + files.write("a2", "S3RVER") +
+                         " --s3-secret-key-file " + files.write("s2", "S3RVER"));
+  CHECK(rc5 != 0);
+  CHECK_MESSAGE(out5.find("--s3-endpoint: must start with http:// or https://, not ftp://x") != std::string::npos, out5);
 
   // The same ledger on the S3 backend, local blobs gone: the same content.
   env.proc.stop();
