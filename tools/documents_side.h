@@ -1,8 +1,9 @@
-// ledgerd's wallet-document side (docs/documents.md): the local blob store
-// under DATA_DIR/documents, the link signing key, and the orphan sweeper, a
-// thread that every sweep_interval_s removes blobs no live document names
-// and leftover temporary files, once older than sweep_grace_s (so an upload
-// between its blob and its event is never touched).
+// ledgerd's wallet-document side (docs/documents.md): the blob store (local,
+// under DATA_DIR/documents, or S3 with --blob-backend s3), the link signing
+// key, and the orphan sweeper, a thread that every sweep_interval_s removes
+// blobs no live document names and leftover temporary files, once older
+// than sweep_grace_s (so an upload between its blob and its event is never
+// touched).
 #pragma once
 
 #include <condition_variable>
