@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "documents/blob_store.h"
 #include "documents/clamd.h"
@@ -39,6 +41,10 @@ struct document_settings {
   // Tests only (a hidden flag): the process exits at once after an upload's
   // blobs are committed and before its command is appended, as a crash there.
   bool exit_after_blob_commit = false;
+  // Provider-side encryption (S3 with --s3-provider-encryption): content
+  // answers 307 to this presigned URL of the blob (at `now_s`) instead of
+  // streaming it. Empty: the ledger decrypts and streams.
+  std::function<std::string(std::string_view blob_id, std::int64_t now_s)> presigned_content_url;
 };
 
 }  // namespace ledger::api

@@ -165,6 +165,15 @@ std::string content_disposition(const payout_keys& keys, const document_uploaded
   return "attachment; filename*=UTF-8''" + enc;
 }
 
+// Provider-side encryption: the object store serves the content.
+void redirect_to(exchange& x, const std::string& url) {
+  http_response r;
+  r.status = 307;
+  r.headers.emplace_back("Location", url);
+  r.headers.emplace_back("Cache-Control", "private, no-store");
+  x.finish(std::move(r));
+}
+
 // The plain content of `d`, checked against its recorded hash.
 void send_content(exchange& x, const document_uploaded& d) {
   const payout_keys& keys = *x.svc.config.payment_keys;
@@ -172,6 +181,7 @@ void send_content(exchange& x, const document_uploaded& d) {
   auto err = keys.data_key(d.owner, false, data_key);
   if (err == key_error::destroyed) return x.fail({410, "not-found", "the document's key was destroyed", "", {}});
   if (err != key_error::none) return x.fail({503, "documents-unavailable", std::string(to_string(err)), "", {{"Retry-After", "5"}}});
+  if (const auto& presign = x.svc.config.documents.presigned_content_url) return redirect_to(x, presign(d.blob_id, x.svc.clk.now_us() / 1'000'000));
   std::string plain;
   auto st = documents::open_blob(*x.svc.config.documents.store, d.blob_id, data_key, d.owner,
                                  static_cast<std::size_t>(d.size_bytes), plain);

@@ -51,6 +51,35 @@ std::string sha256_hex(std::string_view bytes) {
   return s;
 }
 
+namespace {
+
+// The provider encrypts (docs/documents.md, provider-side encryption): the
+// content is the blob, named by its own SHA-256.
+status store_plain(blob_store& store, const piece_source& next, std::string& blob_id, std::uint64_t& size) {
+  std::unique_ptr<blob_writer> w;
+  if (auto st = store.create(w); !st) return st;
+  for (std::string piece;;) {
+    if (auto st = next(piece); !st) return st;
+    if (piece.empty()) return w->commit(blob_id);
+    size += piece.size();
+    if (auto st = w->write(piece); !st) return st;
+  }
+}
+
+status read_plain(blob_reader& r, std::size_t plaintext_max, std::string& plaintext) {
+  if (r.size() > plaintext_max) return status::invalid_argument("blob larger than allowed");
+  plaintext.clear();
+  plaintext.reserve(static_cast<std::size_t>(r.size()));
+  for (std::string piece;;) {
+    if (auto st = r.read(blob_chunk_bytes, piece); !st) return st;
+    if (piece.empty()) return status::ok();
+    plaintext += piece;
+    if (plaintext.size() > r.size()) return status::corruption("blob grew while read");
+  }
+}
+
+}  // namespace
+
 status seal_blob(blob_store& store, std::string_view data_key, std::string_view owner, std::string_view nonce_input,
                  std::string_view plaintext, std::string& blob_id) {
   std::size_t at = 0;
@@ -66,6 +95,7 @@ status seal_blob(blob_store& store, std::string_view data_key, std::string_view 
 status seal_blob_stream(blob_store& store, std::string_view data_key, std::string_view owner, std::string_view nonce_input,
                         const piece_source& next, std::string& blob_id, std::uint64_t& size) {
   size = 0;
+  if (store.provider_encrypts()) return store_plain(store, next, blob_id, size);
   std::string nonce = hmac(nonce_key(data_key), nonce_input).substr(0, nonce_bytes);
   cipher_ctx c(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
   if (!c || !init(c.get(), true, content_key(data_key), nonce, aad_of(owner))) return status::unavailable("cipher setup failed");
@@ -97,6 +127,7 @@ status open_blob(blob_store& store, std::string_view id, std::string_view data_k
                  std::size_t plaintext_max, std::string& plaintext) {
   std::unique_ptr<blob_reader> r;
   if (auto st = store.open(id, r); !st) return st;
+  if (store.provider_encrypts()) return read_plain(*r, plaintext_max, plaintext);
   if (r->size() < blob_overhead_bytes) return status::corruption("blob too short");
   if (r->size() - blob_overhead_bytes > plaintext_max) return status::invalid_argument("blob larger than allowed");
   std::string all;

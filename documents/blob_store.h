@@ -65,6 +65,10 @@ class blob_store {
   virtual status list(std::size_t max, const std::function<bool(const blob_entry&)>& each) = 0;
   // Removes a leftover temporary file listed by list().
   virtual status remove_temporary(const blob_entry& e) = 0;
+  // True when the storage provider encrypts what it stores (S3 with
+  // --s3-provider-encryption): seal_blob and open_blob then store and read
+  // the content as is, instead of the ledger's AES-256-GCM.
+  virtual bool provider_encrypts() const { return false; }
 };
 
 // The local backend under `root` (created if missing, with tmp/ and blobs/).

@@ -55,6 +55,11 @@ Commands:
                         from the webhook account --account NAME in the read
                         models; keeps the result there; prints it as JSON;
                         exit 1 when anything does not match
+  documents-migrate-to-s3 copy every document blob from the local store
+                        (--documents-dir) to the S3 store (--s3-*), reading
+                        each back and comparing its SHA-256; blobs already
+                        there are skipped (rerun to resume); prints the counts;
+                        exit 1 when any failed
   probe URL             GET URL (http://host:port/path); exit 0 on 200 within
                         2 seconds, else 1 (container health checks)
 
@@ -132,6 +137,20 @@ Options (each also read from the environment variable shown; flags win):
   --upload-idle-timeout-ms N LEDGER_UPLOAD_IDLE_TIMEOUT_MS an upload's body must keep arriving:
                             at most this long without a byte [30000]
   --upload-deadline-ms N    LEDGER_UPLOAD_DEADLINE_MS an upload's whole body within this [600000]
+  --blob-backend local|s3   LEDGER_BLOB_BACKEND    where document blobs live [local]
+  --s3-endpoint URL         LEDGER_S3_ENDPOINT     http(s)://HOST[:PORT] of the S3-compatible store
+  --s3-bucket NAME          LEDGER_S3_BUCKET       its bucket
+  --s3-region NAME          LEDGER_S3_REGION       the SigV4 region [us-east-1]
+  --s3-prefix PREFIX        LEDGER_S3_PREFIX       key prefix, "" or ending in '/' [documents/]
+  --s3-access-key-file PATH LEDGER_S3_ACCESS_KEY_FILE the access key id (a file: never on the
+                            command line)
+  --s3-secret-key-file PATH LEDGER_S3_SECRET_KEY_FILE the secret access key
+  --s3-addressing path|virtual LEDGER_S3_ADDRESSING HOST/BUCKET/KEY or BUCKET.HOST/KEY [path]
+  --s3-ca-file PATH         LEDGER_S3_CA_FILE      PEM trust anchors for https [the system's]
+  --s3-timeout-ms N         LEDGER_S3_TIMEOUT_MS   each S3 request, connect to answer [30000]
+  --s3-provider-encryption                         store blobs with S3 server-side encryption
+                            (AES256) instead of the ledger's AES-256-GCM; content answers 307 to
+                            a presigned URL (see docs/documents.md for what this gives up)
   --redis-url URL           LEDGER_REDIS_URL       redis://[USER@]HOST[:PORT][/DB]: share the rate
                             limits of every instance there; unreachable: limited routes 503 [none]
   --redis-timeout-ms N      LEDGER_REDIS_TIMEOUT_MS connect and each call [250]
@@ -316,6 +335,20 @@ std::vector<option_def> feature_option_defs(config& c) {
       {"--upload-deadline-ms", "LEDGER_UPLOAD_DEADLINE_MS", [&](const std::string& v) { c.upload_deadline_ms = int(to_number("--upload-deadline-ms", v, 10, 86'400'000)); }},
       {"--documents-sweep-grace-s", "", [&](const std::string& v) { c.documents_sweep_grace_s = std::int64_t(to_number("--documents-sweep-grace-s", v, 0, 86'400 * 30)); }},
       {"--documents-sweep-interval-ms", "", [&](const std::string& v) { c.documents_sweep_interval_ms = std::int64_t(to_number("--documents-sweep-interval-ms", v, 10, 86'400'000)); }},
+      {"--blob-backend", "LEDGER_BLOB_BACKEND", [&](const std::string& v) {
+         if (v != "local" && v != "s3") die("--blob-backend: must be local or s3, not " + v);
+         c.blob_backend = v; }},
+      {"--s3-endpoint", "LEDGER_S3_ENDPOINT", [&](const std::string& v) { c.s3.endpoint = v; }},
+      {"--s3-bucket", "LEDGER_S3_BUCKET", [&](const std::string& v) { c.s3.bucket = v; }},
+      {"--s3-region", "LEDGER_S3_REGION", [&](const std::string& v) { c.s3.region = v; }},
+      {"--s3-prefix", "LEDGER_S3_PREFIX", [&](const std::string& v) { c.s3.prefix = v; }},
+      {"--s3-access-key-file", "LEDGER_S3_ACCESS_KEY_FILE", [&](const std::string& v) { c.s3_access_key_file = v; }},
+      {"--s3-secret-key-file", "LEDGER_S3_SECRET_KEY_FILE", [&](const std::string& v) { c.s3_secret_key_file = v; }},
+      {"--s3-addressing", "LEDGER_S3_ADDRESSING", [&](const std::string& v) {
+         if (v != "path" && v != "virtual") die("--s3-addressing: must be path or virtual, not " + v);
+         c.s3.virtual_host = v == "virtual"; }},
+      {"--s3-ca-file", "LEDGER_S3_CA_FILE", [&](const std::string& v) { c.s3.ca_file = v; }},
+      {"--s3-timeout-ms", "LEDGER_S3_TIMEOUT_MS", [&](const std::string& v) { c.s3.timeout_ms = std::int64_t(to_number("--s3-timeout-ms", v, 100, 600'000)); }},
   };
 }
 
@@ -435,6 +468,29 @@ void check_benchmark(const config& c) {
         "loses acknowledged money movements; never use it outside a benchmark");
 }
 
+// A secret from a file: its first line, without the line end.
+std::string secret_line(const std::string& flag, const std::string& path) {
+  if (path.empty()) die(flag + " is needed with the S3 blob backend");
+  std::string v = read_file(path);
+  if (auto nl = v.find_first_of("\r\n"); nl != std::string::npos) v.resize(nl);
+  if (v.empty()) die(flag + ": " + path + " is empty");
+  return v;
+}
+
+void check_s3(config& c) {
+  bool migrate = c.command == "documents-migrate-to-s3";
+  if (c.s3.provider_encryption && c.blob_backend != "s3") die("--s3-provider-encryption needs --blob-backend s3");
+  if (c.blob_backend != "s3" && !migrate) return;
+  if (c.s3.endpoint.empty() || c.s3.bucket.empty()) die("the S3 blob backend needs --s3-endpoint and --s3-bucket");
+  if (migrate && c.s3.provider_encryption)
+    die("documents-migrate-to-s3 copies the ledger-encrypted blobs as they are; --s3-provider-encryption stores "
+        "content unencrypted by the ledger, so the two cannot be mixed");
+  c.s3.credentials.access_key = secret_line("--s3-access-key-file", c.s3_access_key_file);
+  c.s3.credentials.secret_key = secret_line("--s3-secret-key-file", c.s3_secret_key_file);
+  if (auto e = documents::check_s3_settings(c.s3)) die(*e);
+  if (!c.s3.ca_file.empty() && c.s3.endpoint.rfind("https://", 0) != 0) die("--s3-ca-file needs an https:// --s3-endpoint");
+}
+
 void print_summary(const config& c) {
   std::printf("ledgerd: configuration ok: %s log=%s listen=%s data-dir=%s", c.command.c_str(), c.log.c_str(),
               c.listen.c_str(), c.data_dir.c_str());
@@ -457,6 +513,7 @@ void validate(config& c) {
                  c.sync ? "" : ": the WAL is not synced; a crash loses acknowledged commands");
   if (kafka) check_kafka(c);
   if (auto e = c.rate_limits.validate()) die(*e);
+  check_s3(c);
   if (auto e = c.wallet_auth.validate()) die("wallet sign-in: " + *e);
   if (!c.redis_url.empty()) {
     api::redis_settings rs;
@@ -519,7 +576,8 @@ int read_command(config& c, int argc, char** argv) {
   if (argc <= 1 || argv[1][0] == '-') return 1;
   c.command = argv[1];
   static const char* commands[] = {"serve",  "migrate", "project", "verify-read-models", "rebuild-read-models", "retention",
-                                   "engine", "probe", "backup", "restore", "reconcile"};
+                                   "engine", "probe", "backup", "restore", "reconcile",
+                                   "documents-migrate-to-s3"};
   if (std::find(std::begin(commands), std::end(commands), c.command) == std::end(commands))
     die("unknown command " + c.command + " (see --help)");
   if (c.command != "probe") return 2;
@@ -542,6 +600,7 @@ bool read_switch(config& c, const std::string& a) {
   else if (a == "--quick") c.restore_quick = true;
   else if (a == "--unsafe-no-sync") c.sync = false;  // refused without --benchmark-mode (validate)
   else if (a == "--test-exit-after-blob-commit") c.test_exit_after_blob_commit = true;  // tests only; not in --help
+  else if (a == "--s3-provider-encryption") c.s3.provider_encryption = true;
   else return false;
   return true;
 }

@@ -15,6 +15,7 @@
 #include "api/wallet_auth_settings.h"
 #include "api/server.h"
 #include "kafka/client.h"
+#include "documents/s3_blob_store.h"
 
 namespace ledger::tools {
 
@@ -107,6 +108,11 @@ struct config {
   std::int64_t documents_sweep_grace_s = 3600;
   std::int64_t documents_sweep_interval_ms = 600'000;
   bool test_exit_after_blob_commit = false;
+  // Where blobs live: "local" (documents_dir) or "s3" (docs/documents.md);
+  // the S3 settings, keys read from the two files by validate().
+  std::string blob_backend = "local";
+  documents::s3_settings s3;
+  std::string s3_access_key_file, s3_secret_key_file;
   std::string redis_url;       // empty: the in-process limiter
   int redis_timeout_ms = 250;
   std::string redis_password;  // secret: environment or file only
