@@ -64,6 +64,13 @@ std::string_view problem_title(std::string_view slug) {
       {"empty-document", "Empty document"},
       {"virus-scanner-unavailable", "The virus scanner is unavailable"},
       {"infected-content", "The content is infected"},
+      {"export-too-soon", "One export per hour"},
+      {"exports-busy", "Too many exports at once"},
+      {"export-refused", "Export refused"},
+      {"owner-holds-money", "The owner still holds money"},
+      {"owner-deleted", "The owner was deleted"},
+      {"owner-changed", "The owner's documents changed"},
+      {"fresh-credential-required", "A fresh credential is required"},
   };
   for (const auto& [k, v] : titles)
     if (slug == k) return v;
