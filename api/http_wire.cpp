@@ -70,7 +70,12 @@ std::shared_ptr<beast_response> to_response(http_response&& r, bool keep_alive) 
   for (auto& [k, v] : r.headers) res->insert(k, v);
   res->body() = std::move(r.body);
   res->keep_alive(keep_alive);
+  // A handler that sets Transfer-Encoding: chunked streams a body it frames
+  // as HTTP/1.1 chunks itself (the document export); prepare_payload would
+  // drop the header (the server has taken the stream out of `r` by now).
+  bool chunked = res->chunked();
   res->prepare_payload();
+  if (chunked) res->chunked(true);
   return res;
 }
 

@@ -647,6 +647,7 @@ std::variant<principal, jwt_error> read_claims(const keyring& ring, simdjson::do
   }
   if (auto error = read_bindings(claims, who)) return *error;
   who.subject = std::string(subject);
+  if (std::int64_t iat = 0; read_int_claim(claims, "iat", iat) == int_claim::present) who.issued_at_s = iat;
   return who;
 }
 

@@ -49,6 +49,10 @@ struct principal {
   // unless they carry the claims; only the service role is bound by them.
   std::vector<std::string> providers;
   std::vector<std::uint64_t> accounts;
+  // When the credential was issued (seconds since the epoch): the JWT's
+  // "iat", a wallet session's opening; 0 when unknown (a JWT without iat).
+  // Routes that need a fresh credential compare it with now.
+  std::int64_t issued_at_s = 0;
 };
 
 // A key chosen by the token header's "kid". Exactly one of the two is set.

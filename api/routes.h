@@ -26,6 +26,8 @@ void add_document_routes(router& r); // wallet documents: uploads, reads, signed
 void add_console_routes(router& r);  // the web console's files and GET /v1/me (routes_console.cpp)
 void add_fx_routes(router& r);       // rates, quotes, exchanges, FX limits, owner tiers (routes_fx.cpp)
 void add_console_routes(router& r);
+void add_document_export_routes(router& r);  // GET /v1/documents/export (routes_documents_export.cpp)
+void add_owner_routes(router& r);  // DELETE /v1/owners/{owner}: the account-deletion cascade (routes_owners.cpp)
 void add_payment_request_routes(router& r);  // payment requests, their QR codes, the activity log  // the web console's files and GET /v1/me (routes_console.cpp)
 
 }  // namespace ledger::api

@@ -18,6 +18,8 @@ constexpr route_module modules[] = {
     add_document_routes,
     add_fx_routes,
     add_payment_request_routes,
+    add_document_export_routes,
+    add_owner_routes,
 };
 
 const router& api_routes() {

@@ -55,6 +55,7 @@ std::variant<principal, jwt_error> verify_bearer(const backend& b, const jwt_ver
   principal p;
   p.subject = std::get<session_record>(found).owner;
   p.role_ = role::user;
+  p.issued_at_s = std::get<session_record>(found).opened_at_us / 1'000'000;
   return p;
 }
 

@@ -11,11 +11,22 @@
 // Default limits: uploads stream under --upload-max-bytes (25 MiB) while
 // --body-max-bytes stays 1 MiB.
 //
-// Usage: documents_bench [--small N] [--large N]
+// --export N (default 0: off) adds the export: N documents of 5 MB
+// uploaded, then GET /v1/documents/export (a streamed ZIP, read by curl into
+// /dev/null) in MB/s beside two baselines of the same run: every document's
+// content over HTTP (GET /v1/documents/{id}/content, one at a time), and the
+// blob store's streaming decryption alone (documents::stream_blob, no HTTP).
+// ledgerd's resident memory (VmRSS from /proc, sampled every 5 ms) is printed
+// at idle and at its peak during the content downloads and the export.
+//
+// Usage: documents_bench [--small N] [--large N] [--export N]
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -102,6 +113,76 @@ void print(const char* what, std::size_t bytes, const figures& f) {
   std::printf("  %-34s %4d ok  %8.1f /s  %8.1f MB/s\n", what, f.ok, f.ok / f.seconds, f.ok * double(bytes) / 1e6 / f.seconds);
 }
 
+long rss_kb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// Runs `work` while sampling ledgerd's RSS; returns the peak in kB.
+template <class F>
+long peak_rss_during(pid_t pid, F work) {
+  std::atomic<bool> done{false};
+  long peak = rss_kb(pid);
+  std::thread sampler([&] {
+    while (!done) {
+      peak = std::max(peak, rss_kb(pid));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  work();
+  done = true;
+  sampler.join();
+  return peak;
+}
+
+void export_bench(ledger_env& env, const std::string& blob_dir, int n) {
+  const std::size_t bytes = 5'000'000;
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    request r{"POST", "/v1/documents?category=other&file_name=export-" + std::to_string(i) + ".txt",
+              {{"Authorization", "Bearer " + env.alice}, {"Content-Type", "text/plain"}, {"Idempotency-Key", "x-" + std::to_string(i)}},
+              content_of(bytes, 1000 + i)};
+    auto res = env.call(r);
+    if (res.status == 201) ids.push_back(res.header("ledger-seq"));
+  }
+  const double total_mb = double(ids.size()) * double(bytes) / 1e6;
+  long idle = rss_kb(env.proc.pid());
+  figures content;
+  auto t0 = steady::now();
+  long content_peak = peak_rss_during(env.proc.pid(), [&] {
+    for (const auto& id : ids) content.ok += env.get("/v1/documents/" + id + "/content", env.alice).status == 200;
+  });
+  content.seconds = seconds_since(t0);
+  status st;
+  auto store = documents::make_local_blob_store(blob_dir, st);
+  std::string key(32, 'k'), blob;
+  documents::seal_blob(*store, key, "alice", "x", content_of(bytes, 0), blob);
+  figures decrypt;
+  t0 = steady::now();
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    decrypt.ok += documents::stream_blob(*store, blob, key, "alice", [](std::string_view) { return true; }).is_ok();
+  decrypt.seconds = seconds_since(t0);
+  std::string curl = "curl -sS -o /dev/null -w '%{http_code} %{size_download}' -H 'Authorization: Bearer " + env.alice +
+                     "' http://127.0.0.1:" + std::to_string(env.proc.port()) + "/v1/documents/export";
+  std::string answer;
+  t0 = steady::now();
+  long export_peak = peak_rss_during(env.proc.pid(), [&] {
+    FILE* p = ::popen(curl.c_str(), "r");
+    char buf[128] = {};
+    if (p && std::fgets(buf, sizeof buf, p)) answer = buf;
+    if (p) ::pclose(p);
+  });
+  double export_s = seconds_since(t0);
+  std::printf("document export, %zu documents of 5 MB (%.0f MB), one client\n", ids.size(), total_mb);
+  std::printf("  baseline: stream_blob alone          %8.1f MB/s\n", decrypt.ok * double(bytes) / 1e6 / decrypt.seconds);
+  std::printf("  baseline: content route, one by one  %8.1f MB/s  (%d ok)\n", content.ok * double(bytes) / 1e6 / content.seconds, content.ok);
+  std::printf("  export (ZIP, chunked, two passes)    %8.1f MB/s  (curl: %s)\n", total_mb / export_s, answer.c_str());
+  std::printf("  ledgerd RSS: idle %ld kB, peak during content downloads %ld kB, peak during the export %ld kB\n", idle,
+              content_peak, export_peak);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,27 +193,31 @@ int main(int argc, char** argv) {
     std::abort();
   });
   const int small = arg(argc, argv, "--small", 200), large = arg(argc, argv, "--large", 20);
+  const int exports = arg(argc, argv, "--export", 0);
   testing::temp_dir keys("bench-keys");
   std::ofstream(keys.path() / "k1") << std::string(64, 'a') << "\n";
   ledger_env env({.args = {"--rate-limit", "commands:0:0:60", "--master-key-file", "k1," + (keys.path() / "k1").string(),
                            "--clamd-socket", "off", "--quiet"},
                   .quiet = true});
-  auto wallet = env.open_wallet("bench-user");
-  figures dep;
-  auto t0 = steady::now();
-  for (int i = 0; i < small; ++i)
-    dep.ok += env.post("/v1/deposits", env.service,
-                       R"({"wallet_id":)" + std::to_string(wallet) + R"(,"asset":"USD","amount":"1.00","provider":"stripe"})")
-                          .status == 201;
-  dep.seconds = seconds_since(t0);
   testing::temp_dir blobs("bench-blobs");
-  std::printf("document uploads, one client, ledgerd on loopback (local blob backend, fsyncs per upload)\n");
-  std::printf("  baseline: deposits over HTTP      %4d ok  %8.1f /s\n", dep.ok, dep.ok / dep.seconds);
-  for (auto [bytes, n] : {std::pair<std::size_t, int>{100'000, small}, {5'000'000, large}}) {
-    print(("baseline: blob store, " + std::to_string(bytes / 1000) + " KB").c_str(), bytes,
-          store_only((blobs.path() / std::to_string(bytes)).string(), bytes, n));
-    print(("uploads over HTTP, " + std::to_string(bytes / 1000) + " KB").c_str(), bytes, http_uploads(env, bytes, n));
+  if (small > 0 || large > 0) {
+    auto wallet = env.open_wallet("bench-user");
+    figures dep;
+    auto t0 = steady::now();
+    for (int i = 0; i < small; ++i)
+      dep.ok += env.post("/v1/deposits", env.service,
+                         R"({"wallet_id":)" + std::to_string(wallet) + R"(,"asset":"USD","amount":"1.00","provider":"stripe"})")
+                            .status == 201;
+    dep.seconds = seconds_since(t0);
+    std::printf("document uploads, one client, ledgerd on loopback (local blob backend, fsyncs per upload)\n");
+    std::printf("  baseline: deposits over HTTP      %4d ok  %8.1f /s\n", dep.ok, dep.ok / dep.seconds);
+    for (auto [bytes, n] : {std::pair<std::size_t, int>{100'000, small}, {5'000'000, large}}) {
+      print(("baseline: blob store, " + std::to_string(bytes / 1000) + " KB").c_str(), bytes,
+            store_only((blobs.path() / std::to_string(bytes)).string(), bytes, n));
+      print(("uploads over HTTP, " + std::to_string(bytes / 1000) + " KB").c_str(), bytes, http_uploads(env, bytes, n));
+    }
   }
   memory_during_upload(env, 25u << 20);
+  if (exports > 0) export_bench(env, (blobs.path() / "export").string(), exports);
   return 0;
 }

@@ -165,3 +165,73 @@ status open_blob(blob_store& store, std::string_view id, std::string_view data_k
 }
 
 }  // namespace ledger::documents
+
+namespace ledger::documents {
+
+namespace {
+
+// Decrypts ciphertext pieces as they come, holding back the last tag_bytes
+// (the tag ends the blob, and its start is not known before the end).
+class blob_decryptor {
+ public:
+  blob_decryptor(EVP_CIPHER_CTX* c, const std::function<bool(std::string_view)>& each) : c_(c), each_(each) {}
+
+  status feed(std::string_view bytes) {
+    held_.append(bytes.data(), bytes.size());
+    if (held_.size() <= tag_bytes) return status::ok();
+    std::size_t n_in = held_.size() - tag_bytes;
+    out_.resize(n_in + 16);
+    int n = 0;
+    if (EVP_CipherUpdate(c_, reinterpret_cast<unsigned char*>(out_.data()), &n, u8(held_), static_cast<int>(n_in)) != 1)
+      return status::corruption("decryption failed");
+    held_.erase(0, n_in);
+    if (n > 0 && !each_(std::string_view(out_.data(), static_cast<std::size_t>(n)))) return status::invalid_argument("stopped");
+    return status::ok();
+  }
+
+  status finish() {
+    unsigned char fin[16];
+    int n = 0;
+    if (held_.size() != tag_bytes || EVP_CIPHER_CTX_ctrl(c_, EVP_CTRL_GCM_SET_TAG, tag_bytes, held_.data()) != 1 ||
+        EVP_CipherFinal_ex(c_, fin, &n) != 1)
+      return status::corruption("blob failed authentication");
+    return status::ok();
+  }
+
+ private:
+  EVP_CIPHER_CTX* c_;
+  const std::function<bool(std::string_view)>& each_;
+  std::string held_, out_;
+};
+
+}  // namespace
+
+status stream_blob(blob_store& store, std::string_view id, std::string_view data_key, std::string_view owner,
+                   const std::function<bool(std::string_view piece)>& each) {
+  std::unique_ptr<blob_reader> r;
+  if (auto st = store.open(id, r); !st) return st;
+  if (r->size() < blob_overhead_bytes) return status::corruption("blob too short");
+  std::string head;
+  while (head.size() < magic.size() + nonce_bytes) {
+    std::string piece;
+    if (auto st = r->read(magic.size() + nonce_bytes - head.size(), piece); !st) return st;
+    if (piece.empty()) return status::corruption("blob too short");
+    head += piece;
+  }
+  if (head.compare(0, magic.size(), magic) != 0) return status::corruption("not a document blob");
+  cipher_ctx c(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+  if (!c || !init(c.get(), false, content_key(data_key), std::string_view(head).substr(magic.size()), aad_of(owner)))
+    return status::unavailable("cipher setup failed");
+  blob_decryptor dec(c.get(), each);
+  std::uint64_t read_bytes = head.size();
+  for (std::string piece;;) {
+    if (auto st = r->read(blob_chunk_bytes, piece); !st) return st;
+    if (piece.empty()) break;
+    read_bytes += piece.size();
+    if (read_bytes > r->size()) return status::corruption("blob grew while read");
+    if (auto st = dec.feed(piece); !st) return st;
+  }
+  return dec.finish();
+}
+
+}  // namespace ledger::documents

@@ -48,3 +48,16 @@ status open_blob(blob_store& store, std::string_view id, std::string_view data_k
 std::string sha256_hex(std::string_view bytes);
 
 }  // namespace ledger::documents
+
+namespace ledger::documents {
+
+// Streams blob `id`'s plain content to `each`, one piece of at most
+// blob_chunk_bytes at a time, with bounded memory (a few chunks, whatever
+// the blob's size). The pieces are unauthenticated until this returns ok:
+// corruption when the blob fails authentication after the last piece (the
+// caller must then discard what it got), or when `each` returns false
+// (stopped by the caller: invalid_argument).
+status stream_blob(blob_store& store, std::string_view id, std::string_view data_key, std::string_view owner,
+                   const std::function<bool(std::string_view piece)>& each);
+
+}  // namespace ledger::documents

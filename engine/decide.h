@@ -46,6 +46,12 @@ concept document_command = static_cast<std::uint16_t>(T::type) >= 100 && static_
 void decide_document(const ledger_state& state, const upload_document_cmd& c, const decide_context& ctx, event& out);
 void decide_document(const ledger_state& state, const delete_document_cmd& c, const decide_context& ctx, event& out);
 void decide_document(const ledger_state& state, const set_group_members_cmd& c, const decide_context& ctx, event& out);
+// Document exports and owner deletion (engine/owners.cpp), types 103 and 110-119.
+void decide_document(const ledger_state& state, const export_documents_cmd& c, const decide_context& ctx, event& out);
+void decide_document(const ledger_state& state, const delete_owner_cmd& c, const decide_context& ctx, event& out);
+// True (and `out` rejected with owner_deleted) when `body` names, in an
+// `owner` field, an owner that was deleted.
+bool refuse_deleted_owner(const ledger_state& state, const command_body& body, event& out);
 
 // The system event that closes sessions and challenges whose expiry has
 // passed (ids and nonces from due_sessions and due_challenges).

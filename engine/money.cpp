@@ -393,6 +393,7 @@ void decide_body(decision& d, const close_account_cmd& c) {
 void decide(const ledger_state& state, const command_body& body, const decide_context& ctx, event& out) {
   decision d{state, ctx, out};
   out.effects.clear();
+  if (refuse_deleted_owner(state, body, out)) return;
   std::visit(
       [&](const auto& b) {
         if constexpr (session_command<std::decay_t<decltype(b)>>)

@@ -296,6 +296,17 @@ class event_check {
   }
   std::set<std::uint64_t> new_requests_, closed_requests_;
 
+  // Owner deletion: the closings, revocations and removals are their own
+  // effects (checked above); this one only marks the owner, once.
+  status check(const documents_exported& x) {
+    if (x.owner.empty() || x.owner.size() > owner_bytes_max) return bad("export of a malformed owner");
+    return status::ok();
+  }
+  status check(const owner_deleted& d) {
+    if (d.owner.empty() || d.owner.size() > owner_bytes_max) return bad("deletion of a malformed owner");
+    if (s_.owner_deleted_at_us(d.owner)) return bad("deletes owner " + d.owner + " twice");
+    return status::ok();
+  }
   status check(const wallet_disconnected& c) {
     if (!connected(c.chain, c.address)) return bad("disconnects " + c.address + ", which is not connected");
     connections_[keys::connection(c.chain, c.address)] = false;

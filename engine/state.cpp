@@ -427,7 +427,8 @@ void ledger_state::apply_effect(const effect& fx, const daily_usage* usage) {
              std::holds_alternative<group_members_set>(fx)) {
     apply_document_effect(fx);
   } else if (!apply_money_effect(fx) && !apply_fx_effect(fx) && !apply_request_effect(fx)) {
-    apply_session_effect(fx);
+    apply_session_effect(fx);  // each of these two ignores the other's effects
+    apply_owner_effect(fx);
   }
 }
 

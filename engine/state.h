@@ -60,6 +60,8 @@ namespace ledger {
 //   'L' tier (1) asset  -> tier_limits_record
 //   'P' id (8, BE)      -> payment_request_record, open (pending) requests
 //   'B' id (8, BE)      -> payment_request_record, closed requests
+//   'J' owner           -> log time of the owner's last accepted export (8, BE)
+//   'O' owner           -> log time of the owner's deletion (8, BE)
 namespace keys {
 std::string asset(std::string_view code);
 std::string account(std::uint64_t id);
@@ -93,6 +95,8 @@ std::string document(std::uint64_t id);
 std::string owner_documents_prefix(std::string_view owner);
 std::string owner_document(std::string_view owner, std::uint64_t id);
 std::string owner_document_count(std::string_view owner);
+std::string owner_last_export(std::string_view owner);
+std::string deleted_owner(std::string_view owner);
 std::string group_documents_prefix(std::uint64_t group);
 std::string group_document(std::uint64_t group, std::uint64_t id);
 std::string group_members(std::uint64_t group);
@@ -417,6 +421,10 @@ class ledger_state {
   std::vector<std::string> group_members(std::uint64_t group) const;
   std::uint64_t document_count(std::string_view owner) const;
   std::uint64_t group_count(std::string_view member) const;
+  // --- document exports and owner deletion (engine/owners.cpp) ---
+  // Log time of the owner's last accepted export, or of its deletion; nullopt: none.
+  std::optional<std::int64_t> last_export_us(std::string_view owner) const;
+  std::optional<std::int64_t> owner_deleted_at_us(std::string_view owner) const;
   std::size_t session_count() const { return sessions_.size(); }
 
   // --- exchange and limit tiers (engine/fx_state.cpp) ---
@@ -464,6 +472,7 @@ class ledger_state {
   void put_money_tx(const money_tx_record& r);
   void apply_payout_effect(const payout_destination_registered& p);
   void apply_document_effect(const effect& fx);
+  void apply_owner_effect(const effect& fx);
   // Returns false when `fx` is no exchange or tier effect.
   bool apply_fx_effect(const effect& fx);
   // Tier limits are few and read on every debit: kept in memory (key: keys::tier_limits).

@@ -77,6 +77,13 @@ void build_account_activity(const event& e, int idx, const effect& fx, activity_
         details_of({{"asset", fs->asset}, {"kind", std::string(to_string(fs->kind))}}));
   } else if (auto* p = std::get_if<payout_destination_registered>(&fx)) {
     add(rows, e, idx, "payout_destination_registered", p->owner, "", p->wallet, "{}");
+  } else if (auto* x = std::get_if<documents_exported>(&fx)) {
+    add(rows, e, idx, "documents_exported", x->owner, "", 0,
+        details_of({{"document_count", std::to_string(x->document_count)}, {"total_bytes", std::to_string(x->total_bytes)}}));
+  } else if (auto* od = std::get_if<owner_deleted>(&fx)) {
+    add(rows, e, idx, "owner_deleted", od->owner, "", 0,
+        details_of({{"wallets", std::to_string(od->wallets.size())}, {"sessions", std::to_string(od->sessions.size())},
+                    {"documents", std::to_string(od->documents.size())}}));
   }
 }
 

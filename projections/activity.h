@@ -6,7 +6,7 @@
 // sign-ins, session revocations, wallet links and unlinks, wallets opened
 // (with their limits), admin actions (freeze, unfreeze, close, fee
 // schedules), payout destinations registered, payment requests created,
-// declined and cancelled. Where an effect does not name the owner (a
+// declined and cancelled, document exports and owner deletions. Where an effect does not name the owner (a
 // session closed, a wallet's status, a refused sign-in of a connected
 // address) the write looks it up in the read models written before it.
 //

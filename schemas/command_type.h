@@ -60,6 +60,9 @@ enum class command_type : std::uint16_t {
   pay_payment_request = 71,
   decline_payment_request = 72,
   cancel_payment_request = 73,
+  // Document exports and owner deletion (schemas/owner_commands.h): 103, 110-119.
+  export_documents = 103,
+  delete_owner = 110,
 };
 std::string_view to_string(command_type t);
 

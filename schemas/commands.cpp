@@ -83,6 +83,8 @@ std::string_view to_string(command_type t) {
     case command_type::pay_payment_request: return "pay_payment_request";
     case command_type::decline_payment_request: return "decline_payment_request";
     case command_type::cancel_payment_request: return "cancel_payment_request";
+    case command_type::export_documents: return "export_documents";
+    case command_type::delete_owner: return "delete_owner";
   }
   return "unknown";
 }

@@ -26,6 +26,7 @@
 #include "schemas/document_commands.h"
 #include "schemas/payment_request_commands.h"
 #include "schemas/session_commands.h"
+#include "schemas/owner_commands.h"
 
 namespace ledger {
 
@@ -303,7 +304,8 @@ using command_body = std::variant<register_asset_cmd, open_account_cmd, deposit_
                                   upload_document_cmd, delete_document_cmd, set_group_members_cmd,
                                   set_rate_cmd, quote_cmd, exchange_cmd, set_fx_limit_cmd, set_owner_tier_cmd,
                                   set_tier_limits_cmd, create_payment_request_cmd, pay_payment_request_cmd,
-                                  decline_payment_request_cmd, cancel_payment_request_cmd>;
+                                  decline_payment_request_cmd, cancel_payment_request_cmd,
+                                  export_documents_cmd, delete_owner_cmd>;
 
 struct command {
   std::string principal;        // who asks; idempotency keys are scoped to it

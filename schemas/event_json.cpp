@@ -349,6 +349,23 @@ struct effect_json {
     if (v.payer_wallet != 0) w.unum("payer_wallet", v.payer_wallet);
     if (!v.reason.empty()) w.str("reason", v.reason);
   }
+  void operator()(const documents_exported& v) {
+    w.str("effect", "documents_exported");
+    w.str("owner", v.owner);
+    w.unum("document_count", v.document_count);
+    w.unum("total_bytes", v.total_bytes);
+    w.str("at", format_rfc3339_us(v.at_us));
+  }
+  void operator()(const owner_deleted& v) {
+    w.str("effect", "owner_deleted");
+    w.str("owner", v.owner);
+    for (auto [name, ids] : {std::pair{"wallets", &v.wallets}, {"sessions", &v.sessions}, {"documents", &v.documents}}) {
+      w.key(name);
+      w.open('[');
+      for (auto id : *ids) w.element(id);
+      w.close(']');
+    }
+    w.str("at", format_rfc3339_us(v.at_us));
   void operator()(const quotes_forgotten& v) {
     w.str("effect", "quotes_forgotten");
     w.key("quotes");

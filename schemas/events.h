@@ -328,6 +328,27 @@ struct monthly_usage {
   amount_t used_after = 0;
 };
 
+// --- document exports and owner deletion (schemas/owner_commands.h) -------
+
+// An owner's documents exported (count and plain bytes as streamed); its log
+// time starts the owner's next export_interval_us.
+struct documents_exported {
+  std::string owner;
+  std::uint64_t document_count = 0;
+  std::uint64_t total_bytes = 0;
+  std::int64_t at_us = 0;  // log time of the export
+};
+
+// An owner deleted. The same event carries an account_status_changed
+// (closed) per wallet, a session_closed (revoked) per session and a
+// document_deleted per document before this effect; it repeats what was
+// closed so a reader of this effect alone knows it.
+struct owner_deleted {
+  std::string owner;
+  std::vector<std::uint64_t> wallets;    // closed by this event
+  std::vector<std::uint64_t> sessions;   // revoked by this event
+  std::vector<std::uint64_t> documents;  // removed by this event
+  std::int64_t at_us = 0;
 // Quotes forgotten by the engine (a system event): spent or not, each had
 // expired at least quote_forget_after_us before the event's log time, so no
 // exchange can spend it any more; the key space drops them so quotes do not
@@ -345,7 +366,7 @@ using effect = std::variant<asset_registered, account_opened, account_status_cha
                             payout_destination_registered, document_uploaded, document_deleted,
                             group_members_set, rate_set, quote_issued, quote_used, fx_limit_set,
                             owner_tier_set, tier_limits_set, monthly_usage, payment_request_opened,
-                            payment_request_closed, quotes_forgotten>;
+                            payment_request_closed, documents_exported, owner_deleted, quotes_forgotten>;
 static_assert(std::is_same_v<std::variant_alternative_t<0, effect>, asset_registered>);
 static_assert(std::is_same_v<std::variant_alternative_t<3, effect>, balance_changed>);
 static_assert(std::is_same_v<std::variant_alternative_t<7, effect>, transaction_recorded>);
@@ -361,8 +382,10 @@ static_assert(std::is_same_v<std::variant_alternative_t<22, effect>, rate_set>);
 static_assert(std::is_same_v<std::variant_alternative_t<28, effect>, monthly_usage>);
 static_assert(std::is_same_v<std::variant_alternative_t<29, effect>, payment_request_opened>);
 static_assert(std::is_same_v<std::variant_alternative_t<30, effect>, payment_request_closed>);
-static_assert(std::is_same_v<std::variant_alternative_t<31, effect>, quotes_forgotten>);
-static_assert(std::variant_size_v<effect> == 32, "a new effect goes at the end with the next code");
+static_assert(std::is_same_v<std::variant_alternative_t<31, effect>, documents_exported>);
+static_assert(std::is_same_v<std::variant_alternative_t<32, effect>, owner_deleted>);
+static_assert(std::is_same_v<std::variant_alternative_t<33, effect>, quotes_forgotten>);
+static_assert(std::variant_size_v<effect> == 34, "a new effect goes at the end with the next code");
 
 enum class event_status : std::uint8_t { accepted = 1, rejected = 2 };
 

@@ -173,4 +173,10 @@ template <class A> void fields(A& a, payment_request_closed& v) {
 }
 template <class A> void fields(A& a, quotes_forgotten& v) { a(v.ids); }
 
+// Document exports and owner deletion (schemas/owner_commands.h).
+template <class A> void fields(A& a, export_documents_cmd& v) { a(v.owner); a(v.document_count); a(v.total_bytes); }
+template <class A> void fields(A& a, delete_owner_cmd& v) { a(v.owner); a(v.documents); }
+template <class A> void fields(A& a, documents_exported& v) { a(v.owner); a(v.document_count); a(v.total_bytes); a(v.at_us); }
+template <class A> void fields(A& a, owner_deleted& v) { a(v.owner); a(v.wallets); a(v.sessions); a(v.documents); a(v.at_us); }
+
 }  // namespace ledger

@@ -59,6 +59,8 @@ std::string_view to_string(reason r) {
     case reason::payment_request_declined: return "payment_request_declined";
     case reason::not_request_party: return "not_request_party";
     case reason::too_many_payment_requests: return "too_many_payment_requests";
+    case reason::export_too_soon: return "export_too_soon";
+    case reason::owner_deleted: return "owner_deleted";
   }
   return "unknown_reason";
 }

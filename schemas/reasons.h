@@ -70,9 +70,12 @@ enum class reason : std::uint16_t {
   payment_request_declined = 52,     // the payer declined it
   not_request_party = 53,            // the caller is not the payer (pay, decline) or requester (cancel)
   too_many_payment_requests = 54,    // the requester holds open_payment_requests_per_requester_max open requests
+  // Document exports and owner deletion (docs/documents.md).
+  export_too_soon = 55,  // the owner's last export is less than export_interval_us of log time ago
+  owner_deleted = 56,    // the owner named was deleted (delete_owner)
 };
 
-inline constexpr std::uint16_t reason_max = 54;
+inline constexpr std::uint16_t reason_max = 56;
 
 std::string_view to_string(reason r);
 

@@ -33,6 +33,9 @@ std::optional<field_error> validate_body(const create_payment_request_cmd& c);
 std::optional<field_error> validate_body(const pay_payment_request_cmd& c);
 std::optional<field_error> validate_body(const decline_payment_request_cmd& c);
 std::optional<field_error> validate_body(const cancel_payment_request_cmd& c);
+// Document exports and owner deletion (schemas/owner_commands.cpp).
+std::optional<field_error> validate_body(const export_documents_cmd& c);
+std::optional<field_error> validate_body(const delete_owner_cmd& c);
 
 // Whether a decoded session body's enums are in range (decode_body refuses
 // the bytes otherwise). True for every other body.

@@ -25,6 +25,7 @@
 #include "tools/audit/signing.h"
 #include "tools/audit_reads_adapter.h"
 #include "tools/documents_side.h"
+#include "api/owner_routes_common.h"
 #include "tools/ledgerd.h"
 #include "tools/read_models_adapter.h"
 #include "tools/system_clock.h"
@@ -238,6 +239,14 @@ status ensure_defaults(const std::function<append_result(std::vector<command>&&,
 }
 
 // The in-process limiter, or the Redis one when --redis-url is set.
+// Owner deletions a crash interrupted between their event and the API's
+// clean-up: the data keys are destroyed now (blobs go with the orphan sweeper).
+void finish_owner_deletions(const store& st, const api::payout_keys& keys, api::logger& log) {
+  std::size_t n = 0;
+  if (auto s = api::owners::finish_owner_deletions(st, keys, n); !s) die("finishing owner deletions: " + s.to_string());
+  if (n > 0) log.write("info", "finished owner deletions", {{"keys_destroyed", std::to_string(n)}});
+}
+
 std::unique_ptr<api::limiter> make_limiter(const config& cfg, clock& clk, api::logger& log) {
   if (cfg.redis_url.empty()) return std::make_unique<api::local_limiter>(clk);
   api::redis_settings rs;
@@ -309,6 +318,7 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   svc_cfg.payment_keys = &payment_keys;
   documents_side documents(cfg, backend.storage());
   svc_cfg.documents = documents.settings();
+  finish_owner_deletions(backend.storage(), payment_keys, log);
   std::unique_ptr<api::server> srv;
   svc_cfg.dispatch = [&srv](std::function<void()> f) { srv->dispatcher()(std::move(f)); };
   api::service svc(backend, *jwt, svc_cfg, m, log, clk);

@@ -52,7 +52,9 @@ std::vector<command_body> bodies() {
           provider_payment_cmd{"stripe", "pi_1", money_status::completed, 4, "USD", 500, ""},
           provider_refund_cmd{"stripe", "pi_1", "ch_1:300", 300, true},
           record_auth_failure_cmd{wallet_chain::ethereum, "1", "0xAb58", "127.0.0.1", "signature_mismatch"},
-          register_payout_destination_cmd{4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""}};
+          register_payout_destination_cmd{4, "alice", "enc1:QUJD", "enc1:REVG", "enc1:R0hJ", "", ""},
+          export_documents_cmd{"alice", 3, 4096},
+          delete_owner_cmd{"alice", {12, 13}}};
 }
 
 event sample_event(const command_body& b, std::uint64_t seq) {

@@ -63,6 +63,8 @@ std::vector<command_body> every_body() {
       pay_payment_request_cmd{90, "alice", 4, "USD", 0},
       decline_payment_request_cmd{90, "alice", "not mine"},
       cancel_payment_request_cmd{91, "bob", ""},
+      export_documents_cmd{"alice", 3, 4096},
+      delete_owner_cmd{"alice", {12, 13}},
   };
 }
 
@@ -135,6 +137,8 @@ event full_event() {
   e.effects.push_back(monthly_usage{5, "USD", 683, 4200});
   e.effects.push_back(payment_request_opened{90, "bob", 5, "alice", "USD", 1250, "dinner", 1'700'000'600'000'000});
   e.effects.push_back(payment_request_closed{90, payment_request_status::paid, 92, 4, ""});
+  e.effects.push_back(documents_exported{"alice", 3, 4096, 1'700'000'000'000'000});
+  e.effects.push_back(owner_deleted{"alice", {4, 5}, {9}, {12, 13}, 1'700'000'000'000'000});
   e.effects.push_back(quotes_forgotten{{81, 82, 90}});
   return e;
 }

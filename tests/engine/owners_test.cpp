@@ -1,0 +1,158 @@
+// Document exports and owner deletion through the real engine on RocksDB:
+// one export per owner per hour of log time; a deletion refused while a
+// wallet holds money or pending amounts, refused with a document list that
+// is not the owner's, and otherwise closing wallets, revoking sessions and
+// removing documents in one event; later commands for the owner refused;
+// the state replays to the same digest (check_event accepts every event).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "engine/rebuild.h"
+#include "tests/engine/harness.h"
+
+namespace {
+
+using namespace ledger;
+using ledger::testing::engine_harness;
+
+const std::string address = "0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B";
+const std::string owner = "eth:" + address;  // the owner a wallet session of `address` gets
+
+std::string why(const outcome& o) {
+  if (!o.error.is_ok()) return "error: " + o.error.to_string();
+  return o.accepted() ? "accepted" : std::string(to_string(o.reason));
+}
+
+upload_document_cmd upload(const std::string& who, char blob) {
+  return upload_document_cmd{who, 0, document_category::passport, "enc1:QUJD", "application/pdf", 10,
+                             std::string(64, 'c'), std::string(64, blob), "", "k1"};
+}
+
+std::uint64_t open_session(engine_harness& h, int i) {
+  std::string nonce = "nonce" + std::string(12, 'a') + std::to_string(i);
+  h.must(h.run(issue_challenge_cmd{wallet_chain::ethereum, "1", address, "app.example.com", "https://app.example.com/login",
+                                   nonce, 300}));
+  return h.must(h.run(open_session_cmd{nonce, wallet_chain::ethereum, address, owner, std::string(31, 't') + char('A' + i),
+                                       3600, "signed message", "0xsig"}))
+      .session_id;
+}
+
+bool has_key(engine_harness& h, const std::string& key) {
+  std::string v;
+  return h.eng().storage().read_state(key, v).is_ok();
+}
+
+account_status status_of(engine_harness& h, std::uint64_t id) {
+  std::string v;
+  account_record r;
+  REQUIRE(h.eng().storage().read_state(keys::account(id), v).is_ok());
+  REQUIRE(decode(v, r).is_ok());
+  return r.status;
+}
+
+void check_replay_digest(engine_harness& h) {
+  rebuilt_state r;
+  REQUIRE(rebuild(h.eng().storage(), {}, r).is_ok());
+  checkpoint live;
+  REQUIRE(h.eng().storage().state_digest(live).is_ok());
+  CHECK(to_hex(live.state_digest) == to_hex(r.digest));
+}
+
+}  // namespace
+
+TEST_CASE("owners: one export per owner per hour of log time") {
+  engine_harness h;
+  auto first = h.must(h.run(export_documents_cmd{"alice", 2, 20}));
+  CHECK(has_key(h, keys::owner_last_export("alice")));
+  h.clock().set_us(first.log_ts_us + export_interval_us - 1);
+  auto again = h.run(export_documents_cmd{"alice", 2, 20});
+  CHECK(why(again) == "export_too_soon");
+  CHECK(again.detail.find(std::to_string(first.log_ts_us)) != std::string::npos);
+  // Another owner is not limited by alice's export.
+  h.must(h.run(export_documents_cmd{"bob", 0, 0}));
+  h.clock().set_us(first.log_ts_us + export_interval_us);
+  h.must(h.run(export_documents_cmd{"alice", 3, 30}));
+  CHECK(why(h.run(export_documents_cmd{"alice", 1, 1ull << 33})) == "invalid_argument");
+  check_replay_digest(h);
+}
+
+TEST_CASE("owners: deletion refused while money, pending amounts or another list of documents remain") {
+  engine_harness h;
+  h.setup_basics();
+  auto w = h.open_wallet(owner);
+  auto other = h.open_wallet("bob");
+  h.fund(w, 500);
+  auto money = h.run(delete_owner_cmd{owner, {}});
+  CHECK(why(money) == "balance_not_zero");
+  CHECK(money.detail.find("wallet " + std::to_string(w)) != std::string::npos);
+  // A hold keeps pending amounts even when the posted balance is moved out.
+  auto hold = h.must(h.run(hold_cmd{w, other, "USD", 200, h.clock().now_us() + 3'600'000'000, "", ""}));
+  h.must(h.run(transfer_cmd{w, other, "USD", 300, 0, "", ""}));
+  auto held = h.run(delete_owner_cmd{owner, {}});
+  CHECK(why(held) == "balance_not_zero");
+  CHECK(held.detail.find("pending") != std::string::npos);
+  h.must(h.run(void_hold_cmd{hold.pending_id}));
+  h.must(h.run(transfer_cmd{w, other, "USD", 200, 0, "", ""}));
+  // The document list must be exactly the owner's documents.
+  auto d1 = h.must(h.run(upload(owner, 'a')));
+  auto bobs = h.must(h.run(upload("bob", 'b')));
+  CHECK(why(h.run(delete_owner_cmd{owner, {}})) == "invalid_state");
+  CHECK(why(h.run(delete_owner_cmd{owner, {d1.seq, bobs.seq}})) == "invalid_state");
+  CHECK(why(h.run(delete_owner_cmd{owner, {bobs.seq}})) == "invalid_state");
+  CHECK(why(h.run(delete_owner_cmd{owner, {d1.seq, d1.seq}})) == "invalid_state");
+  CHECK(status_of(h, w) == account_status::active);
+  CHECK(has_key(h, keys::document(d1.seq)));
+}
+
+TEST_CASE("owners: a deletion closes wallets, revokes sessions, removes documents, and refuses the owner later") {
+  engine_harness h;
+  h.setup_basics();
+  auto w1 = h.open_wallet(owner);
+  auto w2 = h.open_wallet(owner);
+  auto bob = h.open_wallet("bob");
+  h.fund(w1, 700);
+  auto wd = h.must(h.run(withdraw_cmd{w1, "USD", 700, "", ""}));  // money in and out
+  auto s1 = open_session(h, 1);
+  auto s2 = open_session(h, 2);
+  auto d1 = h.must(h.run(upload(owner, 'a')));
+  auto d2 = h.must(h.run(upload(owner, 'b')));
+  auto kept = h.must(h.run(upload("bob", 'c')));
+  h.must(h.run(export_documents_cmd{owner, 2, 20}));
+  // The withdrawal is pending until settled.
+  CHECK(why(h.run(delete_owner_cmd{owner, {d1.seq, d2.seq}})) == "balance_not_zero");
+  h.must(h.run(settle_withdrawal_cmd{wd.pending_id}));
+
+  auto del = h.must(h.run(delete_owner_cmd{owner, {d2.seq, d1.seq}}));
+  CHECK(status_of(h, w1) == account_status::closed);
+  CHECK(status_of(h, w2) == account_status::closed);
+  CHECK(status_of(h, bob) == account_status::active);
+  CHECK_FALSE(has_key(h, keys::session(s1)));
+  CHECK_FALSE(has_key(h, keys::session(s2)));
+  CHECK_FALSE(has_key(h, keys::document(d1.seq)));
+  CHECK_FALSE(has_key(h, keys::owner_document(owner, d2.seq)));
+  CHECK_FALSE(has_key(h, keys::owner_document_count(owner)));
+  CHECK_FALSE(has_key(h, keys::owner_last_export(owner)));
+  CHECK(has_key(h, keys::document(kept.seq)));
+  CHECK(has_key(h, keys::deleted_owner(owner)));
+  // The event lists what it closed, in the order of its effects.
+  journal_entry je;
+  REQUIRE(h.eng().storage().read_event(del.seq, je).is_ok());
+  std::optional<event> e{event{}};
+  REQUIRE(decode_event(je.event_bytes, *e).is_ok());
+  REQUIRE(std::holds_alternative<owner_deleted>(e->effects.back()));
+  const auto& od = std::get<owner_deleted>(e->effects.back());
+  CHECK(od.wallets == std::vector<std::uint64_t>{w1, w2});
+  CHECK(od.sessions == std::vector<std::uint64_t>{s1, s2});
+  CHECK(od.documents == std::vector<std::uint64_t>{d1.seq, d2.seq});
+  CHECK(e->effects.size() == 7);
+
+  // Later commands naming the owner are refused; money history stays.
+  CHECK(why(h.run(upload(owner, 'd'))) == "owner_deleted");
+  CHECK(why(h.run(open_account_cmd{account_kind::user, owner, {{"USD", 0, 0}}})) == "owner_deleted");
+  CHECK(why(h.run(export_documents_cmd{owner, 0, 0})) == "owner_deleted");
+  CHECK(why(h.run(delete_owner_cmd{owner, {}})) == "owner_deleted");
+  CHECK(why(h.run(deposit_cmd{w1, "USD", 5, "stripe", "", ""})) == "wallet_closed");
+  CHECK(h.balance(w1, "USD").has_value());
+  check_replay_digest(h);
+}
