@@ -366,6 +366,7 @@ struct effect_json {
       w.close(']');
     }
     w.str("at", format_rfc3339_us(v.at_us));
+  }
   void operator()(const quotes_forgotten& v) {
     w.str("effect", "quotes_forgotten");
     w.key("quotes");

@@ -349,6 +349,8 @@ struct owner_deleted {
   std::vector<std::uint64_t> sessions;   // revoked by this event
   std::vector<std::uint64_t> documents;  // removed by this event
   std::int64_t at_us = 0;
+};
+
 // Quotes forgotten by the engine (a system event): spent or not, each had
 // expired at least quote_forget_after_us before the event's log time, so no
 // exchange can spend it any more; the key space drops them so quotes do not
