@@ -91,8 +91,6 @@ class ledgerd_process {
   std::string es256_token(std::string_view subject, std::string_view role, std::int64_t exp_in_s = 3600) const;
 
   http_client client(ms timeout = ms(10'000)) const { return http_client(port_, timeout); }
-  // The flags of the next start() (e.g. the same data directory on another backend).
-  ledgerd_options& options() { return options_; }
 
  private:
   ledgerd_options options_;
