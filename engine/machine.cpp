@@ -18,44 +18,32 @@ void machine::emit(event& e, const event_sink& sink) {
   sink(e, bytes, chain);
 }
 
-execute_result machine::execute(const command& c, std::int64_t ts_us, std::uint64_t input_pos, const event_sink& sink) {
-  std::int64_t now = ts_us < head_.log_ts_us ? head_.log_ts_us : ts_us;
-
-  for (auto id : state_.due_holds(now, expiries_per_command_max)) {
+// The system events before a command: hold expiries, then one bounded
+// event each for sessions and challenges, payment requests and quotes past
+// their time (command_events_max counts them).
+void machine::sweep(std::int64_t now, std::uint64_t input_pos, const event_sink& sink) {
+  auto system_event = [&](auto&& decide) {
     event x;
     x.log_ts_us = now;
     x.input_pos = input_pos;
-    decide_hold_expiry(state_, id, decide_context{head_.seq + 1, now}, x);
+    decide(x);
     emit(x, sink);
-  }
-  // Sessions and challenges past their expiry leave the state in one
-  // system event, bounded like the hold sweep.
+  };
+  for (auto id : state_.due_holds(now, expiries_per_command_max))
+    system_event([&](event& x) { decide_hold_expiry(state_, id, decide_context{head_.seq + 1, now}, x); });
   auto sessions = state_.due_sessions(now, session_expiries_per_command_max);
   auto challenges = state_.due_challenges(now, session_expiries_per_command_max);
-  if (!sessions.empty() || !challenges.empty()) {
-    event x;
-    x.log_ts_us = now;
-    x.input_pos = input_pos;
-    decide_session_sweep(state_, sessions, challenges, x);
-    emit(x, sink);
-  }
-  // Payment requests past their expiry: one system event, bounded likewise.
-  if (auto due = state_.due_payment_requests(now, payment_request_expiries_per_command_max); !due.empty()) {
-    event x;
-    x.log_ts_us = now;
-    x.input_pos = input_pos;
-    decide_payment_request_expiry(state_, due, x);
-    emit(x, sink);
-  }
+  if (!sessions.empty() || !challenges.empty())
+    system_event([&](event& x) { decide_session_sweep(state_, sessions, challenges, x); });
+  if (auto due = state_.due_payment_requests(now, payment_request_expiries_per_command_max); !due.empty())
+    system_event([&](event& x) { decide_payment_request_expiry(state_, due, x); });
+  if (auto forget = state_.quotes_to_forget(now); !forget.empty())
+    system_event([&](event& x) { decide_quote_forgetting(state_, forget, x); });
+}
 
-  // Quotes long expired leave the key space: one system event, bounded.
-  if (auto forget = state_.quotes_to_forget(now); !forget.empty()) {
-    event x;
-    x.log_ts_us = now;
-    x.input_pos = input_pos;
-    decide_quote_forgetting(state_, forget, x);
-    emit(x, sink);
-  }
+execute_result machine::execute(const command& c, std::int64_t ts_us, std::uint64_t input_pos, const event_sink& sink) {
+  std::int64_t now = ts_us < head_.log_ts_us ? head_.log_ts_us : ts_us;
+  sweep(now, input_pos, sink);
 
   event e;
   e.log_ts_us = now;

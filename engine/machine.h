@@ -58,6 +58,7 @@ class machine {
 
  private:
   void emit(event& e, const event_sink& sink);
+  void sweep(std::int64_t now, std::uint64_t input_pos, const event_sink& sink);
 
   ledger_state state_;
   ledger_head head_;

@@ -557,7 +557,8 @@ TEST_CASE("wallet limits: overdraft, daily debit limit, asset amount range") {
   r = env.post("/v1/transfers", env.alice, R"({"from_wallet_id":4,"to_wallet_id":5,"asset":"USD","amount":"1.01"})",
                auto_key, {{"X-Request-ID", "daily"}});
   CHECK(check_command(r, 422) == 12);  // 5.00 + 4.00 + 1.01 > 10.00
-  CHECK(r.body == rejected_body("daily_limit_exceeded", "daily_limit_exceeded", "/v1/transfers", "daily", 12));
+  CHECK(r.body == rejected_body("daily_limit_exceeded", "amount: the wallet allows 10.00 USD a day; 9.00 is used",
+                                "/v1/transfers", "daily", 12));
   r = env.post("/v1/holds", env.alice,
                R"({"wallet_id":4,"to_account_id":5,"asset":"USD","amount":"1.00","expires_at":"2099-01-01T00:00:00Z"})");
   CHECK(check_command(r, 201) == 13);  // exactly 10.00
