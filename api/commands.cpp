@@ -282,6 +282,15 @@ void answer_append_failure(exchange& x, append_result result) {
   }
 }
 
+void submit_single(const exchange_ptr& x, command cmd, std::function<void(const outcome&)> done) {
+  // The completion runs on the engine's writer thread: it only moves the
+  // outcome to an I/O thread.
+  auto result = x->svc.ledger.submit({std::move(cmd)}, [x, done = std::move(done)](std::vector<outcome>&& outs) {
+    x->svc.dispatch([done, o = std::move(outs.at(0))] { done(o); });
+  });
+  answer_append_failure(*x, result);
+}
+
 void add_command(router& r, std::string_view path, operation op) {
   r.add("POST", path, std::string(op.type), &on_command, op);
 }

@@ -31,6 +31,9 @@ void add_batch_routes(router& r);
 std::uint64_t id_or_path(field_reader& r, std::string_view name, std::uint64_t path_id);
 // Answers a submission the engine's log refused (full, too large, closed).
 void answer_append_failure(exchange& x, append_result result);
+// Submits one command; `done` gets its outcome (operating errors included)
+// on an I/O thread. When the engine's log refuses it, answers that itself.
+void submit_single(const exchange_ptr& x, command cmd, std::function<void(const outcome&)> done);
 // Operations without object-level checks.
 std::optional<problem> no_check(state_reads&, const principal&, const command_body&);
 

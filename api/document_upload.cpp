@@ -1,4 +1,5 @@
 #include "api/document_upload.h"
+#include "base/hex.h"
 
 #include "documents/media_type.h"
 
@@ -7,13 +8,6 @@ namespace ledger::api::docs {
 namespace {
 
 problem unavailable(const char* slug, const std::string& detail) { return {503, slug, detail, "", {{"Retry-After", "5"}}}; }
-
-std::string hex(const unsigned char* p, unsigned int n) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (unsigned int i = 0; i < n; ++i) s += {digits[p[i] >> 4], digits[p[i] & 15]};
-  return s;
-}
 
 }  // namespace
 
@@ -85,7 +79,7 @@ std::optional<problem> upload_sink::end() {
   unsigned char md[32];
   unsigned int len = 0;
   if (EVP_DigestFinal_ex(sha_, md, &len) != 1) return unavailable("documents-unavailable", "the content could not be hashed");
-  sha256_ = hex(md, len);
+  sha256_ = hex_lower(md, len);
   if (scan_) {
     documents::scan_result r;
     auto st = scan_->finish(r);

@@ -1,6 +1,6 @@
 // What the export and owner-deletion routes (routes_documents_export.cpp,
 // routes_owners.cpp) share: reading an owner's documents from committed
-// state and submitting one command. Internal to api/.
+// state. Internal to api/.
 #pragma once
 
 #include <functional>
@@ -17,10 +17,6 @@ namespace ledger::api::owners {
 // Every live document of `owner` (at most documents_per_owner_max), in id
 // order, from the engine's committed state (the 'E' index, then each 'D').
 status owner_documents(const store& st, const std::string& owner, std::vector<document_uploaded>& out);
-
-// Submits one command; `done` gets its outcome on an I/O thread. Answers
-// 503 itself when the ledger does not take it.
-void submit_one(const exchange_ptr& x, command cmd, std::function<void(const outcome&)> done);
 
 // 128 random bits as hex: the idempotency key of a command the API makes
 // on its own (an export is a GET and carries no Idempotency-Key).

@@ -17,6 +17,7 @@
 #include <cctype>
 #include <limits>
 
+#include "api/commands.h"
 #include "api/exchange.h"
 #include "api/routes.h"
 #include "api/session_tokens.h"
@@ -92,20 +93,10 @@ using outcome_handler = std::function<void(const exchange_ptr&, const outcome&)>
 // outcomes alike, on an I/O thread. Operating errors are answered here.
 void submit_one(const exchange_ptr& x, command c, outcome_handler on_done) {
   if (x->svc.draining) return x->fail({503, "shutting-down", "the ledger is shutting down", "", {{"Retry-After", "1"}}});
-  auto result = x->svc.ledger.submit({std::move(c)}, [x, on_done](std::vector<outcome>&& outs) {
-    x->svc.dispatch([x, on_done, o = std::move(outs.at(0))] {
-      if (!o.error.is_ok()) return x->fail_status(o.error, fault::ledger);
-      on_done(x, o);
-    });
+  submit_single(x, std::move(c), [x, on_done](const outcome& o) {
+    if (!o.error.is_ok()) return x->fail_status(o.error, fault::ledger);
+    on_done(x, o);
   });
-  switch (result) {
-    case append_result::ok: return;
-    case append_result::full:
-      return x->fail({503, "overloaded", "the command queue is full; retry shortly", "", {{"Retry-After", "1"}}});
-    case append_result::too_large: return x->fail({413, "body-too-large", "more commands than the queue holds", "", {}});
-    case append_result::closed:
-      return x->fail({503, "unavailable", "the ledger is not accepting commands", "", {{"Retry-After", "5"}}});
-  }
 }
 
 // Reads the body as a JSON object; false after answering.

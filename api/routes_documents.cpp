@@ -6,6 +6,7 @@
 // blob for the sweeper, never an event without its blob. The file name is
 // encrypted before the command too; nothing in the log is plain text but the
 // metadata the ledger needs.
+#include "api/commands.h"
 #include "api/document_upload.h"
 #include "api/documents_common.h"
 #include "api/multipart.h"
@@ -37,16 +38,6 @@ std::string idempotency_key(exchange& x) {
   return ok ? std::string(key) : std::string();
 }
 
-// Submits one command; `done` gets its outcome on an I/O thread.
-void submit_one(const exchange_ptr& x, command cmd, std::function<void(const outcome&)> done) {
-  auto result = x->svc.ledger.submit({std::move(cmd)}, [x, done = std::move(done)](std::vector<outcome>&& outs) {
-    x->svc.dispatch([done, o = std::move(outs.at(0))] { done(o); });
-  });
-  if (result == append_result::ok) return;
-  if (result == append_result::full)
-    return x->fail({503, "overloaded", "the command queue is full; retry shortly", "", {{"Retry-After", "1"}}});
-  x->fail({503, "unavailable", "the ledger is not accepting commands", "", {{"Retry-After", "5"}}});
-}
 
 // A rejection or an operating error answered; false when accepted.
 bool answer_unaccepted(const exchange_ptr& x, const outcome& o) {
@@ -290,7 +281,7 @@ void upload_job::finish() {
   document_uploaded d{0, c_.owner, c_.group, c_.category, c_.file_name, c_.media_type, c_.size_bytes, c_.content_sha256,
                       c_.blob_id, c_.thumbnail_blob_id, c_.key_id, 0};
   auto x = x_;
-  submit_one(x, command{x->who->subject, key_, x->request_id, c_}, [x, d](const outcome& o) { uploaded(x, o, d); });
+  submit_single(x, command{x->who->subject, key_, x->request_id, c_}, [x, d](const outcome& o) { uploaded(x, o, d); });
 }
 
 // A JPEG's or PNG's thumbnail from the spool; a 422 for a decompression
@@ -427,7 +418,7 @@ void on_set_members(const exchange_ptr& x, std::uint64_t group) {
   if (auto e = validate_body(c)) return x->fail({400, "invalid-field", e->field + ": " + e->message, e->field, {}});
   std::string key = idempotency_key(*x);
   if (key.empty()) return;
-  submit_one(x, command{x->who->subject, key, x->request_id, c}, [x, c](const outcome& o) {
+  submit_single(x, command{x->who->subject, key, x->request_id, c}, [x, c](const outcome& o) {
     if (answer_unaccepted(x, o)) return;
     json_out j;
     j.begin_object().field("group", c.group).key("members").begin_array();

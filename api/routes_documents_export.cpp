@@ -29,6 +29,7 @@
 #include <mutex>
 #include <thread>
 
+#include "api/commands.h"
 #include "api/documents_common.h"
 #include "api/owner_routes_common.h"
 #include "api/routes.h"
@@ -337,7 +338,7 @@ void on_export(const exchange_ptr& x, std::uint64_t) {
   std::uint64_t total = 0;
   for (const auto& d : docs) total += d.size_bytes;
   export_documents_cmd c{owner, docs.size(), total};
-  owners::submit_one(x, command{owner, "export-" + owners::random_key(), x->request_id, c},
+  submit_single(x, command{owner, "export-" + owners::random_key(), x->request_id, c},
                      [x, data_key, docs = std::move(docs), slot](const outcome& o) mutable {
                        exported(x, o, std::move(data_key), std::move(docs), std::move(slot));
                      });

@@ -15,6 +15,7 @@
 // the orphan sweeper (blobs no live document names).
 #include <openssl/rand.h>
 
+#include "api/commands.h"
 #include "api/owner_routes_common.h"
 #include "api/routes.h"
 #include "base/json_out.h"
@@ -141,7 +142,7 @@ void on_delete_owner(const exchange_ptr& x, std::uint64_t) {
   std::vector<document_uploaded> docs;
   if (auto st = owners::owner_documents(x->svc.ledger.storage(), owner, docs); !st) return x->fail_status(st, fault::ledger);
   for (const auto& d : docs) c.documents.push_back(d.id);
-  owners::submit_one(x, command{x->who->subject, std::string(key), x->request_id, c},
+  submit_single(x, command{x->who->subject, std::string(key), x->request_id, c},
                      [x, owner, docs = std::move(docs)](const outcome& o) { deleted(x, o, owner, docs); });
 }
 
@@ -168,15 +169,6 @@ status owner_documents(const store& st, const std::string& owner, std::vector<do
   }
 }
 
-void submit_one(const exchange_ptr& x, command cmd, std::function<void(const outcome&)> done) {
-  auto result = x->svc.ledger.submit({std::move(cmd)}, [x, done = std::move(done)](std::vector<outcome>&& outs) {
-    x->svc.dispatch([done, o = std::move(outs.at(0))] { done(o); });
-  });
-  if (result == append_result::ok) return;
-  if (result == append_result::full)
-    return x->fail({503, "overloaded", "the command queue is full; retry shortly", "", {{"Retry-After", "1"}}});
-  x->fail({503, "unavailable", "the ledger is not accepting commands", "", {{"Retry-After", "5"}}});
-}
 
 std::string random_key() {
   unsigned char r[16];

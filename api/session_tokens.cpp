@@ -1,4 +1,5 @@
 #include "api/session_tokens.h"
+#include "base/hex.h"
 #include "schemas/codec.h"
 
 #include <openssl/rand.h>
@@ -9,15 +10,6 @@ namespace ledger::api {
 namespace {
 constexpr std::size_t token_random_bytes = 32;
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) {
-    s.push_back(d[p[i] >> 4]);
-    s.push_back(d[p[i] & 15]);
-  }
-  return s;
-}
 }  // namespace
 
 bool is_session_token(std::string_view bearer) { return bearer.substr(0, session_token_prefix.size()) == session_token_prefix; }
@@ -25,7 +17,7 @@ bool is_session_token(std::string_view bearer) { return bearer.substr(0, session
 std::string new_session_token() {
   unsigned char b[token_random_bytes];
   LEDGER_ASSERT(RAND_bytes(b, sizeof b) == 1, "the system's random source failed");
-  return std::string(session_token_prefix) + hex(b, sizeof b);
+  return std::string(session_token_prefix) + hex_lower(b, sizeof b);
 }
 
 std::string session_token_hash(std::string_view token) {

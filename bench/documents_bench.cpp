@@ -32,60 +32,19 @@
 #include <fstream>
 #include <string>
 
-#include "documents/blob_crypto.h"
-#include "tests/api/e2e_support.h"
+#include "bench/http_bench_support.h"
 
 using namespace ledger;
 using namespace ledger::e2e;
-using steady = std::chrono::steady_clock;
+using namespace ledger::bench;
 
 namespace {
 
-double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
-
-int arg(int argc, char** argv, const char* name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0) return std::atoi(argv[i + 1]);
-  return fallback;
-}
-
-// Plain text (libmagic: text/plain) of `bytes`, distinct per index.
-std::string content_of(std::size_t bytes, int i) {
-  std::string s = "document " + std::to_string(i) + "\n";
-  while (s.size() < bytes) s += "the quick brown fox jumps over the lazy dog " + std::to_string(s.size()) + "\n";
-  s.resize(bytes);
-  return s;
-}
-
-struct figures {
-  int ok = 0;
-  double seconds = 0;
-};
-
-figures http_uploads(ledger_env& env, std::size_t bytes, int n) {
-  figures f;
-  auto t0 = steady::now();
-  for (int i = 0; i < n; ++i) {
-    request r{"POST", "/v1/documents?category=other&file_name=bench-" + std::to_string(bytes) + "-" + std::to_string(i) + ".txt",
-              {{"Authorization", "Bearer " + env.alice}, {"Content-Type", "text/plain"},
-               {"Idempotency-Key", "b-" + std::to_string(bytes) + "-" + std::to_string(i)}},
-              content_of(bytes, i)};
-    f.ok += env.call(r).status == 201 ? 1 : 0;
-  }
-  f.seconds = seconds_since(t0);
-  return f;
-}
 
 figures store_only(const std::string& dir, std::size_t bytes, int n) {
   status st;
   auto store = documents::make_local_blob_store(dir, st);
-  figures f;
-  std::string key(32, 'k'), id;
-  auto t0 = steady::now();
-  for (int i = 0; i < n; ++i)
-    f.ok += documents::seal_blob(*store, key, "alice", "n" + std::to_string(i), content_of(bytes, i), id).is_ok() ? 1 : 0;
-  f.seconds = seconds_since(t0);
-  return f;
+  return bench::store_only(*store, bytes, n);
 }
 
 // A field of /proc/PID/status in kB ("VmRSS", "VmHWM"), or -1.
@@ -187,11 +146,7 @@ void export_bench(ledger_env& env, const std::string& blob_dir, int n) {
 
 int main(int argc, char** argv) {
   doctest::Context checks;
-  checks.setAsDefaultForAssertsOutOfTestCases();
-  checks.setAssertHandler([](const doctest::AssertData& d) {
-    std::fprintf(stderr, "setup failed: %s at %s:%d\n", d.m_expr, d.m_file, d.m_line);
-    std::abort();
-  });
+  bench::abort_on_failed_checks(checks);
   const int small = arg(argc, argv, "--small", 200), large = arg(argc, argv, "--large", 20);
   const int exports = arg(argc, argv, "--export", 0);
   testing::temp_dir keys("bench-keys");

@@ -23,58 +23,15 @@
 
 #include "documents/blob_crypto.h"
 #include "documents/s3_blob_store.h"
+#include "bench/http_bench_support.h"
 #include "tests/api/e2e_pg.h"
-#include "tests/api/e2e_support.h"
 
 using namespace ledger;
 using namespace ledger::e2e;
-using steady = std::chrono::steady_clock;
+using namespace ledger::bench;
 
 namespace {
 
-double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
-
-int arg(int argc, char** argv, const char* name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0) return std::atoi(argv[i + 1]);
-  return fallback;
-}
-
-std::string content_of(std::size_t bytes, int i) {
-  std::string s = "document " + std::to_string(i) + "\n";
-  while (s.size() < bytes) s += "the quick brown fox jumps over the lazy dog " + std::to_string(s.size()) + "\n";
-  s.resize(bytes);
-  return s;
-}
-
-struct figures {
-  int ok = 0;
-  double seconds = 0;
-};
-
-figures http_uploads(ledger_env& env, std::size_t bytes, int n) {
-  figures f;
-  auto t0 = steady::now();
-  for (int i = 0; i < n; ++i) {
-    request r{"POST", "/v1/documents?category=other&file_name=bench-" + std::to_string(bytes) + "-" + std::to_string(i) + ".txt",
-              {{"Authorization", "Bearer " + env.alice}, {"Content-Type", "text/plain"},
-               {"Idempotency-Key", "b-" + std::to_string(bytes) + "-" + std::to_string(i)}},
-              content_of(bytes, i)};
-    f.ok += env.call(r).status == 201 ? 1 : 0;
-  }
-  f.seconds = seconds_since(t0);
-  return f;
-}
-
-figures store_only(documents::blob_store& store, std::size_t bytes, int n) {
-  figures f;
-  std::string key(32, 'k'), id;
-  auto t0 = steady::now();
-  for (int i = 0; i < n; ++i)
-    f.ok += documents::seal_blob(store, key, "alice", "n" + std::to_string(i), content_of(bytes, i), id).is_ok() ? 1 : 0;
-  f.seconds = seconds_since(t0);
-  return f;
-}
 
 void print(const std::string& what, std::size_t bytes, const figures& f) {
   std::printf("  %-36s %4d ok  %8.1f /s  %8.1f MB/s\n", what.c_str(), f.ok, f.ok / f.seconds, f.ok * double(bytes) / 1e6 / f.seconds);
@@ -102,11 +59,7 @@ unsigned short start_s3rver(const testing::temp_dir& dir, pid_t& pid) {
 
 int main(int argc, char** argv) {
   doctest::Context checks;
-  checks.setAsDefaultForAssertsOutOfTestCases();
-  checks.setAssertHandler([](const doctest::AssertData& d) {
-    std::fprintf(stderr, "setup failed: %s at %s:%d\n", d.m_expr, d.m_file, d.m_line);
-    std::abort();
-  });
+  bench::abort_on_failed_checks(checks);
   const int small = arg(argc, argv, "--small", 50), large = arg(argc, argv, "--large", 5);
   testing::temp_dir dir("bench-s3");
   pid_t s3_pid = -1;

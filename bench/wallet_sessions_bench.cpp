@@ -29,15 +29,14 @@
 
 #include "auth/chains.h"
 #include "base/json_out.h"
-#include "tests/api/e2e_support.h"
+#include "bench/http_bench_support.h"
 
 using namespace ledger;
 using namespace ledger::e2e;
-using steady = std::chrono::steady_clock;
+using namespace ledger::bench;
 
 namespace {
 
-double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
 
 struct eth_key {
   secp256k1_context* ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
@@ -131,21 +130,11 @@ double us_per_get(http_client& c, const std::string& target, const std::string& 
   return seconds_since(t0) * 1e6 / n;
 }
 
-int arg(int argc, char** argv, const char* name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0) return std::atoi(argv[i + 1]);
-  return fallback;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   doctest::Context checks;
-  checks.setAsDefaultForAssertsOutOfTestCases();
-  checks.setAssertHandler([](const doctest::AssertData& d) {
-    std::fprintf(stderr, "setup failed: %s at %s:%d\n", d.m_expr, d.m_file, d.m_line);
-    std::abort();
-  });
+  bench::abort_on_failed_checks(checks);
   const int threads = arg(argc, argv, "--threads", 8), sign_ins = arg(argc, argv, "--sign-ins", 800);
   const int requests = arg(argc, argv, "--requests", 4000);
   const int per_thread = sign_ins / threads;

@@ -2,7 +2,6 @@
 // a copy is trusted only once the target's bytes hash to the blob's id.
 #include "documents/blob_migrate.h"
 
-#include <openssl/evp.h>
 
 #include <memory>
 #include <vector>
@@ -12,13 +11,6 @@
 namespace ledger::documents {
 
 namespace {
-
-std::string hex(const unsigned char* p, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) s += {digits[p[i] >> 4], digits[p[i] & 15]};
-  return s;
-}
 
 status copy_blob(blob_store& from, blob_store& to, const std::string& id) {
   std::unique_ptr<blob_reader> r;
@@ -41,17 +33,13 @@ status copy_blob(blob_store& from, blob_store& to, const std::string& id) {
 status blob_sha256(blob_store& store, std::string_view id, std::string& out) {
   std::unique_ptr<blob_reader> r;
   if (auto st = store.open(id, r); !st) return st;
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> sha(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr);
+  blob_hasher sha;
   for (std::string piece;;) {
     if (auto st = r->read(blob_chunk_bytes, piece); !st) return st;
     if (piece.empty()) break;
-    EVP_DigestUpdate(sha.get(), piece.data(), piece.size());
+    sha.update(piece);
   }
-  unsigned char md[32];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(sha.get(), md, &len);
-  out = hex(md, len);
+  out = sha.finish();
   return status::ok();
 }
 

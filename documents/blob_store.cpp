@@ -1,6 +1,7 @@
 // The local backend: POSIX files, fsync before rename, directory fsync
 // after, so an acknowledged blob survives a power loss.
 #include "documents/blob_store.h"
+#include "base/hex.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -22,16 +23,6 @@ namespace fs = std::filesystem;
 
 status errno_status(const std::string& what) { return status::io_error(what + ": " + std::strerror(errno)); }
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) {
-    s.push_back(digits[p[i] >> 4]);
-    s.push_back(digits[p[i] & 15]);
-  }
-  return s;
-}
-
 status sync_dir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno_status("open " + dir);
@@ -42,17 +33,13 @@ status sync_dir(const std::string& dir) {
 
 class local_writer final : public blob_writer {
  public:
-  local_writer(std::string root, std::string tmp_path, int fd) : root_(std::move(root)), tmp_(std::move(tmp_path)), fd_(fd) {
-    sha_ = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(sha_, EVP_sha256(), nullptr);
-  }
+  local_writer(std::string root, std::string tmp_path, int fd) : root_(std::move(root)), tmp_(std::move(tmp_path)), fd_(fd) {}
   ~local_writer() override {
     if (fd_ >= 0) ::close(fd_);
     if (!committed_) ::unlink(tmp_.c_str());
-    EVP_MD_CTX_free(sha_);
   }
   status write(std::string_view bytes) override {
-    EVP_DigestUpdate(sha_, bytes.data(), bytes.size());
+    sha_.update(bytes);
     while (!bytes.empty()) {
       ssize_t n = ::write(fd_, bytes.data(), bytes.size());
       if (n < 0 && errno == EINTR) continue;
@@ -62,10 +49,7 @@ class local_writer final : public blob_writer {
     return status::ok();
   }
   status commit(std::string& id) override {
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(sha_, md, &len);
-    id = hex(md, len);
+    id = sha_.finish();
     if (::fsync(fd_) != 0) return errno_status("fsync " + tmp_);
     ::close(fd_);
     fd_ = -1;
@@ -81,7 +65,7 @@ class local_writer final : public blob_writer {
   std::string root_, tmp_;
   int fd_ = -1;
   bool committed_ = false;
-  EVP_MD_CTX* sha_ = nullptr;
+  blob_hasher sha_;
 };
 
 class local_reader final : public blob_reader {
@@ -112,7 +96,7 @@ class local_store final : public blob_store {
   status create(std::unique_ptr<blob_writer>& out) override {
     unsigned char rnd[16];
     if (RAND_bytes(rnd, sizeof rnd) != 1) return status::unavailable("no randomness for a temporary name");
-    std::string tmp = root_ + "/tmp/" + hex(rnd, sizeof rnd);
+    std::string tmp = root_ + "/tmp/" + hex_lower(rnd, sizeof rnd);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return errno_status("create " + tmp);
     out = std::make_unique<local_writer>(root_, tmp, fd);
@@ -175,6 +159,24 @@ status local_store::list(std::size_t max, const std::function<bool(const blob_en
 }
 
 }  // namespace
+
+blob_hasher::blob_hasher() : ctx_(EVP_MD_CTX_new()) {
+  LEDGER_ASSERT(ctx_ != nullptr, "EVP_MD_CTX_new failed");
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+}
+
+blob_hasher::~blob_hasher() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void blob_hasher::update(std::string_view bytes) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size());
+}
+
+std::string blob_hasher::finish() {
+  unsigned char md[32];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
+  return hex_lower(md, len);
+}
 
 bool valid_blob_id(std::string_view id) {
   if (id.size() != blob_id_hex_bytes) return false;

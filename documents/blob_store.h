@@ -28,6 +28,21 @@ inline constexpr std::size_t blob_id_hex_bytes = 64;
 // True for 64 lower-case hex digits.
 bool valid_blob_id(std::string_view id);
 
+// SHA-256 over bytes given in pieces: how every backend names a blob.
+class blob_hasher {
+ public:
+  blob_hasher();
+  ~blob_hasher();
+  blob_hasher(const blob_hasher&) = delete;
+  blob_hasher& operator=(const blob_hasher&) = delete;
+  void update(std::string_view bytes);
+  // The blob id of everything given (blob_id_hex_bytes hex digits); once.
+  std::string finish();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX, kept out of this header
+};
+
 class blob_writer {
  public:
   // Dropping a writer that was not committed removes what it wrote.

@@ -1,8 +1,8 @@
 // The S3 blob store: keys, the multipart writer, the ranged reader, listing
 // for the sweeper. The transport is documents/s3_http.h.
 #include "documents/s3_blob_store.h"
+#include "base/hex.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <ctime>
@@ -17,13 +17,6 @@ namespace {
 constexpr std::size_t parts_max = 10'000;
 constexpr std::size_t list_body_max = 8u << 20;
 constexpr std::size_t list_page_keys = 1000;
-
-std::string hex(const unsigned char* p, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) s += {digits[p[i] >> 4], digits[p[i] & 15]};
-  return s;
-}
 
 bool ok_status(unsigned s) { return s == 200 || s == 204 || s == 206; }
 
@@ -105,12 +98,9 @@ namespace {
 class s3_writer final : public blob_writer {
  public:
   explicit s3_writer(const s3_blob_store::impl& store) : store_(store), conn_(store.connection()) {
-    sha_ = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(sha_, EVP_sha256(), nullptr);
     buffer_.reserve(store.s.part_bytes);
   }
   ~s3_writer() override {
-    EVP_MD_CTX_free(sha_);
     if (committed_) return;
     // Best effort: what is left is listed (tmp/) or expires by lifecycle.
     s3_http_response res;
@@ -124,7 +114,7 @@ class s3_writer final : public blob_writer {
     }
   }
   status write(std::string_view bytes) override {
-    EVP_DigestUpdate(sha_, bytes.data(), bytes.size());
+    sha_.update(bytes);
     while (!bytes.empty()) {
       std::size_t n = std::min(bytes.size(), store_.s.part_bytes - buffer_.size());
       buffer_.append(bytes.data(), n);
@@ -135,10 +125,7 @@ class s3_writer final : public blob_writer {
     return status::ok();
   }
   status commit(std::string& id) override {
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(sha_, md, &len);
-    id = hex(md, len);
+    id = sha_.finish();
     std::string key = store_.s.prefix + "blobs/" + id;
     if (upload_id_.empty()) {
       s3_http_request r{"PUT", key, {}, {{"content-type", "application/octet-stream"}}, std::move(buffer_), false};
@@ -164,7 +151,7 @@ class s3_writer final : public blob_writer {
   status start() {
     unsigned char rnd[16];
     if (RAND_bytes(rnd, sizeof rnd) != 1) return status::unavailable("no randomness for a temporary key");
-    tmp_key_ = store_.s.prefix + "tmp/" + hex(rnd, sizeof rnd);
+    tmp_key_ = store_.s.prefix + "tmp/" + hex_lower(rnd, sizeof rnd);
     s3_http_request r{"POST", tmp_key_, {{"uploads", ""}}, {{"content-type", "application/octet-stream"}}, "", false};
     store_.add_encryption(r.headers);
     s3_http_response res;
@@ -215,7 +202,7 @@ class s3_writer final : public blob_writer {
 
   const s3_blob_store::impl& store_;
   std::unique_ptr<s3_connection> conn_;
-  EVP_MD_CTX* sha_ = nullptr;
+  blob_hasher sha_;
   std::string buffer_;  // at most part_bytes
   std::string tmp_key_, upload_id_;
   std::vector<std::string> etags_;

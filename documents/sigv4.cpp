@@ -2,6 +2,7 @@
 // derived by four HMACs (date, region, service, "aws4_request"), the
 // signature over the string to sign. Only OpenSSL's primitives are used.
 #include "documents/sigv4.h"
+#include "base/hex.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -13,17 +14,6 @@
 namespace ledger::documents {
 
 namespace {
-
-std::string hex(const unsigned char* p, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    s.push_back(digits[p[i] >> 4]);
-    s.push_back(digits[p[i] & 15]);
-  }
-  return s;
-}
 
 std::string hmac(std::string_view key, std::string_view msg) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -102,7 +92,7 @@ std::string signature(const s3_credentials& c, std::string_view region, std::str
   k = hmac(k, "s3");
   k = hmac(k, "aws4_request");
   std::string sig = hmac(k, to_sign);
-  return hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
+  return hex_lower(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
 }
 
 }  // namespace
@@ -131,7 +121,7 @@ std::string sha256_hex_of(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  return hex(md, len);
+  return hex_lower(md, len);
 }
 
 std::string sigv4_authorization(const sigv4_request& r, const s3_credentials& c, std::string_view region,

@@ -1,6 +1,7 @@
 // The spool file: ciphertext only; the tag, key and nonce stay in memory.
 // No fsync: a spool never outlives its process's upload.
 #include "documents/upload_spool.h"
+#include "base/hex.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -131,20 +132,13 @@ class file_spool final : public upload_spool {
   bool finished_ = false;
 };
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) s += {digits[p[i] >> 4], digits[p[i] & 15]};
-  return s;
-}
-
 }  // namespace
 
 status upload_spool::create(const std::string& dir, std::unique_ptr<upload_spool>& out) {
   unsigned char key[key_bytes], nonce[nonce_bytes], name[16];
   if (RAND_bytes(key, sizeof key) != 1 || RAND_bytes(nonce, sizeof nonce) != 1 || RAND_bytes(name, sizeof name) != 1)
     return status::unavailable("no randomness for a spool");
-  std::string path = dir + "/spool-" + hex(name, sizeof name);
+  std::string path = dir + "/spool-" + hex_lower(name, sizeof name);
   auto c = cipher(true, key, nonce);
   if (!c) return status::unavailable("spool cipher setup failed");
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
