@@ -64,11 +64,12 @@ std::string encode_journal_batch(std::uint64_t first_seq, const std::vector<jour
   return out;
 }
 
-status decode_journal_batch(std::string_view bytes, std::vector<journal_entry>& out) {
+status decode_journal_range(std::string_view bytes, std::uint64_t from_seq, std::size_t max,
+                            std::vector<journal_entry>& out, std::uint64_t& first, std::uint32_t& count) {
   reader r(bytes);
   auto version = r.u8();
-  std::uint64_t first = r.u64();
-  std::uint32_t count = r.u32();
+  first = r.u64();
+  count = r.u32();
   if (!r.ok() || version != journal_batch_version) return status::corruption("journal record header malformed");
   // Each entry takes at least 36 bytes, which bounds a corrupted count.
   if (count == 0 || count > r.remaining() / 36) return status::corruption("journal record count malformed");
@@ -76,6 +77,10 @@ status decode_journal_batch(std::string_view bytes, std::vector<journal_entry>& 
     std::uint32_t len = r.u32();
     auto rec = r.raw(len);
     if (!r.ok()) return status::corruption("journal record truncated");
+    if (rec.size() < hash256{}.size()) return status::corruption("journal record shorter than its chain hash");
+    // Only the entries asked for are copied: reading one event of a large
+    // batch costs that event, not the batch.
+    if (first + i < from_seq || out.size() >= max) continue;
     journal_entry e;
     e.seq = first + i;
     std::string_view ev;
@@ -85,6 +90,12 @@ status decode_journal_batch(std::string_view bytes, std::vector<journal_entry>& 
   }
   if (!r.at_end()) return status::corruption("trailing bytes after journal record");
   return status::ok();
+}
+
+status decode_journal_batch(std::string_view bytes, std::vector<journal_entry>& out) {
+  std::uint64_t first = 0;
+  std::uint32_t count = 0;
+  return decode_journal_range(bytes, 0, SIZE_MAX, out, first, count);
 }
 
 std::string encode_head(const ledger_head& h) {
@@ -557,18 +568,16 @@ status store::read_records(std::uint64_t from_seq, std::size_t events_max, std::
   if (!it->Valid()) it->SeekToFirst();
   std::uint64_t expect = 0;  // first seq the next record must start at
   for (; it->Valid() && out.size() < events_max; it->Next()) {
-    std::vector<journal_entry> rec;
-    if (auto s = decode_journal_batch(view(it->value()), rec); !s) return s;
-    std::uint64_t first = rec.front().seq;
+    std::uint64_t first = 0;
+    std::uint32_t count = 0;
+    if (auto s = decode_journal_range(view(it->value()), from_seq, events_max, out, first, count); !s) return s;
     if (it->key().size() != 8 || get_key_u64(view(it->key())) != first)
       return status::corruption("journal record key differs from its first seq " + std::to_string(first));
     if (expect != 0 && first != expect)
       return status::corruption("journal gap: expected seq " + std::to_string(expect) + ", found " + std::to_string(first));
     if (expect == 0 && first > from_seq && from_seq >= 1)
       return status::corruption("journal gap: expected seq " + std::to_string(from_seq) + ", found " + std::to_string(first));
-    expect = rec.back().seq + 1;
-    for (auto& e : rec)
-      if (e.seq >= from_seq && out.size() < events_max) out.push_back(std::move(e));
+    expect = first + count;
   }
   return from_rocks(it->status(), "reading the journal");
 }

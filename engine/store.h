@@ -197,6 +197,11 @@ class store {
 // engine batch keeps the write per event to an append into one value.
 std::string encode_journal_batch(std::uint64_t first_seq, const std::vector<journal_entry>& entries);
 status decode_journal_batch(std::string_view bytes, std::vector<journal_entry>& out);
+// The same, keeping only entries from `from_seq` on until `out` holds `max`:
+// every entry's framing is checked, only the kept ones are copied. `first`
+// and `count` give the record's range.
+status decode_journal_range(std::string_view bytes, std::uint64_t from_seq, std::size_t max,
+                            std::vector<journal_entry>& out, std::uint64_t& first, std::uint32_t& count);
 
 // A checkpoint record: meta key 'c' + big-endian seq, value chain hash (32)
 // then state digest (32). Anything else is corruption.

@@ -313,3 +313,54 @@ TEST_CASE("log time never runs backwards even if the wall clock does") {
   CHECK(o.accepted());
   CHECK(o.log_ts_us == t0);
 }
+
+TEST_CASE("one event of a batch record is read alone, and every entry's framing is still checked") {
+  std::vector<journal_entry> batch;
+  for (std::uint64_t seq = 100; seq < 108; ++seq) {
+    journal_entry e;
+    e.seq = seq;
+    e.event_bytes = "event " + std::to_string(seq) + std::string(seq - 90, 'x');
+    e.chain.fill(static_cast<std::uint8_t>(seq));
+    batch.push_back(std::move(e));
+  }
+  std::string bytes = encode_journal_batch(100, batch);
+  std::vector<journal_entry> out;
+  std::uint64_t first = 0;
+  std::uint32_t count = 0;
+  REQUIRE(decode_journal_range(bytes, 104, 2, out, first, count).is_ok());
+  CHECK(first == 100);
+  CHECK(count == 8);
+  REQUIRE(out.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(out[i].seq == 104 + i);
+    CHECK(out[i].event_bytes == batch[4 + i].event_bytes);
+    CHECK(out[i].chain == batch[4 + i].chain);
+  }
+  // A damaged length before the entries asked for is still found.
+  std::string damaged = bytes;
+  damaged[13 + 3] = static_cast<char>(0x7f);  // first entry's length, high byte
+  out.clear();
+  CHECK(decode_journal_range(damaged, 107, 1, out, first, count).error_code() == status::code::corruption);
+  // And the whole record decodes as before.
+  out.clear();
+  REQUIRE(decode_journal_batch(bytes, out).is_ok());
+  CHECK(out.size() == 8);
+  CHECK(out.back().event_bytes == batch.back().event_bytes);
+}
+
+TEST_CASE("read_event returns each event of a multi-event batch exactly") {
+  engine_harness h;
+  some_activity(h);
+  std::vector<journal_entry> all;
+  REQUIRE(h.eng().storage().read_journal(1, 1000, all).is_ok());
+  REQUIRE(all.size() > 3);
+  for (const auto& e : all) {
+    journal_entry one;
+    REQUIRE(h.eng().storage().read_event(e.seq, one).is_ok());
+    CHECK(one.seq == e.seq);
+    CHECK(one.event_bytes == e.event_bytes);
+    CHECK(one.chain == e.chain);
+  }
+  journal_entry none;
+  CHECK(h.eng().storage().read_event(all.back().seq + 1, none).error_code() == status::code::not_found);
+}
