@@ -145,13 +145,18 @@ void measure_lag(engine& e, const config& c, double rate, double duration_s, std
   p.start();
   std::vector<double> lag_events, lag_seconds;
   std::atomic<bool> sampling{true};
+  // The oldest unprojected event is no older than the load's start (the
+  // engine's log time is this clock): the journal before it was projected,
+  // possibly long ago, by catch_up.
+  const std::int64_t load_start_ts_us = clk.now_us();
   std::thread sampler([&] {
     while (sampling) {
       auto h = e.head();
       auto st = p.stats();
       std::uint64_t lag = h.seq > st.projected_seq ? h.seq - st.projected_seq : 0;
       lag_events.push_back(double(lag));
-      lag_seconds.push_back(lag == 0 ? 0.0 : double(h.log_ts_us - st.projected_log_ts_us) / 1e6);
+      std::int64_t oldest_us = std::max(st.projected_log_ts_us, load_start_ts_us);
+      lag_seconds.push_back(lag == 0 ? 0.0 : double(h.log_ts_us - oldest_us) / 1e6);
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
