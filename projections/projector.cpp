@@ -809,9 +809,9 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
 }
 
 // Postings and audit rows, on the second connection when there is one.
-// Rows above the checkpoint can only be left by a crash between that
-// connection's commit and the checkpoint's: deleted first, in the same
-// transaction, so the batch's rows go in exactly once.
+// Rows above the checkpoint can only be left by a crash or a failed batch
+// between that connection's commit and the checkpoint's: deleted first, in
+// the same transaction, so the batch's rows go in exactly once.
 void projector::impl::write_history(pqxx::work& tx, const batch_rows& rows) {
   const std::string after = std::to_string(last_seq);
   tx.exec("DELETE FROM postings WHERE seq > " + after);
