@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <algorithm>
+#include <future>
 #include <map>
 #include <set>
 
@@ -209,6 +210,8 @@ void update_tx(batch_rows& rows, status_update u) {
 
 struct projector::impl {
   std::unique_ptr<pqxx::connection> conn;
+  // The second writer when write_connections is 2 (postings and audit_log).
+  std::unique_ptr<pqxx::connection> side;
   std::uint64_t last_seq = 0;
   hash256 genesis{};  // the source's predecessor of seq 1
   hash256 last_chain{};
@@ -264,6 +267,8 @@ struct projector::impl {
   std::string reversal_columns(event_scope& x, const transaction_recorded& t, line& l, batch_rows& rows);
   std::string exchange_metadata(const quote_used& q);
   void write(pqxx::work& tx, batch_rows& rows, const projector_options& o);
+  void write_history(pqxx::work& tx, const batch_rows& rows);
+  void write_batch(pqxx::work& tx, batch_rows& rows, const projector_options& o, std::uint64_t last);
   void write_balances(pqxx::work& tx, batch_rows& rows);
   void write_updates(pqxx::work& tx, batch_rows& rows);
 };
@@ -275,15 +280,23 @@ long long projection_lock_key(const std::string& schema) {
   return static_cast<long long>((h & 0x0000ffffffffffffull) | 0x6c70000000000000ull);
 }
 
+// The session settings of every connection that writes batches.
+void prepare_writer(pqxx::connection& c, const std::string& schema) {
+  pqxx::nontransaction n(c);
+  n.exec("SET search_path TO " + c.quote_name(schema));
+  // The checkpoint commits with (or after) the rows it describes, so a
+  // commit lost in a database crash is simply projected again: no need to
+  // wait for the database's WAL flush on every batch.
+  n.exec("SET synchronous_commit = off");
+}
+
 status projector::impl::connect(const projector_options& o) {
+  side.reset();
   conn = std::make_unique<pqxx::connection>(o.conninfo);
-  {
-    pqxx::nontransaction n(*conn);
-    n.exec("SET search_path TO " + conn->quote_name(o.schema));
-    // The checkpoint commits with the rows it describes, so a commit lost in
-    // a database crash is simply projected again: no need to wait for the
-    // database's WAL flush on every batch.
-    n.exec("SET synchronous_commit = off");
+  prepare_writer(*conn, o.schema);
+  if (o.write_connections > 1) {
+    side = std::make_unique<pqxx::connection>(o.conninfo);
+    prepare_writer(*side, o.schema);
   }
   if (o.migrate_on_connect) {
     migrate_result mr;
@@ -755,12 +768,7 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
                         "provider", "reference", "metadata", "related_id", "reversed_by", "principal", "request_id",
                         "created_at", "updated_seq", "updated_at"},
        rows.transactions);
-  copy("postings", {"seq", "leg", "transaction_id", "wallet_id", "asset", "kind", "amount", "posted_after", "held_after",
-                    "incoming_after", "created_at"},
-       rows.postings);
-  copy("audit_log", {"seq", "at", "command", "outcome", "reason", "detail", "principal", "idempotency_key", "request_id",
-                     "chain_hash"},
-       rows.audit);
+  if (!side) write_history(tx, rows);
   copy("event_raw_fields", {"seq", "field", "raw"}, rows.raw);
   copy("wallet_sessions", {"session_id", "owner", "chain", "network", "address", "status", "opened_at", "expires_at"},
        rows.sessions);
@@ -798,6 +806,24 @@ void projector::impl::write(pqxx::work& tx, batch_rows& rows, const projector_op
             "postings = daily_wallet_totals.postings + EXCLUDED.postings");
   }
   (void)o;
+}
+
+// Postings and audit rows, on the second connection when there is one.
+// Rows above the checkpoint can only be left by a crash or a failed batch
+// between that connection's commit and the checkpoint's: deleted first, in
+// the same transaction, so the batch's rows go in exactly once.
+void projector::impl::write_history(pqxx::work& tx, const batch_rows& rows) {
+  const std::string after = std::to_string(last_seq);
+  tx.exec("DELETE FROM postings WHERE seq > " + after);
+  tx.exec("DELETE FROM audit_log WHERE seq > " + after);
+  copy_lines(tx, "postings",
+             {"seq", "leg", "transaction_id", "wallet_id", "asset", "kind", "amount", "posted_after", "held_after",
+              "incoming_after", "created_at"},
+             rows.postings);
+  copy_lines(tx, "audit_log",
+             {"seq", "at", "command", "outcome", "reason", "detail", "principal", "idempotency_key", "request_id",
+              "chain_hash"},
+             rows.audit);
 }
 
 // Rows changed by later events: wallet statuses, resolved holds and
@@ -1005,6 +1031,10 @@ status projector::park(std::uint64_t seq, const std::string& why) {
       impl_->conn.reset();
       return status::unavailable("the checkpoint moved; not parking");
     }
+    // Postings and audit rows a second writer left above the checkpoint
+    // (projector_options::write_connections): the parked event has none.
+    tx.exec("DELETE FROM postings WHERE seq > " + std::to_string(impl_->last_seq));
+    tx.exec("DELETE FROM audit_log WHERE seq > " + std::to_string(impl_->last_seq));
     bool ignored = false;
     tx.exec_params("INSERT INTO projection_dead_letters (projection, seq, command, error, attempts, chain_hash) "
                    "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -1100,7 +1130,7 @@ status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnec
   }
 
   auto built_ns = steady_now_ns();
-  impl_->write(tx, rows, options_);
+  impl_->write_batch(tx, rows, options_, seq);
   write_checkpoint(tx, seq, chain, ts);
   auto written_ns = steady_now_ns();
   tx.commit();
@@ -1116,6 +1146,32 @@ status projector::step_in(pqxx::work& tx, std::size_t& projected, bool& reconnec
                                    static_cast<std::uint64_t>(committed_ns - written_ns)});
   progressed_.notify_all();
   return status::ok();
+}
+
+// The batch's rows: on one connection, or postings and audit rows on the
+// second one in parallel, committed before the caller commits `tx` with the
+// checkpoint (see projector_options::write_connections).
+void projector::impl::write_batch(pqxx::work& tx, batch_rows& rows, const projector_options& o, std::uint64_t last) {
+  if (!side) return write(tx, rows, o);
+  // The months' partitions first, committed: a partition created inside
+  // either batch transaction would be invisible to (and block) the other.
+  {
+    pqxx::nontransaction n(*side);
+    for (const auto& m : rows.months) n.exec("SELECT ensure_money_partitions(" + n.quote(m + "-01") + "::date)");
+  }
+  auto history = std::async(std::launch::async, [this, &rows] {
+    pqxx::work side_tx(*side);
+    write_history(side_tx, rows);
+    side_tx.commit();
+  });
+  try {
+    write(tx, rows, o);
+  } catch (...) {
+    history.wait();
+    throw;
+  }
+  history.get();  // its failure fails the batch: the checkpoint does not move
+  if (o.before_checkpoint_commit) o.before_checkpoint_commit(last);
 }
 
 void projector::record_progress(std::size_t events, std::array<std::uint64_t, 3> phase_ns) {

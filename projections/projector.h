@@ -62,6 +62,19 @@ struct projector_options {
   int event_attempts_max = 3;
   // Failure lines (seq and reason); default: stderr.
   std::function<void(const std::string&)> log;
+  // Connections that write one batch (1 or 2). With 2, a second connection
+  // COPYs the batch's postings and audit_log rows in a transaction of its
+  // own, in parallel with the rest, and commits just before the transaction
+  // holding the other rows and the checkpoint. A crash between the two
+  // commits leaves postings and audit rows above the checkpoint; every
+  // batch (and every parked event) first deletes such rows, in the same
+  // transaction that writes the batch's own, so they are projected exactly
+  // once. Readers may briefly see postings and audit rows of a batch whose
+  // other rows are not committed yet (docs/read-models.md).
+  std::size_t write_connections = 1;
+  // Tests only: called with the batch's last seq after the second
+  // connection committed and before the checkpoint's transaction commits.
+  std::function<void(std::uint64_t)> before_checkpoint_commit;
 };
 
 // The advisory lock a projector holds for each batch transaction on

@@ -165,6 +165,7 @@ Options (each also read from the environment variable shown; flags win):
   --auth-session-min-s N    LEDGER_AUTH_SESSION_MIN_S shortest wallet session a client may ask [3600]
   --auth-session-max-s N    LEDGER_AUTH_SESSION_MAX_S longest wallet session a client may ask [31536000]
   --pg-schema S             LEDGER_PG_SCHEMA       PostgreSQL schema of the read models [ledger]
+  --projection-writers N    LEDGER_PROJECTION_WRITERS  connections writing each projector batch, 1 or 2 [1]
   --min-seq-wait-ms N       LEDGER_MIN_SEQ_WAIT_MS how long a read with min_seq waits for the
                                                    projection before answering 503 [2000]
   --min-seq-waiters-max N   LEDGER_MIN_SEQ_WAITERS_MAX reads waiting for min_seq at once (they
@@ -383,6 +384,8 @@ std::vector<option_def> option_defs(config& c) {
       {"--redis-url", "LEDGER_REDIS_URL", [&](const std::string& v) { c.redis_url = v; }},
       {"--redis-timeout-ms", "LEDGER_REDIS_TIMEOUT_MS", [&](const std::string& v) { c.redis_timeout_ms = int(to_number("--redis-timeout-ms", v, 10, 10'000)); }},
       {"--pg-schema", "LEDGER_PG_SCHEMA", [&](const std::string& v) { c.pg_schema = v; }},
+      {"--projection-writers", "LEDGER_PROJECTION_WRITERS",
+       [&](const std::string& v) { c.projection_writers = static_cast<int>(to_number("--projection-writers", v, 1, 2)); }},
       {"--min-seq-wait-ms", "LEDGER_MIN_SEQ_WAIT_MS", [&](const std::string& v) { c.min_seq_wait_ms = int(to_number("--min-seq-wait-ms", v, 0, 60'000)); }},
       {"--min-seq-waiters-max", "LEDGER_MIN_SEQ_WAITERS_MAX", [&](const std::string& v) {
          c.min_seq_waiters_max = std::size_t(to_number("--min-seq-waiters-max", v, 1, 65'536)); }},

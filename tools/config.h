@@ -80,6 +80,7 @@ struct config {
   std::string reconcile_format = "stripe-payments";
   std::string pg_conninfo;  // secret: environment or file only
   std::string pg_schema = "ledger";
+  int projection_writers = 1;  // connections writing each projector batch (projector_options)
   // The command log: "embedded" (in this process) or "kafka".
   std::string log = "embedded";
   kafka::options kafka;

@@ -375,6 +375,7 @@ int run_embedded_serve(config& cfg) {
     projections::projector_options po;
     po.conninfo = cfg.pg_conninfo;
     po.schema = cfg.pg_schema;
+    po.write_connections = static_cast<std::size_t>(cfg.projection_writers);
     proj = std::make_unique<projections::projector>(engine_journal(*eng), po);
     proj->start();
   }

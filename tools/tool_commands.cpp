@@ -194,6 +194,7 @@ int run_project(const config& cfg, journal_input& in) {
   projections::projector_options po;
   po.conninfo = cfg.pg_conninfo;
   po.schema = cfg.pg_schema;
+  po.write_connections = static_cast<std::size_t>(cfg.projection_writers);
   projections::projector p(in.source, po);
   p.start();
   // Operations endpoints only when asked for (--listen): a projector beside

@@ -248,10 +248,11 @@ struct child_reaper {
 };
 
 child_process spawn_projector_child(const std::string& store_dir, const std::string& follower_dir,
-                                    const std::string& conninfo, std::size_t batch, const std::string& stderr_path) {
+                                    const std::string& conninfo, std::size_t batch, const std::string& stderr_path,
+                                    int writers = 1, int kill_at_batch = 0) {
   int fds[2];
   REQUIRE(pipe(fds) == 0);
-  std::string b = std::to_string(batch);
+  std::string b = std::to_string(batch), w = std::to_string(writers), k = std::to_string(kill_at_batch);
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -261,7 +262,7 @@ child_process spawn_projector_child(const std::string& store_dir, const std::str
     close(fds[0]);
     close(fds[1]);
     execl(PROJECTOR_CHILD, "projector_child", store_dir.c_str(), follower_dir.c_str(), conninfo.c_str(), b.c_str(),
-          static_cast<char*>(nullptr));
+          w.c_str(), k.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   close(fds[1]);
@@ -1052,4 +1053,98 @@ TEST_CASE("failures: an event altered in the RocksDB journal stops the projectio
   }
   CHECK(checkpoint_seq(conninfo) == last_ok);
   CHECK(p.stats().projected_seq == last_ok);
+}
+
+namespace {
+
+// Runs a projector child to its end: the last seq it reported committed,
+// whether it said done, and its wait status.
+struct child_run {
+  std::uint64_t acked = 0;
+  bool done = false;
+  int status = 0;
+};
+
+child_run run_projector_child(const std::string& store_dir, const std::string& follower, const std::string& conninfo,
+                              std::size_t batch, const std::string& child_err, int writers, int kill_at_batch) {
+  std::filesystem::create_directories(follower);
+  const auto deadline = steady::now() + std::chrono::seconds(60);
+  auto c = spawn_projector_child(store_dir, follower, conninfo, batch, child_err, writers, kill_at_batch);
+  child_reaper reaper{c.pid};
+  child_run out;
+  std::string buf, line;
+  while (read_child_line(c.out_fd, buf, line, deadline)) {
+    unsigned long long seq = 0;
+    if (std::sscanf(line.c_str(), "seq %llu", &seq) == 1) out.acked = seq;
+    if (std::sscanf(line.c_str(), "done %llu", &seq) == 1) out.done = true, out.acked = seq;
+  }
+  close(c.out_fd);
+  out.status = wait_child(c.pid, deadline);
+  c.pid = -1;  // reaped
+  return out;
+}
+
+// The postings and audit rows of a read model, as one digest each.
+std::pair<std::string, std::string> history_digest(const std::string& conninfo) {
+  pqxx::connection c(conninfo);
+  pqxx::read_transaction tx(c);
+  auto postings = tx.exec1(
+      "SELECT md5(string_agg(concat_ws('|', seq, leg, transaction_id, wallet_id, asset, kind, amount, posted_after, "
+      "held_after, incoming_after, created_at), ',' ORDER BY seq, leg)) FROM ledger.postings");
+  auto audit = tx.exec1(
+      "SELECT md5(string_agg(concat_ws('|', seq, at, command, outcome, reason, principal, chain_hash), ',' "
+      "ORDER BY seq)) FROM ledger.audit_log");
+  return {postings[0].c_str(), audit[0].c_str()};
+}
+
+}  // namespace
+
+TEST_CASE("failures: two writing connections, the projector killed between their commits; no duplicate, no drift") {
+  std::uint64_t seed = failures_seed();
+  CAPTURE(seed);
+  std::mt19937_64 rng(seed);
+  pg_instance pg(disposable_pg_options());
+  auto two = pg.create_database("two_writers");
+  auto one = pg.create_database("one_writer");
+  engine_harness h;
+  build_ledger(h, rng, 20, 1'500, 150, "two");
+  const std::uint64_t head = h.eng().head().seq;
+  REQUIRE(head > 1'000);
+  h.close();
+
+  temp_dir work("ledger-projector-two-writers");
+  const std::string store_dir = (h.dir().path() / "ledger").string();
+  const std::string child_err = (work.path() / "child.stderr").string();
+  constexpr std::size_t batch = 100;
+  for (int kill_at : {3, 1, 2}) {
+    CAPTURE(kill_at);
+    const auto before = checkpoint_seq(two);
+    auto r = run_projector_child(store_dir, (work.path() / ("f" + std::to_string(kill_at))).string(), two, batch,
+                                 child_err, 2, kill_at);
+    REQUIRE_MESSAGE((WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGKILL), "stderr: " << file_text(child_err));
+    // Killed in batch kill_at: the batches before it are committed, and the
+    // killed batch's postings and audit rows sit above the checkpoint.
+    const auto cp = checkpoint_seq(two);
+    CHECK(cp == before + (kill_at - 1) * batch);
+    if (kill_at > 1) CHECK(r.acked == cp);  // a child killed in its first batch reports nothing
+    pqxx::connection c(two);
+    pqxx::read_transaction tx(c);
+    const auto above = "seq > " + std::to_string(cp);
+    CHECK(tx.exec1("SELECT count(*) FROM ledger.audit_log WHERE " + above)[0].as<std::uint64_t>() == batch);
+    CHECK(tx.exec1("SELECT count(*) FROM ledger.postings WHERE " + above)[0].as<std::uint64_t>() > 0);
+  }
+  auto r = run_projector_child(store_dir, (work.path() / "f-done").string(), two, batch, child_err, 2, 0);
+  REQUIRE_MESSAGE(r.done, "stderr: " << file_text(child_err));
+  CHECK(r.acked == head);
+  // The same journal through one writing connection, never killed.
+  auto ref = run_projector_child(store_dir, (work.path() / "f-one").string(), one, batch, child_err, 1, 0);
+  REQUIRE(ref.done);
+
+  h.reopen();
+  auto src = engine_journal(h.eng());
+  check_projection_complete(two, src, head);
+  auto report = verify_ok(src, two);
+  CHECK(report.checkpoint_seq == head);
+  CHECK_MESSAGE(report.drifts.empty(), drifts_text(report));
+  CHECK(history_digest(two) == history_digest(one));
 }

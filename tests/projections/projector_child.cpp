@@ -4,12 +4,17 @@
 // committed batch. The parent kills it with SIGKILL at random points.
 //
 // usage: projector_child <ledger store dir> <follower dir> <conninfo> <batch size>
+//                        [<writing connections> [<kill at batch>]]
+// With a kill batch n > 0 the child kills itself with SIGKILL in its n-th
+// batch, after the second connection committed and before the checkpoint's
+// transaction commits (projector_options::before_checkpoint_commit).
 //
 // Output, one line each, flushed at once:
 //   seq <n>     a batch up to seq n is committed (checkpoint included)
 //   error <msg> a step failed; it is retried
 //   done <n>    the projection reached the journal head n; exit 0
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -22,8 +27,9 @@
 using namespace ledger;
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: projector_child <ledger store dir> <follower dir> <conninfo> <batch size>\n");
+  if (argc < 5 || argc > 7) {
+    std::fprintf(stderr, "usage: projector_child <ledger store dir> <follower dir> <conninfo> <batch size> "
+                         "[<writing connections> [<kill at batch>]]\n");
     return 2;
   }
   std::unique_ptr<store> st;
@@ -51,6 +57,12 @@ int main(int argc, char** argv) {
   o.conninfo = argv[3];
   o.batch_events_max = static_cast<std::size_t>(std::strtoull(argv[4], nullptr, 10));
   if (o.batch_events_max == 0) o.batch_events_max = 50;
+  if (argc > 5) o.write_connections = std::strtoull(argv[5], nullptr, 10) == 2 ? 2 : 1;
+  const unsigned long long kill_at = argc > 6 ? std::strtoull(argv[6], nullptr, 10) : 0;
+  unsigned long long batches = 0;
+  o.before_checkpoint_commit = [&batches, kill_at](std::uint64_t) {
+    if (kill_at != 0 && ++batches == kill_at) raise(SIGKILL);
+  };
   projections::projector p(source, o);
   for (;;) {
     std::size_t n = 0;
