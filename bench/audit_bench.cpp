@@ -26,6 +26,7 @@ struct args {
   std::uint64_t events = 10'000'000;
   std::uint64_t snapshot_every = 1'000'000;
   std::size_t snapshot_retain = 0;  // 0: all, so every point has one at or before it
+  std::uint64_t snapshot_keep_every = 0;  // beyond the newest snapshot_retain, one per this many events
   std::size_t wallets = 10'000;
   bool archive = true;
 };
@@ -150,6 +151,7 @@ int run(const args& a) {
   o.queue_commands_max = 1u << 17;
   o.snapshot_every_events = a.snapshot_every;
   o.snapshots_retained_max = a.snapshot_retain;
+  o.snapshot_keep_every_events = a.snapshot_keep_every;
   o.snapshot_dir = (dir.path() / "snapshots").string();
   std::unique_ptr<engine> e;
   if (auto s = engine::open(o, e); !s) return std::fprintf(stderr, "%s\n", s.to_string().c_str()), 1;
@@ -172,13 +174,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     if (i + 1 >= argc && f != "--no-archive") {
-      std::fprintf(stderr, "usage: audit_bench [--events N] [--wallets N] [--snapshot-every N] [--snapshot-retain N] [--no-archive]\n");
+      std::fprintf(stderr, "usage: audit_bench [--events N] [--wallets N] [--snapshot-every N] [--snapshot-retain N] [--snapshot-keep-every N] [--no-archive]\n");
       return 2;
     }
     if (f == "--events") a.events = std::stoull(argv[++i]);
     else if (f == "--wallets") a.wallets = std::stoull(argv[++i]);
     else if (f == "--snapshot-every") a.snapshot_every = std::stoull(argv[++i]);
     else if (f == "--snapshot-retain") a.snapshot_retain = std::stoull(argv[++i]);
+    else if (f == "--snapshot-keep-every") a.snapshot_keep_every = std::stoull(argv[++i]);
     else if (f == "--no-archive") a.archive = false;
     else return std::fprintf(stderr, "unknown option %s\n", f.c_str()), 2;
   }

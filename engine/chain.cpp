@@ -1,5 +1,7 @@
 #include "engine/chain.h"
 
+#include <string>
+
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -40,29 +42,66 @@ std::string ledger_id_problem(std::string_view id) {
   return {};
 }
 
-digest_builder::digest_builder() : ctx_(EVP_MD_CTX_new()) {
-  LEDGER_ASSERT(ctx_ != nullptr, "EVP_MD_CTX_new failed");
-  LEDGER_ASSERT(EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) == 1, "sha256 init");
+namespace {
+
+// The state behind digest_builder::ctx_: the SHA-256 context and a buffer of
+// frames. Frames are gathered and hashed a buffer at a time (one EVP call
+// per 64 KiB instead of four per pair); the hashed bytes, and so the digest,
+// are the same as hashing each frame as it comes.
+struct digest_state {
+  static constexpr std::size_t buffer_bytes_max = 64u << 10;
+  EVP_MD_CTX* md = nullptr;
+  std::string buf;
+
+  void flush() {
+    if (!buf.empty()) EVP_DigestUpdate(md, buf.data(), buf.size());
+    buf.clear();
+  }
+  void frame(std::string_view s) {
+    char len[4];
+    for (int i = 0; i < 4; ++i) len[i] = static_cast<char>((s.size() >> (8 * i)) & 0xff);
+    buf.append(len, sizeof len);
+    // A part as large as the buffer goes to SHA-256 directly, after what is
+    // buffered, so the order of the hashed bytes is unchanged.
+    if (s.size() >= buffer_bytes_max) {
+      flush();
+      EVP_DigestUpdate(md, s.data(), s.size());
+    } else {
+      buf.append(s);
+    }
+  }
+};
+
+}  // namespace
+
+digest_builder::digest_builder() {
+  auto* st = new digest_state;
+  st->md = EVP_MD_CTX_new();
+  LEDGER_ASSERT(st->md != nullptr, "EVP_MD_CTX_new failed");
+  LEDGER_ASSERT(EVP_DigestInit_ex(st->md, EVP_sha256(), nullptr) == 1, "sha256 init");
+  st->buf.reserve(digest_state::buffer_bytes_max * 2);
+  ctx_ = st;
 }
 
-digest_builder::~digest_builder() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+digest_builder::~digest_builder() {
+  auto* st = static_cast<digest_state*>(ctx_);
+  EVP_MD_CTX_free(st->md);
+  delete st;
+}
 
 void digest_builder::add(std::string_view key, std::string_view value) {
-  auto* c = static_cast<EVP_MD_CTX*>(ctx_);
-  auto frame = [&](std::string_view s) {
-    unsigned char len[4];
-    for (int i = 0; i < 4; ++i) len[i] = static_cast<unsigned char>((s.size() >> (8 * i)) & 0xff);
-    EVP_DigestUpdate(c, len, sizeof len);
-    EVP_DigestUpdate(c, s.data(), s.size());
-  };
-  frame(key);
-  frame(value);
+  auto* st = static_cast<digest_state*>(ctx_);
+  st->frame(key);
+  st->frame(value);
+  if (st->buf.size() >= digest_state::buffer_bytes_max) st->flush();
 }
 
 hash256 digest_builder::finish() {
+  auto* st = static_cast<digest_state*>(ctx_);
+  st->flush();
   hash256 h;
   unsigned int n = 0;
-  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), h.data(), &n);
+  EVP_DigestFinal_ex(st->md, h.data(), &n);
   LEDGER_ASSERT_EQ(n, h.size(), "sha256 length");
   return h;
 }

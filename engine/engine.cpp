@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 
 namespace ledger {
 
@@ -410,13 +411,32 @@ status engine::write_snapshot() {
     fs::remove_all(tmp, ec);
     return s;
   }
-  std::vector<fs::path> kept;
+  std::vector<std::uint64_t> seqs;
   for (const auto& entry : fs::directory_iterator(options_.snapshot_dir, ec))
-    if (snapshot_seq_of(entry.path().filename().string()) != 0) kept.push_back(entry.path());
-  std::sort(kept.begin(), kept.end());
-  const auto keep = options_.snapshots_retained_max;
-  for (std::size_t i = 0; keep > 0 && i + keep < kept.size(); ++i) fs::remove_all(kept[i], ec);
+    if (auto seq = snapshot_seq_of(entry.path().filename().string()); seq != 0) seqs.push_back(seq);
+  std::sort(seqs.begin(), seqs.end());
+  for (auto seq : snapshots_to_remove(seqs, options_.snapshots_retained_max, options_.snapshot_keep_every_events))
+    fs::remove_all(fs::path(options_.snapshot_dir) / snapshot_name(seq), ec);
   return status::ok();
+}
+
+std::vector<std::uint64_t> snapshots_to_remove(const std::vector<std::uint64_t>& seqs, std::size_t retained_max,
+                                               std::uint64_t keep_every) {
+  std::vector<std::uint64_t> out;
+  if (retained_max == 0 || seqs.size() <= retained_max) return out;
+  const std::size_t older = seqs.size() - retained_max;
+  // The oldest snapshot of each stride stays: it bounds the distance from
+  // any later point in that stride (and the start of the next) to a kept
+  // snapshot, whatever the spacing the snapshotter achieved.
+  std::uint64_t last_stride_kept = std::numeric_limits<std::uint64_t>::max();
+  for (std::size_t i = 0; i < older; ++i) {
+    if (keep_every != 0 && seqs[i] / keep_every != last_stride_kept) {
+      last_stride_kept = seqs[i] / keep_every;
+      continue;
+    }
+    out.push_back(seqs[i]);
+  }
+  return out;
 }
 
 journal_source engine_journal(engine& e) {

@@ -55,13 +55,26 @@ struct engine_options {
   // (hard links; costs a memtable flush), computes that snapshot's state
   // digest and saves it as a checkpoint (seq, chain, digest) in the store.
   // Commits go on meanwhile. The newest `snapshots_retained_max` snapshots
-  // are kept (0: all of them); their checkpoints stay either way. Each kept
-  // snapshot pins the state files it links, so all of them cost up to one
-  // state's size each. snapshot_every_events 0 or an empty dir: none.
+  // are kept (0: all of them); their checkpoints stay either way. Older
+  // snapshots thin with age when `snapshot_keep_every_events` is not 0: of
+  // those, the oldest snapshot at or past each multiple of it is kept too,
+  // so every point of the journal after the first kept snapshot has one at
+  // most about snapshot_keep_every_events + snapshot_every_events (plus one
+  // batch) before it (see snapshots_to_remove). Each kept snapshot pins the
+  // state files it links, so all of them cost up to one state's size each.
+  // snapshot_every_events 0 or an empty dir: none.
   std::uint64_t snapshot_every_events = 0;
   std::string snapshot_dir;
   std::size_t snapshots_retained_max = 16;
+  std::uint64_t snapshot_keep_every_events = 0;
 };
+
+// The retention rule: of snapshots with head seqs `seqs` (ascending), those
+// to remove. The newest `retained_max` stay (0: all stay); of the older
+// ones, with `keep_every` not 0, the first at or past each multiple of
+// `keep_every` (the oldest in each stride) stays as well.
+std::vector<std::uint64_t> snapshots_to_remove(const std::vector<std::uint64_t>& seqs, std::size_t retained_max,
+                                               std::uint64_t keep_every);
 
 // The name of a snapshot directory for head seq `seq` ("seq-" and 20 digits,
 // so names sort in seq order), and the inverse (0 when not a snapshot name).

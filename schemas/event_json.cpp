@@ -431,6 +431,11 @@ std::string event_to_json(const event& e, const hash256& chain) { return event_t
 std::string event_to_json(const event& e, const hash256& chain, const event_json_view& view) {
   std::string out;
   out.reserve(512);
+  append_event_json(out, e, chain, view);
+  return out;
+}
+
+void append_event_json(std::string& out, const event& e, const hash256& chain, const event_json_view& view) {
   writer_json w(out);
   w.open('{');
   w.unum("seq", e.seq);
@@ -461,7 +466,6 @@ std::string event_to_json(const event& e, const hash256& chain, const event_json
     out += "true";
   }
   w.close('}');
-  return out;
 }
 
 std::string_view event_csv_header() {

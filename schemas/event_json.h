@@ -42,6 +42,9 @@ struct event_json_view {
   std::vector<std::uint64_t> balances_withheld;  // ascending
 };
 std::string event_to_json(const event& e, const hash256& chain, const event_json_view& view);
+// The same, appended to `out` (a caller rendering many events reuses one
+// buffer instead of a string per event).
+void append_event_json(std::string& out, const event& e, const hash256& chain, const event_json_view& view = {});
 
 // CSV: one row per balance leg (balance_changed effect); an event without legs
 // gives one row with the leg columns empty. RFC 4180 quoting; rows end in

@@ -97,6 +97,10 @@ Options (each also read from the environment variable shown; flags win):
                                                    audit state folds from the newest one at or before
                                                    the point, so older points cost more once theirs
                                                    are gone; each pins up to one state's size [16]
+  --snapshot-keep-every N   LEDGER_SNAPSHOT_KEEP_EVERY older than the newest --snapshot-retain, keep the
+                                                   oldest snapshot at or past each multiple of N events,
+                                                   so any point has one at most about N +
+                                                   --snapshot-every events before it; 0: none [0]
   --connections-max N       LEDGER_CONNECTIONS_MAX open connections [1024]
   --body-max-bytes N        LEDGER_BODY_MAX_BYTES  request body limit [1048576]
   --read-timeout-ms N       LEDGER_READ_TIMEOUT_MS a whole request or an idle connection [15000]
@@ -368,6 +372,7 @@ std::vector<option_def> option_defs(config& c) {
          c.ledger_id = v;
        }},
       {"--snapshot-retain", "LEDGER_SNAPSHOT_RETAIN", [&](const std::string& v) { c.snapshot_retain = to_number("--snapshot-retain", v, 0, 1u << 20); }},
+      {"--snapshot-keep-every", "LEDGER_SNAPSHOT_KEEP_EVERY", [&](const std::string& v) { c.snapshot_keep_every = to_number("--snapshot-keep-every", v, 0, 1ull << 40); }},
       {"--snapshot-every", "LEDGER_SNAPSHOT_EVERY", [&](const std::string& v) { c.snapshot_every = to_number("--snapshot-every", v, 0, 1ull << 40); }},
       {"--connections-max", "LEDGER_CONNECTIONS_MAX", [&](const std::string& v) { c.connections_max = to_number("--connections-max", v, 1, 1u << 20); }},
       {"--body-max-bytes", "LEDGER_BODY_MAX_BYTES", [&](const std::string& v) { c.body_max_bytes = to_number("--body-max-bytes", v, 1024, 64u << 20); }},

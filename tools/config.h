@@ -38,6 +38,7 @@ struct config {
   std::size_t queue_max = 1u << 16;
   std::uint64_t snapshot_every = 1'000'000;  // engine_options::snapshot_every_events
   std::size_t snapshot_retain = 16;          // engine_options::snapshots_retained_max
+  std::uint64_t snapshot_keep_every = 0;     // engine_options::snapshot_keep_every_events
   // Bound into the hash chain's genesis (engine/chain.h). Empty: a new
   // embedded store gets a random one, an existing one keeps its own; in
   // Kafka mode the ledger's name (kafka.ledger), shared by every instance.

@@ -215,6 +215,7 @@ static engine_options kafka_engine_options(const config& cfg, system_clock_sourc
   eo.batch_commands_max = cfg.batch_max;
   eo.snapshot_every_events = cfg.snapshot_every;
   eo.snapshots_retained_max = cfg.snapshot_retain;
+  eo.snapshot_keep_every_events = cfg.snapshot_keep_every;
   eo.snapshot_dir = (std::filesystem::path(cfg.data_dir) / "snapshots").string();
   eo.clk = &clk;
   eo.log = &log;

@@ -358,6 +358,7 @@ int run_embedded_serve(config& cfg) {
   eo.queue_commands_max = cfg.queue_max;
   eo.snapshot_every_events = cfg.snapshot_every;
   eo.snapshots_retained_max = cfg.snapshot_retain;
+  eo.snapshot_keep_every_events = cfg.snapshot_keep_every;
   eo.snapshot_dir = (std::filesystem::path(cfg.data_dir) / "snapshots").string();
   eo.clk = &clk;
   std::unique_ptr<engine> eng;

@@ -59,7 +59,7 @@ void render(const std::vector<decoded_event>& batch, const events_options& o, st
     if (o.csv) {
       append_event_csv(buf, e);
     } else {
-      buf += event_to_json(e, d.chain);
+      append_event_json(buf, e, d.chain);
       buf += '\n';
     }
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -134,12 +135,34 @@ std::optional<std::string> hash_kv::get(std::string_view key) {
   return it->second;
 }
 
-void hash_kv::walk(const std::function<void(std::string_view, std::string_view)>& fn) const {
-  std::vector<const std::pair<const std::string, std::string>*> sorted;
-  sorted.reserve(map_.size());
-  for (const auto& kv : map_) sorted.push_back(&kv);
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
-  for (auto* kv : sorted) fn(kv->first, kv->second);
+void hash_kv::put(std::string_view key, std::string_view value) {
+  auto [it, inserted] = map_.try_emplace(std::string(key));
+  if (inserted) added_.push_back(&*it);
+  else if (!it->second) --tombstones_;
+  it->second.emplace(value);
+}
+
+void hash_kv::del(std::string_view key) {
+  auto it = map_.find(std::string(key));
+  if (it == map_.end() || !it->second) return;
+  it->second.reset();
+  ++tombstones_;
+}
+
+void hash_kv::sort_added() {
+  auto by_key = [](const node* a, const node* b) { return a->first < b->first; };
+  std::sort(added_.begin(), added_.end(), by_key);
+  std::vector<const node*> merged;
+  merged.reserve(sorted_.size() + added_.size());
+  std::merge(sorted_.begin(), sorted_.end(), added_.begin(), added_.end(), std::back_inserter(merged), by_key);
+  sorted_ = std::move(merged);
+  added_.clear();
+}
+
+void hash_kv::walk(const std::function<void(std::string_view, std::string_view)>& fn) {
+  if (!added_.empty()) sort_added();
+  for (const node* n : sorted_)
+    if (n->second) fn(n->first, *n->second);
 }
 
 std::optional<std::string> overlay_kv::get(std::string_view key) {

@@ -27,21 +27,34 @@ namespace ledger::audit {
 inline constexpr std::size_t fold_batch_events = 16384;
 inline constexpr std::size_t fold_queue_batches = 8;
 
-// The key space of a state being rebuilt from seq 1: a hash map (fast puts),
-// sorted only when the whole state is walked.
+// The key space of a state being rebuilt from seq 1: a hash map (fast puts)
+// with a key order kept up to date lazily, so that walking it at each of many
+// checkpoints costs a sort of the keys added since the previous walk and a
+// linear merge, not a sort of the whole state.
+//
+// A deleted key keeps its node as a tombstone (skipped by get and walk, and
+// revived by a put), so the node pointers the order holds stay valid.
 class hash_kv final : public state_kv {
  public:
   std::optional<std::string> get(std::string_view key) override;
-  void put(std::string_view key, std::string_view value) override { map_[std::string(key)] = std::string(value); }
-  void del(std::string_view key) override { map_.erase(std::string(key)); }
-  std::size_t size() const { return map_.size(); }
+  void put(std::string_view key, std::string_view value) override;
+  void del(std::string_view key) override;
+  // Records, tombstones left out.
+  std::size_t size() const { return map_.size() - tombstones_; }
   // Room for `n` records without rehashing (a journal of n events holds up
   // to n idempotency records).
   void reserve(std::size_t n) { map_.reserve(n); }
-  void walk(const std::function<void(std::string_view, std::string_view)>& fn) const;
+  // In key order. Not const: it brings the order up to date.
+  void walk(const std::function<void(std::string_view, std::string_view)>& fn);
 
  private:
-  std::unordered_map<std::string, std::string> map_;
+  using node = std::pair<const std::string, std::optional<std::string>>;
+  void sort_added();
+
+  std::unordered_map<std::string, std::optional<std::string>> map_;
+  std::vector<const node*> sorted_;  // every node, by key, as of the last walk
+  std::vector<const node*> added_;   // nodes inserted since
+  std::size_t tombstones_ = 0;
 };
 
 // The key space of a retained snapshot (read-only) with the changes of the
