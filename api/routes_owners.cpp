@@ -91,6 +91,7 @@ void deleted(const exchange_ptr& x, const outcome& o, const std::string& owner, 
     std::string detail = o.detail.empty() ? std::string(to_string(o.reason)) : o.detail;
     if (o.reason == reason::balance_not_zero) return x->fail({409, "owner-holds-money", detail, "", {}});
     if (o.reason == reason::owner_deleted) return x->fail({409, "owner-deleted", detail, "", {}});
+    if (o.reason == reason::deletion_too_large) return x->fail({409, "owner-too-large", detail, "", {}});
     if (o.reason == reason::invalid_state)
       return x->fail({409, "owner-changed", "the owner's documents changed during the deletion; retry", "", {}});
     return x->fail({422, "command-rejected", detail, "", {}});
@@ -100,11 +101,16 @@ void deleted(const exchange_ptr& x, const outcome& o, const std::string& owner, 
   json_out j;
   j.begin_object().field("owner", owner).field("seq", o.seq);
   for (auto [name, ids] : {std::pair{"wallets_closed", &del->wallets}, {"sessions_revoked", &del->sessions},
-                           {"documents_deleted", &del->documents}}) {
+                           {"documents_deleted", &del->documents}, {"groups_left", &del->groups},
+                           {"payment_requests_closed", &del->payment_requests}}) {
     j.key(name).begin_array();
     for (auto id : *ids) j.num(id);
     j.end_array();
   }
+  j.key("addresses_disconnected").begin_array();
+  for (const auto& a : del->addresses)
+    j.begin_object().field("chain", std::string(to_string(a.chain))).field("address", a.address).end_object();
+  j.end_array();
   clean_up(x, owner, docs, j);
   j.end_object();
   http_response r;
@@ -142,6 +148,11 @@ void on_delete_owner(const exchange_ptr& x, std::uint64_t) {
   std::vector<document_uploaded> docs;
   if (auto st = owners::owner_documents(x->svc.ledger.storage(), owner, docs); !st) return x->fail_status(st, fault::ledger);
   for (const auto& d : docs) c.documents.push_back(d.id);
+  if (c.documents.size() > owner_deletion_documents_max)
+    return x->fail({409, "owner-too-large",
+                    "the owner holds " + std::to_string(c.documents.size()) + " documents; one deletion removes at most " +
+                        std::to_string(owner_deletion_documents_max) + "; delete some documents first",
+                    "", {}});
   submit_single(x, command{x->who->subject, std::string(key), x->request_id, c},
                      [x, owner, docs = std::move(docs)](const outcome& o) { deleted(x, o, owner, docs); });
 }

@@ -93,6 +93,33 @@ std::uint64_t ledger_state::group_count(std::string_view member) const {
   return read_count(kv_, keys::member_group_count(member));
 }
 
+std::vector<std::uint64_t> ledger_state::member_groups(std::string_view member) const {
+  auto it = groups_by_member_.find(std::string(member));
+  if (it == groups_by_member_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
+void ledger_state::index_group(std::uint64_t group, const std::vector<std::string>& members, bool add) {
+  for (const auto& m : members) {
+    if (add) {
+      groups_by_member_[m].insert(group);
+      continue;
+    }
+    auto it = groups_by_member_.find(m);
+    if (it == groups_by_member_.end()) continue;
+    it->second.erase(group);
+    if (it->second.empty()) groups_by_member_.erase(it);
+  }
+}
+
+status ledger_state::load_group_entry(std::string_view key, std::string_view value) {
+  if (key.size() != 9) return status::corruption("group members key malformed");
+  std::vector<std::string> members;
+  if (auto s = decode_group_members(value, members); !s) return s;
+  index_group(get_key_u64(key.substr(1)), members, true);
+  return status::ok();
+}
+
 void ledger_state::apply_document_effect(const effect& fx) {
   if (auto* u = std::get_if<document_uploaded>(&fx)) {
     LEDGER_ASSERT(!kv_.get(keys::document(u->id)), "document recorded twice");
@@ -115,6 +142,8 @@ void ledger_state::apply_document_effect(const effect& fx) {
       kv_.put(keys::member_group(m, g->group), {});
       add_count(kv_, keys::member_group_count(m), true);
     }
+    index_group(g->group, g->before, false);
+    index_group(g->group, g->members, true);
     if (g->members.empty()) kv_.del(keys::group_members(g->group));
     else kv_.put(keys::group_members(g->group), encode_group_members(g->members));
   }

@@ -4,13 +4,24 @@
 //
 // A deletion is one event: an account_status_changed (to closed) per wallet
 // not yet closed, a session_closed (revoked) per active session, a
+// wallet_disconnected per linked chain address, a group_members_set (the
+// group without the owner) per group it belongs to, a payment_request_closed
+// per open request naming it (cancelled as requester, declined as payer), a
 // document_deleted per document, then owner_deleted repeating the lists.
 // Those effects apply as they do for their own commands, so the read models
-// and the audit checks need nothing new to follow a deletion.
+// and the audit checks need nothing new to follow a deletion; owner_deleted
+// itself erases the notes of the requests it lists from their stored records.
+//
+// Bound: the event holds at most owner_deletion_effects_max effects (the
+// codec's list bound); a larger deletion is refused with deletion_too_large.
+// Addresses, groups and open requests are read from in-memory indexes
+// (ledger_state::owner_connections, member_groups, party_payment_requests),
+// so nothing here scans the key space.
 #include <algorithm>
 #include <set>
 
 #include "engine/decide.h"
+#include "schemas/archive.h"
 #include "schemas/codec.h"
 #include "schemas/money.h"
 
@@ -63,6 +74,48 @@ bool documents_exact(const ledger_state& s, const delete_owner_cmd& c, std::vect
   return true;
 }
 
+static_assert(owner_deletion_effects_max <= record_list_items_max, "a deletion event must stay decodable");
+
+// The owner's linked addresses, groups and open payment requests, each
+// closed by the effect its own command would emit.
+void detach_owner(const ledger_state& s, const std::string& owner, event& out, owner_deleted& del) {
+  for (auto& c : s.owner_connections(owner)) {
+    out.effects.emplace_back(wallet_disconnected{c.chain, c.address, owner});
+    del.addresses.push_back(owner_chain_address{c.chain, std::move(c.address)});
+  }
+  for (auto g : s.member_groups(owner)) {
+    auto before = s.group_members(g);
+    std::vector<std::string> after;
+    for (const auto& m : before)
+      if (m != owner) after.push_back(m);
+    out.effects.emplace_back(group_members_set{g, std::move(before), std::move(after)});
+    del.groups.push_back(g);
+  }
+  for (auto id : s.party_payment_requests(owner)) {
+    auto r = s.payment_request(id);
+    LEDGER_ASSERT(r && r->status == payment_request_status::pending, "indexed payment request is not open");
+    auto st = r->requester == owner ? payment_request_status::cancelled : payment_request_status::declined;
+    out.effects.emplace_back(payment_request_closed{id, st, 0, 0, "owner deleted"});
+    del.payment_requests.push_back(id);
+  }
+}
+
+// Refuses (deletion_too_large) an owner whose deletion would not fit one
+// event, naming what it holds; checked before any effect is built.
+bool too_large(const ledger_state& s, const delete_owner_cmd& c, std::size_t wallets, event& out) {
+  std::size_t addresses = s.owner_connections(c.owner).size(), groups = s.member_groups(c.owner).size();
+  std::size_t requests = s.party_payment_requests(c.owner).size(), sessions = s.owner_sessions(c.owner).size();
+  std::size_t total = wallets + sessions + addresses + groups + requests + c.documents.size() + 1;
+  if (total <= owner_deletion_effects_max) return false;
+  reject(out, reason::deletion_too_large,
+         "the deletion needs " + std::to_string(total) + " effects, more than one event holds (" +
+             std::to_string(owner_deletion_effects_max) + "): wallets " + std::to_string(wallets) + ", sessions " +
+             std::to_string(sessions) + ", addresses " + std::to_string(addresses) + ", groups " +
+             std::to_string(groups) + ", open payment requests " + std::to_string(requests) + ", documents " +
+             std::to_string(c.documents.size()) + "; remove some first");
+  return true;
+}
+
 }  // namespace
 
 namespace keys {
@@ -85,6 +138,7 @@ void ledger_state::apply_owner_effect(const effect& fx) {
     LEDGER_ASSERT(!kv_.get(keys::deleted_owner(d->owner)), "owner deleted twice");
     kv_.put(keys::deleted_owner(d->owner), time_bytes(d->at_us));
     kv_.del(keys::owner_last_export(d->owner));
+    for (auto id : d->payment_requests) erase_request_note(id);
   }
 }
 
@@ -113,7 +167,7 @@ void decide_document(const ledger_state& s, const export_documents_cmd& c, const
 
 void decide_document(const ledger_state& s, const delete_owner_cmd& c, const decide_context& ctx, event& out) {
   out.effects.clear();
-  owner_deleted del{c.owner, {}, {}, {}, ctx.now_us};
+  owner_deleted del{c.owner, {}, {}, {}, ctx.now_us, {}, {}, {}};
   for (const auto& a : s.accounts()) {
     if (a.kind != account_kind::user || a.owner != c.owner) continue;
     if (auto why = money_left(a); !why.empty()) return reject(out, reason::balance_not_zero, why);
@@ -124,10 +178,12 @@ void decide_document(const ledger_state& s, const delete_owner_cmd& c, const dec
   std::vector<document_uploaded> docs;
   if (!documents_exact(s, c, docs))
     return reject(out, reason::invalid_state, "documents: the list is not the owner's current documents");
+  if (too_large(s, c, del.wallets.size(), out)) return;
   for (auto id : s.owner_sessions(c.owner)) {
     out.effects.emplace_back(session_closed{id, session_resolution::revoked});
     del.sessions.push_back(id);
   }
+  detach_owner(s, c.owner, out, del);
   std::sort(docs.begin(), docs.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
   for (const auto& d : docs) {
     out.effects.emplace_back(document_deleted{d.id, d.owner, d.group, d.blob_id, d.thumbnail_blob_id});

@@ -49,8 +49,39 @@ status ledger_state::load_request_entry(std::string_view value) {
   if (auto s = decode(value, r); !s) return s;
   request_expiry_.insert({r.expires_at_us, r.id});
   ++requests_by_requester_[r.requester];
+  index_request(r, true);
   requests_[r.id] = std::move(r);
   return status::ok();
+}
+
+void ledger_state::index_request(const payment_request_record& r, bool add) {
+  for (const auto* party : {&r.requester, &r.payer}) {
+    if (add) {
+      requests_by_party_[*party].insert(r.id);
+      continue;
+    }
+    auto it = requests_by_party_.find(*party);
+    if (it == requests_by_party_.end()) continue;
+    it->second.erase(r.id);
+    if (it->second.empty()) requests_by_party_.erase(it);
+  }
+}
+
+std::vector<std::uint64_t> ledger_state::party_payment_requests(std::string_view owner) const {
+  auto it = requests_by_party_.find(std::string(owner));
+  if (it == requests_by_party_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
+// A deleted owner's request keeps its amounts and parties (money history)
+// but not its note, the one free text the requester wrote.
+void ledger_state::erase_request_note(std::uint64_t id) {
+  auto v = kv_.get(keys::closed_payment_request(id));
+  LEDGER_ASSERT(v.has_value(), "erasing the note of a payment request that is not closed");
+  payment_request_record r;
+  LEDGER_ASSERT(decode(*v, r).is_ok(), "stored payment request is corrupt");
+  r.note.clear();
+  kv_.put(keys::closed_payment_request(id), encode(r));
 }
 
 std::optional<payment_request_record> ledger_state::payment_request(std::uint64_t id) const {
@@ -82,6 +113,7 @@ bool ledger_state::apply_request_effect(const effect& fx) {
     kv_.put(keys::open_payment_request(r.id), encode(r));
     request_expiry_.insert({r.expires_at_us, r.id});
     ++requests_by_requester_[r.requester];
+    index_request(r, true);
     requests_.emplace(r.id, std::move(r));
     return true;
   }
@@ -94,6 +126,7 @@ bool ledger_state::apply_request_effect(const effect& fx) {
   request_expiry_.erase({r.expires_at_us, r.id});
   if (auto n = requests_by_requester_.find(r.requester); n != requests_by_requester_.end() && --n->second == 0)
     requests_by_requester_.erase(n);
+  index_request(r, false);
   r.status = c->status;
   r.closed_at_us = apply_ts_us_;
   r.transaction_id = c->transaction_id;

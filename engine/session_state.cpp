@@ -74,6 +74,13 @@ status decode(std::string_view b, session_record& r) {
 status decode(std::string_view b, connection_record& r) { return decode_session_record(b, r, "connection"); }
 
 status ledger_state::load_session_entry(std::string_view key, std::string_view value) {
+  if (key[0] == 'x') {
+    connection_record c;
+    if (auto s = decode(value, c); !s) return s;
+    if (keys::connection(c.chain, c.address) != key) return status::corruption("connection record under another key");
+    connections_by_owner_[c.owner].insert(std::string(key));
+    return status::ok();
+  }
   if (key[0] == 'c') {
     challenge_record c;
     if (auto s = decode(value, c); !s) return s;
@@ -120,6 +127,17 @@ std::vector<std::uint64_t> ledger_state::owner_sessions(std::string_view owner) 
 
 std::vector<std::uint64_t> ledger_state::address_sessions(wallet_chain chain, std::string_view address) const {
   return ids_of(sessions_by_address_, keys::connection(chain, address));
+}
+
+std::vector<connection_record> ledger_state::owner_connections(std::string_view owner) const {
+  std::vector<connection_record> out;
+  auto it = connections_by_owner_.find(std::string(owner));
+  if (it == connections_by_owner_.end()) return out;
+  for (const auto& k : it->second) {
+    auto chain = static_cast<wallet_chain>(k[1]);
+    out.push_back(connection_record{chain, k.substr(2), std::string(owner)});
+  }
+  return out;
 }
 
 bool ledger_state::token_in_use(std::string_view token_hash) const {
@@ -193,9 +211,16 @@ void ledger_state::apply_session_effect(const effect& fx) {
   } else if (auto* wc = std::get_if<wallet_connected>(&fx)) {
     LEDGER_ASSERT(!connection(wc->chain, wc->address), "address connected twice");
     kv_.put(keys::connection(wc->chain, wc->address), encode(connection_record{wc->chain, wc->address, wc->owner}));
+    connections_by_owner_[wc->owner].insert(keys::connection(wc->chain, wc->address));
   } else if (auto* wd = std::get_if<wallet_disconnected>(&fx)) {
-    LEDGER_ASSERT(connection(wd->chain, wd->address).has_value(), "disconnecting an address that is not connected");
+    auto conn = connection(wd->chain, wd->address);
+    LEDGER_ASSERT(conn.has_value(), "disconnecting an address that is not connected");
     kv_.del(keys::connection(wd->chain, wd->address));
+    // The stored owner, not the effect's: the index is keyed by what apply wrote.
+    if (auto it = connections_by_owner_.find(conn->owner); it != connections_by_owner_.end()) {
+      it->second.erase(keys::connection(wd->chain, wd->address));
+      if (it->second.empty()) connections_by_owner_.erase(it);
+    }
   }
 }
 

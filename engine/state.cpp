@@ -192,7 +192,10 @@ status ledger_state::load_entry(std::string_view key, std::string_view value) {
     }
     case 'c':
     case 's':
+    case 'x':
       return load_session_entry(key, value);
+    case 'G':
+      return load_group_entry(key, value);
     case 'L': {
       tier_limits_record t;
       if (auto s = decode(value, t); !s) return s;

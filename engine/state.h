@@ -39,7 +39,9 @@ namespace ledger {
 //   's' id (8, BE)      -> session_record, active sessions
 //   't' token sha256    -> session id (8, BE), active sessions
 //   'u' owner 0 id      -> (empty) index of active sessions by owner
-//   'x' chain address   -> connection_record (chain is one byte)
+//   'x' chain address   -> connection_record (chain is one byte); loaded at start
+//                          to index addresses by owner in memory (no 'K' key:
+//                          see owner_connections)
 //   'f' asset 0 kind    -> fee_schedule_record (kind is one byte)
 //   'm' id (8, BE)      -> money_tx_record: deposits, withdrawals, payments, refunds
 //   'n' owner 0 reference -> id (8, BE): references unique per owner
@@ -50,7 +52,8 @@ namespace ledger {
 //   'D' id (8, BE)      -> document record (document_uploaded bytes; file name is ciphertext)
 //   'E' owner 0 id (8)  -> (empty) index of documents by owner; 'E' owner 1 -> their number (8, BE)
 //   'F' group (8) id (8) -> (empty) index of documents by group
-//   'G' group (8, BE)   -> the group's members (list of principals)
+//   'G' group (8, BE)   -> the group's members (list of principals); loaded at
+//                          start to index groups by member in memory
 //   'H' member 0 group (8) -> (empty) index of groups by member; 'H' member 1 -> their number (8, BE)
 //   'R' from 0 to       -> rate_record (engine/fx_state.cpp)
 //   'Q' id (8, BE)      -> quote_record, until forgotten (loaded at start: their expiries)
@@ -407,6 +410,10 @@ class ledger_state {
   // Active session ids of an owner, or of an address; ascending.
   std::vector<std::uint64_t> owner_sessions(std::string_view owner) const;
   std::vector<std::uint64_t> address_sessions(wallet_chain chain, std::string_view address) const;
+  // The addresses connected to `owner`, by (chain, address). An in-memory
+  // index built at load from the 'x' records and kept by apply, so stores
+  // written before it need no migration and the digest covers only 'x'.
+  std::vector<connection_record> owner_connections(std::string_view owner) const;
   bool token_in_use(std::string_view token_hash) const;
   // Sessions and challenges whose expiry is at or before `now_us`, earliest first, at most `max`.
   std::vector<std::uint64_t> due_sessions(std::int64_t now_us, std::size_t max) const;
@@ -421,6 +428,8 @@ class ledger_state {
   std::vector<std::string> group_members(std::uint64_t group) const;
   std::uint64_t document_count(std::string_view owner) const;
   std::uint64_t group_count(std::string_view member) const;
+  // The groups `member` belongs to, ascending (in memory, from 'G' at load).
+  std::vector<std::uint64_t> member_groups(std::string_view member) const;
   // --- document exports and owner deletion (engine/owners.cpp) ---
   // Log time of the owner's last accepted export, or of its deletion; nullopt: none.
   std::optional<std::int64_t> last_export_us(std::string_view owner) const;
@@ -444,6 +453,8 @@ class ledger_state {
   // Open or closed; nullopt for an id that never was a request.
   std::optional<payment_request_record> payment_request(std::uint64_t id) const;
   std::size_t open_payment_requests(std::string_view requester) const;
+  // Open requests naming `owner` as requester or payer, ascending.
+  std::vector<std::uint64_t> party_payment_requests(std::string_view owner) const;
   std::size_t open_payment_request_count() const { return requests_.size(); }
   // Open requests whose expiry is at or before `now_us`, earliest first, at most `max`.
   std::vector<std::uint64_t> due_payment_requests(std::int64_t now_us, std::size_t max) const;
@@ -495,6 +506,15 @@ class ledger_state {
   std::unordered_map<std::uint64_t, payment_request_record> requests_;
   std::set<std::pair<std::int64_t, std::uint64_t>> request_expiry_;
   std::unordered_map<std::string, std::size_t> requests_by_requester_;
+  // Open requests by requester and by payer (for an owner's deletion).
+  std::unordered_map<std::string, std::set<std::uint64_t>> requests_by_party_;
+  void index_request(const payment_request_record& r, bool add);
+  void erase_request_note(std::uint64_t id);
+  // Owner -> keys::connection of its addresses; member -> its groups.
+  std::unordered_map<std::string, std::set<std::string>> connections_by_owner_;
+  std::unordered_map<std::string, std::set<std::uint64_t>> groups_by_member_;
+  void index_group(std::uint64_t group, const std::vector<std::string>& members, bool add);
+  status load_group_entry(std::string_view key, std::string_view value);
   // Quotes in the key space, by expiry: loaded at start ('Q'), so the
   // forgetting sweep needs no scan. Bounded by the quotes of the last
   // quote_ttl_s_max + quote_forget_after_us.

@@ -458,7 +458,7 @@ status store::load(ledger_state& state) {
   // One iterator per prefix, its status checked before the next: a Seek
   // clears an iterator's error, so a read error while scanning one prefix
   // would otherwise pass for the end of it and leave a partial state.
-  for (char prefix : {'a', 'p', 'w', 'c', 's', 'L', 'P', 'Q'}) {
+  for (char prefix : {'a', 'p', 'w', 'c', 's', 'x', 'G', 'L', 'P', 'Q'}) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), state_));
     for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next())
       if (auto s = state.load_entry(view(it->key()), view(it->value())); !s) return s;

@@ -83,7 +83,10 @@ void build_account_activity(const event& e, int idx, const effect& fx, activity_
   } else if (auto* od = std::get_if<owner_deleted>(&fx)) {
     add(rows, e, idx, "owner_deleted", od->owner, "", 0,
         details_of({{"wallets", std::to_string(od->wallets.size())}, {"sessions", std::to_string(od->sessions.size())},
-                    {"documents", std::to_string(od->documents.size())}}));
+                    {"documents", std::to_string(od->documents.size())},
+                    {"addresses", std::to_string(od->addresses.size())}, {"groups", std::to_string(od->groups.size())},
+                    {"payment_requests", std::to_string(od->payment_requests.size())}}));
+    rows.notes_erased.insert(rows.notes_erased.end(), od->payment_requests.begin(), od->payment_requests.end());
   }
 }
 
@@ -190,6 +193,8 @@ void write_requests(pqxx::work& tx, const activity_rows& rows) {
             ", payer_wallet_id = " + id_or_null(c.closed.payer_wallet) + ", reason = " +
             (c.closed.reason.empty() ? std::string("NULL") : tx.quote(clean(c.closed.reason))) +
             " WHERE request_id = " + std::to_string(c.closed.id));
+  for (auto id : rows.notes_erased)
+    tx.exec("UPDATE payment_requests SET note = '' WHERE request_id = " + std::to_string(id));
 }
 
 }  // namespace

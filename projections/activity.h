@@ -60,6 +60,8 @@ struct activity_rows {
   std::vector<request_row> opened;
   std::vector<request_close> closed;
   std::vector<activity_row> activity;
+  // Requests of deleted owners (owner_deleted): their notes are erased.
+  std::vector<std::uint64_t> notes_erased;
 };
 
 // Adds the rows of one accepted event. `amount` formats at an asset's scale.

@@ -366,6 +366,21 @@ struct effect_json {
       w.close(']');
     }
     w.str("at", format_rfc3339_us(v.at_us));
+    w.key("addresses");
+    w.open('[');
+    for (const auto& a : v.addresses) {
+      w.open('{');
+      w.str("chain", to_string(a.chain));
+      w.str("address", a.address);
+      w.close('}');
+    }
+    w.close(']');
+    for (auto [name, ids] : {std::pair{"groups", &v.groups}, {"payment_requests", &v.payment_requests}}) {
+      w.key(name);
+      w.open('[');
+      for (auto id : *ids) w.element(id);
+      w.close(']');
+    }
   }
   void operator()(const quotes_forgotten& v) {
     w.str("effect", "quotes_forgotten");

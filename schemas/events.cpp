@@ -1,5 +1,7 @@
 #include "schemas/events.h"
 
+#include <algorithm>
+
 #include "schemas/fields.h"
 
 namespace ledger {
@@ -43,6 +45,8 @@ bool valid_enums(const effect& fx) {
           return v.resolution == session_resolution::revoked || v.resolution == session_resolution::expired;
         else if constexpr (std::is_same_v<T, payment_request_closed>)
           return v.status >= payment_request_status::paid && v.status <= payment_request_status::cancelled;
+        else if constexpr (std::is_same_v<T, owner_deleted>)
+          return std::all_of(v.addresses.begin(), v.addresses.end(), [](const auto& a) { return valid_chain(a.chain); });
         else if constexpr (requires { v.chain; })
           return valid_chain(v.chain);
         else if constexpr (std::is_same_v<T, document_uploaded>)

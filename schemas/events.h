@@ -343,12 +343,24 @@ struct documents_exported {
 // (closed) per wallet, a session_closed (revoked) per session and a
 // document_deleted per document before this effect; it repeats what was
 // closed so a reader of this effect alone knows it.
+//
+// Layout: the last three lists were added later. An owner_deleted is always
+// the last effect of its event, so one written before them ends its event
+// at at_us and decodes with the lists empty (schemas/fields.h).
+struct owner_chain_address {
+  wallet_chain chain = wallet_chain::ethereum;
+  std::string address;
+  bool operator==(const owner_chain_address&) const = default;
+};
 struct owner_deleted {
   std::string owner;
   std::vector<std::uint64_t> wallets;    // closed by this event
   std::vector<std::uint64_t> sessions;   // revoked by this event
   std::vector<std::uint64_t> documents;  // removed by this event
   std::int64_t at_us = 0;
+  std::vector<owner_chain_address> addresses;    // disconnected by this event (wallet_disconnected)
+  std::vector<std::uint64_t> groups;             // left by this event (group_members_set without the owner)
+  std::vector<std::uint64_t> payment_requests;   // closed by this event (payment_request_closed); notes erased
 };
 
 // Quotes forgotten by the engine (a system event): spent or not, each had

@@ -177,6 +177,13 @@ template <class A> void fields(A& a, quotes_forgotten& v) { a(v.ids); }
 template <class A> void fields(A& a, export_documents_cmd& v) { a(v.owner); a(v.document_count); a(v.total_bytes); }
 template <class A> void fields(A& a, delete_owner_cmd& v) { a(v.owner); a(v.documents); }
 template <class A> void fields(A& a, documents_exported& v) { a(v.owner); a(v.document_count); a(v.total_bytes); a(v.at_us); }
-template <class A> void fields(A& a, owner_deleted& v) { a(v.owner); a(v.wallets); a(v.sessions); a(v.documents); a(v.at_us); }
+template <class A> void fields(A& a, owner_chain_address& v) { a(v.chain); a(v.address); }
+template <class A> void fields(A& a, owner_deleted& v) {
+  a(v.owner); a(v.wallets); a(v.sessions); a(v.documents); a(v.at_us);
+  // Added later (schemas/events.h): an event written before them ends here.
+  if constexpr (std::is_same_v<A, decoder>)
+    if (a.r.at_end()) return;
+  a(v.addresses); a(v.groups); a(v.payment_requests);
+}
 
 }  // namespace ledger

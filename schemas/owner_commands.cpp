@@ -26,7 +26,9 @@ std::optional<field_error> validate_body(const export_documents_cmd& c) {
 
 std::optional<field_error> validate_body(const delete_owner_cmd& c) {
   if (auto e = check_owner(c.owner)) return e;
-  if (c.documents.size() > documents_per_owner_max) return field_error{"documents", "more than 10000 documents"};
+  if (c.documents.size() > owner_deletion_documents_max)
+    return field_error{"documents", "more than " + std::to_string(owner_deletion_documents_max) +
+                                        " documents, more than one deletion event holds; delete some documents first"};
   for (auto id : c.documents)
     if (id == 0) return field_error{"documents", "a document id must be positive"};
   return std::nullopt;

@@ -10,9 +10,13 @@
 // per export_interval_us of log time (reason export_too_soon).
 //
 // delete_owner (110) closes every wallet of the owner, revokes its active
-// wallet sessions, removes its documents from state and marks the owner
-// deleted, all in one event; refused while a wallet holds money or pending
-// amounts. Later commands naming the owner are refused (owner_deleted).
+// wallet sessions, disconnects its linked chain addresses, removes it from
+// every document group, closes its open payment requests (cancelled as
+// requester, declined as payer; their notes erased from state), removes its
+// documents from state and marks the owner deleted, all in one event; refused
+// while a wallet holds money or pending amounts, or when the event would be
+// too large (deletion_too_large). Later commands naming the owner are
+// refused (owner_deleted).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +26,15 @@
 #include "schemas/command_type.h"
 
 namespace ledger {
+
+// A deletion is one event, and an event holds at most record_list_items_max
+// effects (schemas/archive.h): one per wallet closed, session revoked, address
+// disconnected, group left, payment request closed and document removed, plus
+// owner_deleted. An owner with more is refused (deletion_too_large, naming the
+// counts) until it removes some itself (documents, links, requests).
+inline constexpr std::size_t owner_deletion_effects_max = 4096;
+// So the command's document list always fits one event.
+inline constexpr std::size_t owner_deletion_documents_max = owner_deletion_effects_max - 1;
 
 // One export per owner per hour of log time.
 inline constexpr std::int64_t export_interval_us = 3'600'000'000;

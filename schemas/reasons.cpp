@@ -61,6 +61,7 @@ std::string_view to_string(reason r) {
     case reason::too_many_payment_requests: return "too_many_payment_requests";
     case reason::export_too_soon: return "export_too_soon";
     case reason::owner_deleted: return "owner_deleted";
+    case reason::deletion_too_large: return "deletion_too_large";
   }
   return "unknown_reason";
 }

@@ -73,9 +73,10 @@ enum class reason : std::uint16_t {
   // Document exports and owner deletion (docs/documents.md).
   export_too_soon = 55,  // the owner's last export is less than export_interval_us of log time ago
   owner_deleted = 56,    // the owner named was deleted (delete_owner)
+  deletion_too_large = 57,  // the deletion would need more than owner_deletion_effects_max effects in its event
 };
 
-inline constexpr std::uint16_t reason_max = 56;
+inline constexpr std::uint16_t reason_max = 57;
 
 std::string_view to_string(reason r);
 

@@ -11,6 +11,10 @@
 //   directory, the blob and key directories, pg_dump or ledgerd's logs
 //   (with positive controls before it), while the chain still verifies and
 //   the balances are what they were.
+// - DELETE /v1/owners/{owner} also frees the owner's linked address (another
+//   owner links it), takes it out of its document groups (the read model's
+//   members) and closes its open payment requests on both sides, their notes
+//   gone from the engine's reads and the read model's lists.
 #include <doctest/doctest.h>
 
 #include <archive.h>
@@ -30,6 +34,7 @@
 #include "tests/api/e2e_files.h"
 #include "tests/api/e2e_pg.h"
 #include "tests/api/e2e_support.h"
+#include "schemas/time.h"
 
 namespace ledger::e2e {
 
@@ -309,6 +314,109 @@ TEST_CASE("owner deletion: nothing readable of the owner remains in RocksDB, blo
     tombstone = tombstone || text == "v1 destroyed\n";
   }
   CHECK(tombstone);
+}
+
+namespace {
+
+std::string an_hour_from_now() {
+  auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  return format_rfc3339_us(now_us + 3'600'000'000);
+}
+
+std::string psql(const std::string& conninfo, const std::string& sql) {
+  auto r = run("psql -Atc \"" + sql + "\" '" + conninfo + "'");
+  REQUIRE_MESSAGE(r.first == 0, r.second);
+  return r.second;
+}
+
+}  // namespace
+
+TEST_CASE("owner deletion: frees linked addresses, leaves groups, closes payment requests and erases their notes") {
+  owner_env d("e2e_owner_links");
+  auto& env = d.env;
+  const std::string address = "0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B";
+  const std::string rent_note = "Rent for flat 4B, Zebra Lane";
+  const std::string dinner_note = "Dinner at Gnu Bistro";
+  std::string fay = env.proc.token("fay", "user"), gus = env.proc.token("gus", "user");
+  auto fay_w = env.open_wallet("fay");
+  auto gus_w = env.open_wallet("gus");
+  auto link = [&](const std::string& owner) {
+    return env.post("/v1/auth/connections", env.admin,
+                    R"({"chain":"ethereum","network":"1","address":")" + address + R"(","owner":")" + owner + "\"}");
+  };
+  auto linked = link("fay");
+  REQUIRE_MESSAGE(linked.status == 201, linked.body);
+  auto taken = link("gus");  // linked elsewhere while fay exists
+  CHECK(taken.status == 422);
+  CHECK(taken.body.find("wallet_linked_elsewhere") != std::string::npos);
+  auto members = [&](std::uint64_t group, const std::string& list) {
+    request r;
+    r.method = "PUT";
+    r.target = "/v1/document-groups/" + std::to_string(group) + "/members";
+    r.body = R"({"members":)" + list + "}";
+    r.headers.emplace_back("Authorization", "Bearer " + env.admin);
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.headers.emplace_back("Idempotency-Key", env.next_key());
+    return env.call(r);
+  };
+  REQUIRE(members(41, R"(["fay","gus"])").status == 200);
+  auto ask = [&](const std::string& token, std::uint64_t wallet, const std::string& payer, const std::string& note) {
+    auto r = env.post("/v1/payment-requests", token,
+                      R"({"wallet_id":)" + std::to_string(wallet) + R"(,"payer":")" + payer +
+                          R"(","asset":"USD","amount":"3.00","note":")" + note + R"(","expires_at":")" + an_hour_from_now() + "\"}");
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    return json(r.body).u64("/payment_request_id");
+  };
+  auto rent = ask(fay, fay_w, "gus", rent_note);      // fay the requester
+  auto dinner = ask(gus, gus_w, "fay", dinner_note);  // fay the payer
+  REQUIRE(eventually([&] {
+    return psql(d.conninfo, "SELECT count(*) FROM ledger.payment_requests WHERE note <> ''") == "2\n";
+  }));
+  // Positive controls: the reads show the notes and the membership.
+  CHECK(json(env.get("/v1/payment-requests/" + std::to_string(dinner), gus).body).str("/note") == dinner_note);
+  REQUIRE(eventually([&] {
+    return psql(d.conninfo, "SELECT string_agg(member, ',' ORDER BY member) FROM ledger.document_group_members "
+                            "WHERE group_id = 41") == "fay,gus\n";
+  }));
+
+  auto del = d.delete_owner("fay", env.admin);
+  REQUIRE_MESSAGE(del.status == 200, del.body);
+  json out(del.body);
+  CHECK(out.str("/addresses_disconnected/0/address") == address);
+  CHECK(out.u64("/groups_left/0") == 41);
+  CHECK(out.u64("/payment_requests_closed/0") == rent);
+  CHECK(out.u64("/payment_requests_closed/1") == dinner);
+
+  // The address is free: another owner links it.
+  auto relinked = link("gus");
+  CHECK_MESSAGE(relinked.status == 201, relinked.body);
+  // The engine's reads: closed on both sides, no note.
+  json r1(env.get("/v1/payment-requests/" + std::to_string(rent), gus).body);
+  json r2(env.get("/v1/payment-requests/" + std::to_string(dinner), gus).body);
+  CHECK(r1.str("/status") == "cancelled");
+  CHECK(r2.str("/status") == "declined");
+  CHECK(r1.str("/note").empty());
+  CHECK(r2.str("/note").empty());
+  CHECK(json(env.post("/v1/payment-requests/" + std::to_string(rent) + "/pay", gus,
+                      R"({"wallet_id":)" + std::to_string(gus_w) + R"(,"asset":"USD"})").body)
+            .str("/reason") == "payment_request_cancelled");
+  // The read models: the group without fay, the requests closed without notes.
+  REQUIRE(eventually([&] {
+    return psql(d.conninfo, "SELECT string_agg(member, ',') FROM ledger.document_group_members WHERE group_id = 41") ==
+           "gus\n";
+  }));
+  REQUIRE(eventually([&] {
+    return psql(d.conninfo, "SELECT count(*) FROM ledger.wallet_connections WHERE owner = 'fay' AND "
+                            "disconnected_seq IS NULL") == "0\n";
+  }));
+  auto listed = env.get("/v1/payment-requests?role=payer&min_seq=" + std::to_string(env.seq()), gus);
+  REQUIRE_MESSAGE(listed.status == 200, listed.body);
+  CHECK(listed.body.find(rent_note) == std::string::npos);
+  CHECK(listed.body.find("\"status\":\"cancelled\"") != std::string::npos);
+  CHECK(psql(d.conninfo, "SELECT count(*) FROM ledger.payment_requests WHERE note <> ''") == "0\n");
+  auto verify = env.get("/v1/audit/verify?seq=" + std::to_string(env.seq()), env.auditor);
+  CHECK_MESSAGE(verify.body.find("\"verified\":true") != std::string::npos, verify.body);
 }
 
 }  // namespace ledger::e2e

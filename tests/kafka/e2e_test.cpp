@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "schemas/time.h"
 #include "tests/api/e2e_support.h"
 #include "tests/api/sse_client.h"
 #include "tests/kafka/mock_cluster.h"
@@ -23,6 +24,10 @@ using namespace ledger::e2e;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 std::vector<std::string> kafka_args(const testing::mock_cluster& mc, const std::string& instance) {
   return {"--log=kafka", "--kafka-brokers=" + mc.bootstraps(), "--kafka-instance-id=" + instance,
@@ -562,6 +567,70 @@ TEST_CASE("kafka e2e: bank details cross the topics only encrypted") {
     CHECK(events.find(secret) == std::string::npos);
     CHECK(replies.find(secret) == std::string::npos);
   }
+  CHECK(api.proc.stop() == 0);
+  CHECK(k.engine.stop() == 0);
+}
+
+// Issue 15: after an owner's deletion no plain text of it may stay readable
+// anywhere. The document's file name crosses the topics only as ciphertext
+// under the owner's data key (destroyed by the deletion). A payment
+// request's note is the exception the design leaves: it is plain text in the
+// create_payment_request command and the payment_request_opened event, and
+// records are never rewritten; the deletion erases it from the ledger state
+// and the read models only (docs/documents.md, "Deleting an owner").
+TEST_CASE("kafka e2e: after an owner's deletion its document's file name is only ciphertext on the topics") {
+  kafka_ledger k;
+  testing::temp_dir keys("kafka-master-keys");
+  auto key_path = keys.path() / "k1";
+  std::ofstream(key_path) << std::string(64, 'd') << "\n";
+  auto o = api_opts(k.mc, "api-1");
+  o.args.insert(o.args.end(), {"--master-key-file", "k1," + key_path.string(), "--key-store-dir",
+                               (keys.path() / "store").string(), "--clamd-socket", "off"});
+  ledger_env api(o, false);
+  setup_ledger(api);
+  auto alice = open_wallet(api, "alice");
+  open_wallet(api, "bob");
+  const std::string file_name = "Quokka-Marzipan-Passport.txt";
+  const std::string note = "Quokka Marzipan owes for the ferry";
+  request up;
+  up.method = "POST";
+  up.target = "/v1/documents?category=passport&file_name=" + file_name;
+  up.body = "passport scan\n";
+  up.headers = {{"Authorization", "Bearer " + api.alice}, {"Content-Type", "text/plain"}, {"Idempotency-Key", "doc-1"}};
+  auto r = api.call(up);
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  auto pr = post_until_answered(api, "/v1/payment-requests", api.alice,
+                                R"({"wallet_id":)" + std::to_string(alice) +
+                                    R"(,"payer":"bob","asset":"USD","amount":"1.00","note":")" + note +
+                                    R"(","expires_at":")" + format_rfc3339_us(now_us() + 3'600'000'000) + "\"}",
+                                "pr-1");
+  REQUIRE_MESSAGE(pr.status == 201, pr.body);
+  request del;
+  del.method = "DELETE";
+  del.target = "/v1/owners/alice";
+  del.headers = {{"Authorization", "Bearer " + api.admin}, {"Idempotency-Key", "del-1"}};
+  auto d = api.call(del);
+  REQUIRE_MESSAGE(d.status == 200, d.body);
+  // A request's id is the seq of the event that opened it.
+  CHECK(std::to_string(json(d.body).u64("/payment_requests_closed/0")) == pr.header("ledger-seq"));
+
+  kafka::options names;
+  std::string commands = all_record_bytes(k.mc, names, names.commands_topic);
+  std::string events = all_record_bytes(k.mc, names, names.events_topic);
+  // The records are there (the greps can fail): the deletion, and the file
+  // name's ciphertext in the upload's command and event.
+  for (const auto* topic : {&commands, &events}) {
+    CHECK(topic->find("alice") != std::string::npos);
+    CHECK(topic->find("enc1:") != std::string::npos);
+    INFO("plaintext ", file_name);
+    CHECK(topic->find(file_name) == std::string::npos);
+    CHECK(topic->find("Quokka-Marzipan") == std::string::npos);
+  }
+  CHECK(events.find("owner deleted") != std::string::npos);  // the requests' closing reason
+  // The note's known exception (see above): the scan finds it, so this
+  // fails, and the docs must change, the day notes are encrypted.
+  CHECK(commands.find(note) != std::string::npos);
+  CHECK(events.find(note) != std::string::npos);
   CHECK(api.proc.stop() == 0);
   CHECK(k.engine.stop() == 0);
 }

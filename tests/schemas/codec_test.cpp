@@ -138,7 +138,8 @@ event full_event() {
   e.effects.push_back(payment_request_opened{90, "bob", 5, "alice", "USD", 1250, "dinner", 1'700'000'600'000'000});
   e.effects.push_back(payment_request_closed{90, payment_request_status::paid, 92, 4, ""});
   e.effects.push_back(documents_exported{"alice", 3, 4096, 1'700'000'000'000'000});
-  e.effects.push_back(owner_deleted{"alice", {4, 5}, {9}, {12, 13}, 1'700'000'000'000'000});
+  e.effects.push_back(owner_deleted{"alice", {4, 5}, {9}, {12, 13}, 1'700'000'000'000'000,
+                                    {{wallet_chain::solana, "So1anaAddr"}}, {77}, {90}});
   e.effects.push_back(quotes_forgotten{{81, 82, 90}});
   return e;
 }
@@ -801,4 +802,27 @@ TEST_CASE("validate: documents carry ciphertext names, hex hashes, bounded group
   CHECK(invalid_field(set_group_members_cmd{0, {}}) == "group");
   CHECK(invalid_field(set_group_members_cmd{7, std::vector<std::string>(65, "x")}) == "members");
   CHECK(invalid_field(set_group_members_cmd{7, {}}) == "");
+}
+
+TEST_CASE("codec: an owner_deleted written before addresses, groups and payment requests decodes with them empty") {
+  event e;
+  e.seq = 9;
+  e.effects.push_back(owner_deleted{"alice", {4}, {9}, {12}, 1'700'000'000'000'000, {}, {}, {}});
+  std::string bytes = encode_event(e);
+  // The three later lists are empty: three u32 counts of zero at the end.
+  REQUIRE(bytes.substr(bytes.size() - 12) == std::string(12, '\0'));
+  std::string old_layout = bytes.substr(0, bytes.size() - 12);
+  event back;
+  REQUIRE(decode_event(old_layout, back).is_ok());
+  CHECK(encode_event(back) == bytes);
+  // The new layout with its lists filled round trips, and a cut inside the
+  // new lists is refused rather than read as the old layout.
+  std::get<owner_deleted>(e.effects[0]).addresses = {{wallet_chain::stacks, "SP2J6"}};
+  std::get<owner_deleted>(e.effects[0]).payment_requests = {90, 91};
+  bytes = encode_event(e);
+  REQUIRE(decode_event(bytes, back).is_ok());
+  CHECK(encode_event(back) == bytes);
+  CHECK(std::get<owner_deleted>(back.effects[0]).addresses == std::get<owner_deleted>(e.effects[0]).addresses);
+  CHECK_FALSE(decode_event(bytes.substr(0, bytes.size() - 4), back).is_ok());
+  CHECK_FALSE(decode_event(old_layout + std::string(1, '\0'), back).is_ok());
 }
