@@ -50,6 +50,19 @@ ledgerd_options api_opts(const testing::mock_cluster& mc, const std::string& id)
   return o;
 }
 
+// An API instance with a master key file in `keys`, so it encrypts owners'
+// personal fields under their data keys before producing commands.
+ledgerd_options api_opts_with_keys(const testing::mock_cluster& mc, const testing::temp_dir& keys,
+                                   std::vector<std::string> extra = {}) {
+  auto key_path = keys.path() / "k1";
+  std::ofstream(key_path) << std::string(64, 'd') << "\n";
+  auto o = api_opts(mc, "api-1");
+  o.args.insert(o.args.end(), {"--master-key-file", "k1," + key_path.string(), "--key-store-dir",
+                               (keys.path() / "store").string()});
+  o.args.insert(o.args.end(), extra.begin(), extra.end());
+  return o;
+}
+
 // GET path until it answers `status` (or the deadline passes); the last response.
 response wait_status(unsigned short port, const std::string& path, unsigned status, ms deadline = ms(20'000)) {
   auto until = clock_type::now() + deadline;
@@ -531,12 +544,7 @@ TEST_CASE("kafka config: secret librdkafka settings come from LEDGER_KAFKA_OPTIO
 TEST_CASE("kafka e2e: bank details cross the topics only encrypted") {
   kafka_ledger k;
   testing::temp_dir keys("kafka-master-keys");
-  auto key_path = keys.path() / "k1";
-  std::ofstream(key_path) << std::string(64, 'd') << "\n";
-  auto o = api_opts(k.mc, "api-1");
-  o.args.insert(o.args.end(), {"--master-key-file", "k1," + key_path.string(), "--key-store-dir",
-                               (keys.path() / "store").string()});
-  ledger_env api(o, false);
+  ledger_env api(api_opts_with_keys(k.mc, keys), false);
   setup_ledger(api);
   auto alice = open_wallet(api, "alice");
   const std::string account_number = "DE89370400440532013000";
@@ -581,12 +589,7 @@ TEST_CASE("kafka e2e: bank details cross the topics only encrypted") {
 TEST_CASE("kafka e2e: after an owner's deletion its document's file name is only ciphertext on the topics") {
   kafka_ledger k;
   testing::temp_dir keys("kafka-master-keys");
-  auto key_path = keys.path() / "k1";
-  std::ofstream(key_path) << std::string(64, 'd') << "\n";
-  auto o = api_opts(k.mc, "api-1");
-  o.args.insert(o.args.end(), {"--master-key-file", "k1," + key_path.string(), "--key-store-dir",
-                               (keys.path() / "store").string(), "--clamd-socket", "off"});
-  ledger_env api(o, false);
+  ledger_env api(api_opts_with_keys(k.mc, keys, {"--clamd-socket", "off"}), false);
   setup_ledger(api);
   auto alice = open_wallet(api, "alice");
   open_wallet(api, "bob");
