@@ -6,7 +6,10 @@ namespace ledger::kafka {
 
 namespace {
 constexpr std::uint8_t submission_version = 1;
-constexpr std::uint8_t reply_version = 1;
+// Version 2 carries every outcome field a route answers with (sessions,
+// money transactions, payment requests, quotes); version 1 carried only the
+// money ones, so those routes lost their ids in Kafka mode. 1 still decodes.
+constexpr std::uint8_t reply_version = 2;
 }  // namespace
 
 std::string encode_submission(const std::vector<command>& commands) {
@@ -60,16 +63,50 @@ std::string encode_reply(const std::vector<outcome>& outcomes) {
     e(o.account_id);
     e(o.pending_id);
     e(o.balances);
+    e(o.session_id);
+    e(o.session_owner);
+    e(o.session_expires_at_us);
+    e(o.sessions_closed);
+    e(o.money_tx_id);
+    e(o.money_tx_kind);
+    e(o.money_tx_status);
+    e(o.payment_request_id);
+    e(o.payment_request_status_after);
+    e(o.quote.has_value());
+    if (o.quote) e(*o.quote);
   }
   return out;
 }
+
+namespace {
+
+void decode_v2_fields(decoder& d, outcome& o) {
+  d(o.session_id);
+  d(o.session_owner);
+  d(o.session_expires_at_us);
+  d(o.sessions_closed);
+  d(o.money_tx_id);
+  d(o.money_tx_kind);
+  d(o.money_tx_status);
+  d(o.payment_request_id);
+  d(o.payment_request_status_after);
+  bool has_quote = false;
+  d(has_quote);
+  if (has_quote) {
+    o.quote.emplace();
+    d(*o.quote);
+  }
+}
+
+}  // namespace
 
 status decode_reply(std::string_view bytes, std::vector<outcome>& out) {
   out.clear();
   reader r(bytes);
   decoder d{r};
   auto version = r.u8();
-  if (r.ok() && version != reply_version) return status::corruption("unknown reply version " + std::to_string(version));
+  if (r.ok() && version != reply_version && version != 1)
+    return status::corruption("unknown reply version " + std::to_string(version));
   auto n = r.u32();
   if (!r.ok() || n > submission_commands_max) return status::corruption("reply truncated or too long");
   out.resize(n);
@@ -95,6 +132,7 @@ status decode_reply(std::string_view bytes, std::vector<outcome>& out) {
     d(o.account_id);
     d(o.pending_id);
     d(o.balances);
+    if (version >= 2) decode_v2_fields(d, o);
     if (!r.ok()) return status::corruption("reply truncated");
     if (o.result != event_status::accepted && o.result != event_status::rejected)
       return status::corruption("reply carries an unknown result");

@@ -614,8 +614,10 @@ TEST_CASE("kafka e2e: after an owner's deletion its document's file name is only
   del.headers = {{"Authorization", "Bearer " + api.admin}, {"Idempotency-Key", "del-1"}};
   auto d = api.call(del);
   REQUIRE_MESSAGE(d.status == 200, d.body);
-  // A request's id is the seq of the event that opened it.
+  // A request's id is the seq of the event that opened it; the reply over
+  // the replies topic carries it as in embedded mode.
   CHECK(std::to_string(json(d.body).u64("/payment_requests_closed/0")) == pr.header("ledger-seq"));
+  CHECK(json(pr.body).u64("/payment_request_id") == json(d.body).u64("/payment_requests_closed/0"));
 
   kafka::options names;
   std::string commands = all_record_bytes(k.mc, names, names.commands_topic);
