@@ -47,16 +47,6 @@ std::size_t count_files(const std::filesystem::path& dir) {
   return n;
 }
 
-std::string pct(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_') out.push_back(char(c));
-    else out += {'%', hex[c >> 4], hex[c & 15]};
-  }
-  return out;
-}
-
 struct docs_env {
   key_files keys;
   std::string conninfo;
@@ -94,14 +84,7 @@ struct docs_env {
     return env.call(r);
   }
   response put_members(std::uint64_t group, const std::string& members_json) {
-    request r;
-    r.method = "PUT";
-    r.target = "/v1/document-groups/" + std::to_string(group) + "/members";
-    r.body = R"({"members":)" + members_json + "}";
-    r.headers.emplace_back("Authorization", "Bearer " + env.admin);
-    r.headers.emplace_back("Content-Type", "application/json");
-    r.headers.emplace_back("Idempotency-Key", env.next_key());
-    return env.call(r);
+    return put_group_members(env, group, members_json);
   }
 };
 

@@ -75,15 +75,6 @@ struct owner_env {
     r.headers.emplace_back("Idempotency-Key", env.next_key());
     return env.call(r);
   }
-  static std::string pct(std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-      if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_') out.push_back(char(c));
-      else out += {'%', hex[c >> 4], hex[c & 15]};
-    }
-    return out;
-  }
 };
 
 // An HS256 user token issued `age_s` ago (the test secret), for the
@@ -350,17 +341,8 @@ TEST_CASE("owner deletion: frees linked addresses, leaves groups, closes payment
   auto taken = link("gus");  // linked elsewhere while fay exists
   CHECK(taken.status == 422);
   CHECK(taken.body.find("wallet_linked_elsewhere") != std::string::npos);
-  auto members = [&](std::uint64_t group, const std::string& list) {
-    request r;
-    r.method = "PUT";
-    r.target = "/v1/document-groups/" + std::to_string(group) + "/members";
-    r.body = R"({"members":)" + list + "}";
-    r.headers.emplace_back("Authorization", "Bearer " + env.admin);
-    r.headers.emplace_back("Content-Type", "application/json");
-    r.headers.emplace_back("Idempotency-Key", env.next_key());
-    return env.call(r);
-  };
-  REQUIRE(members(41, R"(["fay","gus"])").status == 200);
+
+  REQUIRE(put_group_members(env, 41, R"(["fay","gus"])").status == 200);
   auto ask = [&](const std::string& token, std::uint64_t wallet, const std::string& payer, const std::string& note) {
     auto r = env.post("/v1/payment-requests", token,
                       R"({"wallet_id":)" + std::to_string(wallet) + R"(,"payer":")" + payer +

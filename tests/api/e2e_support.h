@@ -292,6 +292,31 @@ inline std::uint64_t check_command(const response& r, unsigned status) {
   return seq;
 }
 
+// `s` percent-encoded for a query parameter or a path segment (RFC 3986
+// unreserved characters kept).
+inline std::string pct(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_') out.push_back(char(c));
+    else out += {'%', hex[c >> 4], hex[c & 15]};
+  }
+  return out;
+}
+
+// PUT /v1/document-groups/{group}/members as admin; `members_json` is a
+// JSON array of principals.
+inline response put_group_members(ledger_env& env, std::uint64_t group, const std::string& members_json) {
+  request r;
+  r.method = "PUT";
+  r.target = "/v1/document-groups/" + std::to_string(group) + "/members";
+  r.body = R"({"members":)" + members_json + "}";
+  r.headers.emplace_back("Authorization", "Bearer " + env.admin);
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.headers.emplace_back("Idempotency-Key", env.next_key());
+  return env.call(r);
+}
+
 }  // namespace ledger::e2e
 
 namespace doctest {

@@ -8,11 +8,14 @@
 
 #include "engine/rebuild.h"
 #include "tests/engine/harness.h"
+#include "tests/engine/state_checks.h"
 
 namespace {
 
 using namespace ledger;
 using ledger::testing::engine_harness;
+using ledger::testing::check_rebuild_digest;
+using ledger::testing::has_state_key;
 
 std::string why(const outcome& o) {
   if (!o.error.is_ok()) return "error: " + o.error.to_string();
@@ -24,42 +27,33 @@ upload_document_cmd upload(const std::string& owner, std::uint64_t group, char b
                              std::string(64, 'c'), std::string(64, blob), "", "k1"};
 }
 
-bool has_key(engine_harness& h, const std::string& key) {
-  std::string v;
-  return h.eng().storage().read_state(key, v).is_ok();
-}
-
 }  // namespace
 
 TEST_CASE("documents: upload, group rules, delete by the owner only, and a replay to the same digest") {
   engine_harness h;
   auto a = h.must(h.run(upload("alice", 0, 'a')));
-  CHECK(has_key(h, keys::document(a.seq)));
-  CHECK(has_key(h, keys::owner_document("alice", a.seq)));
+  CHECK(has_state_key(h, keys::document(a.seq)));
+  CHECK(has_state_key(h, keys::owner_document("alice", a.seq)));
   // A group the uploader is not in: refused, nothing recorded.
   CHECK(why(h.run(upload("alice", 7, 'b'))) == "not_group_member");
   h.must(h.run(set_group_members_cmd{7, {"alice", "bob"}}));
-  CHECK(has_key(h, keys::member_group("bob", 7)));
+  CHECK(has_state_key(h, keys::member_group("bob", 7)));
   auto g = h.must(h.run(upload("alice", 7, 'b')));
-  CHECK(has_key(h, keys::group_document(7, g.seq)));
+  CHECK(has_state_key(h, keys::group_document(7, g.seq)));
   // Another owner's document is unknown to bob, even as a member.
   CHECK(why(h.run(delete_document_cmd{g.seq, "bob"})) == "unknown_document");
   CHECK(why(h.run(delete_document_cmd{999, "alice"})) == "unknown_document");
   h.must(h.run(delete_document_cmd{g.seq, "alice"}));
-  CHECK_FALSE(has_key(h, keys::document(g.seq)));
-  CHECK_FALSE(has_key(h, keys::group_document(7, g.seq)));
+  CHECK_FALSE(has_state_key(h, keys::document(g.seq)));
+  CHECK_FALSE(has_state_key(h, keys::group_document(7, g.seq)));
   CHECK(why(h.run(delete_document_cmd{g.seq, "alice"})) == "unknown_document");
   // Membership replaced: bob's index entry goes.
   h.must(h.run(set_group_members_cmd{7, {"alice"}}));
-  CHECK_FALSE(has_key(h, keys::member_group("bob", 7)));
+  CHECK_FALSE(has_state_key(h, keys::member_group("bob", 7)));
   h.must(h.run(set_group_members_cmd{7, {}}));
-  CHECK_FALSE(has_key(h, keys::group_members(7)));
+  CHECK_FALSE(has_state_key(h, keys::group_members(7)));
 
-  rebuilt_state r;
-  REQUIRE(rebuild(h.eng().storage(), {}, r).is_ok());
-  checkpoint live;
-  REQUIRE(h.eng().storage().state_digest(live).is_ok());
-  CHECK(to_hex(live.state_digest) == to_hex(r.digest));
+  check_rebuild_digest(h);
 }
 
 TEST_CASE("documents: a member is in at most groups_per_member_max groups") {

@@ -13,11 +13,14 @@
 
 #include "engine/rebuild.h"
 #include "tests/engine/harness.h"
+#include "tests/engine/state_checks.h"
 
 namespace {
 
 using namespace ledger;
 using ledger::testing::engine_harness;
+using ledger::testing::check_rebuild_digest;
+using ledger::testing::has_state_key;
 
 const std::string address = "0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B";
 const std::string owner = "eth:" + address;  // the owner a wallet session of `address` gets
@@ -71,11 +74,6 @@ const owner_deleted& deletion_of(engine_harness& h, std::uint64_t seq, event& e)
   return std::get<owner_deleted>(e.effects.back());
 }
 
-bool has_key(engine_harness& h, const std::string& key) {
-  std::string v;
-  return h.eng().storage().read_state(key, v).is_ok();
-}
-
 account_status status_of(engine_harness& h, std::uint64_t id) {
   std::string v;
   account_record r;
@@ -84,20 +82,12 @@ account_status status_of(engine_harness& h, std::uint64_t id) {
   return r.status;
 }
 
-void check_replay_digest(engine_harness& h) {
-  rebuilt_state r;
-  REQUIRE(rebuild(h.eng().storage(), {}, r).is_ok());
-  checkpoint live;
-  REQUIRE(h.eng().storage().state_digest(live).is_ok());
-  CHECK(to_hex(live.state_digest) == to_hex(r.digest));
-}
-
 }  // namespace
 
 TEST_CASE("owners: one export per owner per hour of log time") {
   engine_harness h;
   auto first = h.must(h.run(export_documents_cmd{"alice", 2, 20}));
-  CHECK(has_key(h, keys::owner_last_export("alice")));
+  CHECK(has_state_key(h, keys::owner_last_export("alice")));
   h.clock().set_us(first.log_ts_us + export_interval_us - 1);
   auto again = h.run(export_documents_cmd{"alice", 2, 20});
   CHECK(why(again) == "export_too_soon");
@@ -107,7 +97,7 @@ TEST_CASE("owners: one export per owner per hour of log time") {
   h.clock().set_us(first.log_ts_us + export_interval_us);
   h.must(h.run(export_documents_cmd{"alice", 3, 30}));
   CHECK(why(h.run(export_documents_cmd{"alice", 1, 1ull << 33})) == "invalid_argument");
-  check_replay_digest(h);
+  check_rebuild_digest(h);
 }
 
 TEST_CASE("owners: deletion refused while money, pending amounts or another list of documents remain") {
@@ -135,7 +125,7 @@ TEST_CASE("owners: deletion refused while money, pending amounts or another list
   CHECK(why(h.run(delete_owner_cmd{owner, {bobs.seq}})) == "invalid_state");
   CHECK(why(h.run(delete_owner_cmd{owner, {d1.seq, d1.seq}})) == "invalid_state");
   CHECK(status_of(h, w) == account_status::active);
-  CHECK(has_key(h, keys::document(d1.seq)));
+  CHECK(has_state_key(h, keys::document(d1.seq)));
 }
 
 TEST_CASE("owners: a deletion closes wallets, revokes sessions, removes documents, and refuses the owner later") {
@@ -160,14 +150,14 @@ TEST_CASE("owners: a deletion closes wallets, revokes sessions, removes document
   CHECK(status_of(h, w1) == account_status::closed);
   CHECK(status_of(h, w2) == account_status::closed);
   CHECK(status_of(h, bob) == account_status::active);
-  CHECK_FALSE(has_key(h, keys::session(s1)));
-  CHECK_FALSE(has_key(h, keys::session(s2)));
-  CHECK_FALSE(has_key(h, keys::document(d1.seq)));
-  CHECK_FALSE(has_key(h, keys::owner_document(owner, d2.seq)));
-  CHECK_FALSE(has_key(h, keys::owner_document_count(owner)));
-  CHECK_FALSE(has_key(h, keys::owner_last_export(owner)));
-  CHECK(has_key(h, keys::document(kept.seq)));
-  CHECK(has_key(h, keys::deleted_owner(owner)));
+  CHECK_FALSE(has_state_key(h, keys::session(s1)));
+  CHECK_FALSE(has_state_key(h, keys::session(s2)));
+  CHECK_FALSE(has_state_key(h, keys::document(d1.seq)));
+  CHECK_FALSE(has_state_key(h, keys::owner_document(owner, d2.seq)));
+  CHECK_FALSE(has_state_key(h, keys::owner_document_count(owner)));
+  CHECK_FALSE(has_state_key(h, keys::owner_last_export(owner)));
+  CHECK(has_state_key(h, keys::document(kept.seq)));
+  CHECK(has_state_key(h, keys::deleted_owner(owner)));
   // The event lists what it closed, in the order of its effects.
   journal_entry je;
   REQUIRE(h.eng().storage().read_event(del.seq, je).is_ok());
@@ -189,7 +179,7 @@ TEST_CASE("owners: a deletion closes wallets, revokes sessions, removes document
   CHECK(why(h.run(delete_owner_cmd{owner, {}})) == "owner_deleted");
   CHECK(why(h.run(deposit_cmd{w1, "USD", 5, "stripe", "", ""})) == "wallet_closed");
   CHECK(h.balance(w1, "USD").has_value());
-  check_replay_digest(h);
+  check_rebuild_digest(h);
 }
 
 TEST_CASE("owners: a deletion disconnects addresses, leaves groups and closes open payment requests") {
@@ -213,14 +203,14 @@ TEST_CASE("owners: a deletion disconnects addresses, leaves groups and closes op
   h.reopen();
 
   auto del = h.must(h.run(delete_owner_cmd{owner, {}}));
-  CHECK_FALSE(has_key(h, keys::connection(wallet_chain::ethereum, address)));
-  CHECK_FALSE(has_key(h, keys::connection(wallet_chain::solana, sol)));
-  CHECK(has_key(h, keys::connection(wallet_chain::stacks, "SPBOB")));
+  CHECK_FALSE(has_state_key(h, keys::connection(wallet_chain::ethereum, address)));
+  CHECK_FALSE(has_state_key(h, keys::connection(wallet_chain::solana, sol)));
+  CHECK(has_state_key(h, keys::connection(wallet_chain::stacks, "SPBOB")));
   CHECK(stored_members(h, 7) == std::vector<std::string>{"bob", "carol"});
-  CHECK_FALSE(has_key(h, keys::group_members(8)));  // its only member left: dissolved
+  CHECK_FALSE(has_state_key(h, keys::group_members(8)));  // its only member left: dissolved
   CHECK(stored_members(h, 9) == std::vector<std::string>{"bob"});
-  CHECK_FALSE(has_key(h, keys::member_group_count(owner)));
-  CHECK(has_key(h, keys::member_group("bob", 7)));
+  CHECK_FALSE(has_state_key(h, keys::member_group_count(owner)));
+  CHECK(has_state_key(h, keys::member_group("bob", 7)));
   auto r1 = stored_request(h, as_requester, false);
   auto r2 = stored_request(h, as_payer, false);
   REQUIRE(r1);
@@ -246,11 +236,11 @@ TEST_CASE("owners: a deletion disconnects addresses, leaves groups and closes op
   // answer as closed.
   h.must(h.run(link_wallet_cmd{wallet_chain::solana, sol, "carol"}));
   CHECK(why(h.run(pay_payment_request_cmd{as_payer, "bob", bobs, "USD", 0})) == "payment_request_declined");
-  check_replay_digest(h);
+  check_rebuild_digest(h);
   h.reopen();  // the in-memory indexes agree with the stored records after a restart
   CHECK(why(h.run(unlink_wallet_cmd{wallet_chain::ethereum, address})) == "unknown_connection");
   h.must(h.run(set_group_members_cmd{7, {"carol"}}));
-  check_replay_digest(h);
+  check_rebuild_digest(h);
 }
 
 TEST_CASE("owners: a deletion larger than one event is refused, naming the counts") {
@@ -267,12 +257,12 @@ TEST_CASE("owners: a deletion larger than one event is refused, naming the count
   CHECK(big.detail.find("4097") != std::string::npos);
   CHECK(big.detail.find("addresses 1") != std::string::npos);
   CHECK(big.detail.find("documents 4095") != std::string::npos);
-  CHECK_FALSE(has_key(h, keys::deleted_owner(owner)));
+  CHECK_FALSE(has_state_key(h, keys::deleted_owner(owner)));
   // One fewer item fits exactly: the event holds 4096 effects and decodes.
   h.must(h.run(unlink_wallet_cmd{wallet_chain::solana, "So1anaAddr4f9Q"}));
   auto del = h.must(h.run(delete_owner_cmd{owner, ids}));
   event e;
   CHECK(deletion_of(h, del.seq, e).documents.size() == owner_deletion_documents_max);
   CHECK(e.effects.size() == owner_deletion_effects_max);
-  check_replay_digest(h);
+  check_rebuild_digest(h);
 }

@@ -8,11 +8,14 @@
 
 #include "engine/rebuild.h"
 #include "tests/engine/harness.h"
+#include "tests/engine/state_checks.h"
 
 namespace {
 
 using namespace ledger;
 using ledger::testing::engine_harness;
+using ledger::testing::check_rebuild_digest;
+using ledger::testing::has_state_key;
 
 constexpr std::int64_t second_us = 1'000'000;
 const std::string eth_address = "0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B";
@@ -35,40 +38,27 @@ open_session_cmd open(int i, std::int64_t duration_s = 3600, const std::string& 
                           "signed message", "0xsig"};
 }
 
-bool has_key(engine_harness& h, const std::string& key) {
-  std::string v;
-  return h.eng().storage().read_state(key, v).is_ok();
-}
-
-void check_replay_digest(engine_harness& h) {
-  rebuilt_state r;
-  REQUIRE(rebuild(h.eng().storage(), {}, r).is_ok());
-  checkpoint live;
-  REQUIRE(h.eng().storage().state_digest(live).is_ok());
-  CHECK(to_hex(live.state_digest) == to_hex(r.digest));
-}
-
 }  // namespace
 
 TEST_CASE("sessions: a challenge opens exactly one session, then the nonce is used") {
   engine_harness h;
   auto c = h.must(h.run(challenge(1)));
   CHECK(c.session_expires_at_us == h.clock().now_us() + 300 * second_us);
-  CHECK(has_key(h, keys::challenge(nonce_of(1))));
+  CHECK(has_state_key(h, keys::challenge(nonce_of(1))));
 
   auto s = h.must(h.run(open(1)));
   CHECK(s.session_id == s.seq);
   CHECK(s.session_owner == "eth:" + eth_address);
-  CHECK(has_key(h, keys::session(s.session_id)));
-  CHECK(has_key(h, keys::session_token(token_of(1))));
-  CHECK(has_key(h, keys::connection(wallet_chain::ethereum, eth_address)));
+  CHECK(has_state_key(h, keys::session(s.session_id)));
+  CHECK(has_state_key(h, keys::session_token(token_of(1))));
+  CHECK(has_state_key(h, keys::connection(wallet_chain::ethereum, eth_address)));
 
   auto again = h.run(open(1));
   CHECK(why(again) == "nonce_used");
   CHECK(again.detail == "the nonce already opened session " + std::to_string(s.session_id));
   CHECK(why(h.run(open(2))) == "unknown_challenge");
   CHECK(why(h.run(challenge(1))) == "nonce_used");
-  check_replay_digest(h);
+  check_rebuild_digest(h);
 }
 
 TEST_CASE("sessions: expiry, mismatch and the per-owner bound") {
@@ -78,7 +68,7 @@ TEST_CASE("sessions: expiry, mismatch and the per-owner bound") {
     h.clock().advance_us(5 * second_us);
     // The sweep before the command removes it first.
     CHECK(why(h.run(open(1))) == "unknown_challenge");
-    CHECK_FALSE(has_key(h, keys::challenge(nonce_of(1))));
+    CHECK_FALSE(has_state_key(h, keys::challenge(nonce_of(1))));
   }
   SUBCASE("another address than the challenge's") {
     h.must(h.run(challenge(1)));
@@ -105,7 +95,7 @@ TEST_CASE("sessions: expiry, mismatch and the per-owner bound") {
     auto o = open(999);
     CHECK(why(h.run(o)) == "too_many_sessions");
   }
-  check_replay_digest(h);
+  check_rebuild_digest(h);
 }
 
 TEST_CASE("sessions: revocation by id, by owner, by address, and unlinking") {
@@ -120,13 +110,13 @@ TEST_CASE("sessions: revocation by id, by owner, by address, and unlinking") {
 
   CHECK(why(h.run(revoke_session_cmd{a.session_id, "someone-else"})) == "unknown_session");
   CHECK(h.must(h.run(revoke_session_cmd{a.session_id, owner})).sessions_closed == 1);
-  CHECK_FALSE(has_key(h, keys::session(a.session_id)));
-  CHECK_FALSE(has_key(h, keys::session_token(token_of(1))));
+  CHECK_FALSE(has_state_key(h, keys::session(a.session_id)));
+  CHECK_FALSE(has_state_key(h, keys::session_token(token_of(1))));
   CHECK(why(h.run(revoke_session_cmd{a.session_id, owner})) == "unknown_session");
 
   CHECK(h.must(h.run(revoke_sessions_cmd{owner, wallet_chain::ethereum, ""})).sessions_closed == 2);
-  CHECK_FALSE(has_key(h, keys::session(b.session_id)));
-  CHECK_FALSE(has_key(h, keys::session(c.session_id)));
+  CHECK_FALSE(has_state_key(h, keys::session(b.session_id)));
+  CHECK_FALSE(has_state_key(h, keys::session(c.session_id)));
 
   // The address stays connected to its owner; another owner cannot take it.
   CHECK(why(h.run(link_wallet_cmd{wallet_chain::ethereum, eth_address, "user-9"})) == "wallet_linked_elsewhere");
@@ -135,7 +125,7 @@ TEST_CASE("sessions: revocation by id, by owner, by address, and unlinking") {
   auto d = h.must(h.run(open(4)));
   auto u = h.must(h.run(unlink_wallet_cmd{wallet_chain::ethereum, eth_address}));
   CHECK(u.sessions_closed == 1);
-  CHECK_FALSE(has_key(h, keys::session(d.session_id)));
+  CHECK_FALSE(has_state_key(h, keys::session(d.session_id)));
   CHECK(why(h.run(unlink_wallet_cmd{wallet_chain::ethereum, eth_address})) == "unknown_connection");
 
   // Linked by an admin first: the first sign-in opens a session for that owner.
@@ -143,7 +133,7 @@ TEST_CASE("sessions: revocation by id, by owner, by address, and unlinking") {
   h.must(h.run(challenge(5)));
   CHECK(h.must(h.run(open(5))).session_owner == "user-9");
   CHECK(h.must(h.run(revoke_sessions_cmd{"", wallet_chain::ethereum, eth_address})).sessions_closed == 1);
-  check_replay_digest(h);
+  check_rebuild_digest(h);
 }
 
 TEST_CASE("sessions: the sweep expires sessions by log time, survives a restart, and replays") {
@@ -155,21 +145,21 @@ TEST_CASE("sessions: the sweep expires sessions by log time, survives a restart,
 
   h.reopen();  // sessions and challenges are reloaded from the store
   h.clock().advance_us(11 * second_us);
-  CHECK(has_key(h, keys::session(short_lived.session_id)));  // log time moves only with commands
+  CHECK(has_state_key(h, keys::session(short_lived.session_id)));  // log time moves only with commands
   h.must(h.run(challenge(3)));
-  CHECK_FALSE(has_key(h, keys::session(short_lived.session_id)));
-  CHECK(has_key(h, keys::session(long_lived.session_id)));
+  CHECK_FALSE(has_state_key(h, keys::session(short_lived.session_id)));
+  CHECK(has_state_key(h, keys::session(long_lived.session_id)));
 
   // Revocation and expiry are in the state after a restart too.
   h.must(h.run(revoke_session_cmd{long_lived.session_id, ""}));
   h.reopen();
-  CHECK_FALSE(has_key(h, keys::session(long_lived.session_id)));
+  CHECK_FALSE(has_state_key(h, keys::session(long_lived.session_id)));
   h.clock().advance_us(400 * second_us);
   h.must(h.run(challenge(4)));
   // Used and unused challenges alike leave the state at their expiry.
-  CHECK_FALSE(has_key(h, keys::challenge(nonce_of(1))));
-  CHECK_FALSE(has_key(h, keys::challenge(nonce_of(3))));
-  check_replay_digest(h);
+  CHECK_FALSE(has_state_key(h, keys::challenge(nonce_of(1))));
+  CHECK_FALSE(has_state_key(h, keys::challenge(nonce_of(3))));
+  check_rebuild_digest(h);
 }
 
 TEST_CASE("sessions: the sweep is bounded per command") {
@@ -182,21 +172,21 @@ TEST_CASE("sessions: the sweep is bounded per command") {
   auto first = h.must(h.run(challenge(n + 1)));
   // One sweep event before the command: at most the bound of challenges.
   int left = 0;
-  for (int i = 0; i < n; ++i) left += has_key(h, keys::challenge(nonce_of(i))) ? 1 : 0;
+  for (int i = 0; i < n; ++i) left += has_state_key(h, keys::challenge(nonce_of(i))) ? 1 : 0;
   CHECK(left == 10);
   CHECK(first.seq == static_cast<std::uint64_t>(n) + 2);
   h.must(h.run(challenge(n + 2)));
   left = 0;
-  for (int i = 0; i < n; ++i) left += has_key(h, keys::challenge(nonce_of(i))) ? 1 : 0;
+  for (int i = 0; i < n; ++i) left += has_state_key(h, keys::challenge(nonce_of(i))) ? 1 : 0;
   CHECK(left == 0);
-  check_replay_digest(h);
+  check_rebuild_digest(h);
 }
 
 TEST_CASE("sessions: a refused sign-in is recorded as an auth_failed event, with no session state and no secret") {
   engine_harness h;
   auto o = h.must(h.run(record_auth_failure_cmd{wallet_chain::ethereum, "1", eth_address, "127.0.0.1", "signature_mismatch"}));
   // Nothing in the session state depends on it (only its idempotency record is kept, as for every command).
-  CHECK_FALSE(has_key(h, keys::connection(wallet_chain::ethereum, eth_address)));
+  CHECK_FALSE(has_state_key(h, keys::connection(wallet_chain::ethereum, eth_address)));
 
   journal_entry je;
   REQUIRE(h.eng().storage().read_event(o.seq, je).is_ok());
@@ -214,5 +204,5 @@ TEST_CASE("sessions: a refused sign-in is recorded as an auth_failed event, with
         "invalid_argument");
   CHECK(why(h.run(record_auth_failure_cmd{wallet_chain::ethereum, "1", eth_address, std::string(65, '1'), "x"})) ==
         "invalid_argument");
-  check_replay_digest(h);
+  check_rebuild_digest(h);
 }
