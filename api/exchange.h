@@ -31,7 +31,7 @@ namespace ledger::api {
 // What every request of one service shares; owned by the service.
 struct service_state {
   service_state(backend& b, const jwt_verifier& j, service_config c, metrics& m, logger& l, clock& k, const router& r)
-      : ledger(b), jwt(j), config(std::move(c)), stats(m), log(l), clk(k), routes(r), state(b) {}
+      : ledger(b), jwt(j), config(std::move(c)), stats(m), log(l), clk(k), routes(r), state(b, config.payment_keys) {}
 
   // Runs `work` on an I/O thread (config.dispatch), or inline without one.
   void dispatch(std::function<void()> work) const {

@@ -8,7 +8,9 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "base/json_out.h"
 #include "schemas/base.h"
 
 namespace ledger::api {
@@ -21,6 +23,9 @@ struct read_query {
   std::map<std::string, std::string> params;     // validated query parameters
   std::optional<std::string> visible_to_owner;  // users see only what touches their wallets
   std::uint64_t min_seq = 0;                     // read-your-writes: wait until projected
+  // Payment requests: writes a note or a reason (field, author, stored
+  // ciphertext) into the list's JSON, decrypted (api/private_text.h).
+  std::function<void(json_out&, std::string_view, std::string_view, std::string_view)> reveal;
 };
 
 // status: ok, not_found, invalid_argument (with a message naming the

@@ -4,6 +4,7 @@
 // Users read their own (`owner` is theirs, and may be left out); admins and
 // auditors name the owner (activity: or leave it out for every owner).
 #include "api/exchange.h"
+#include "api/private_text.h"
 #include "api/request_parse.h"
 #include "api/routes.h"
 
@@ -75,6 +76,10 @@ void on_list_requests(const exchange_ptr& x, std::uint64_t) {
   q.what = read_query::kind::payment_requests;
   if (!read_params(*x, {"role", "status", "cursor", "limit", "owner"}, q) || !resolve_owner(*x, q, true)) return;
   if (!q.params.count("role")) return x->fail({400, "invalid-field", "is required (requester or payer)", "role", {}});
+  q.reveal = [keys = x->svc.config.payment_keys](json_out& j, std::string_view field, std::string_view author,
+                                                 std::string_view stored) {
+    write_private_text(j, keys, author, field, stored);
+  };
   run(x, std::move(q));
 }
 

@@ -8,6 +8,7 @@
 // requester and payer (anyone else gets 404, so ids cannot be probed),
 // admins and auditors see all.
 #include "api/commands.h"
+#include "api/private_text.h"
 #include "api/qr_png.h"
 #include "api/routes.h"
 #include "base/json_out.h"
@@ -27,6 +28,7 @@ void parse_create(state_reads& s, field_reader& r, const principal& p, std::uint
   int scale = r.asset("asset", [&](std::string_view code) { return s.asset_scale(code); }, c.asset);
   c.amount = r.amount("amount", true, scale);
   c.note = r.text("note", false, payment_request_note_bytes_max);
+  seal_private_text(r, s.keys(), c.requester, "note", c.note);
   std::string at = r.text("expires_at", true, 64);
   if (r.ok()) {
     if (auto us = parse_rfc3339_us(at)) c.expires_at_us = *us;
@@ -54,19 +56,21 @@ std::optional<problem> own_pay(state_reads& s, const principal& p, const command
   return s.owned(p, std::get<pay_payment_request_cmd>(b).wallet, "wallet_id");
 }
 
-void parse_decline(state_reads&, field_reader& r, const principal& p, std::uint64_t path_id, command_body& out) {
+void parse_decline(state_reads& s, field_reader& r, const principal& p, std::uint64_t path_id, command_body& out) {
   decline_payment_request_cmd c;
   c.id = id_or_path(r, "id", path_id);
   c.payer = p.subject;
   c.reason = r.text("reason", false, payment_request_reason_bytes_max);
+  seal_private_text(r, s.keys(), c.payer, "reason", c.reason);
   out = std::move(c);
 }
 
-void parse_cancel(state_reads&, field_reader& r, const principal& p, std::uint64_t path_id, command_body& out) {
+void parse_cancel(state_reads& s, field_reader& r, const principal& p, std::uint64_t path_id, command_body& out) {
   cancel_payment_request_cmd c;
   c.id = id_or_path(r, "id", path_id);
   c.requester = p.subject;
   c.reason = r.text("reason", false, payment_request_reason_bytes_max);
+  seal_private_text(r, s.keys(), c.requester, "reason", c.reason);
   out = std::move(c);
 }
 
@@ -109,9 +113,10 @@ void on_get(const exchange_ptr& x, std::uint64_t id) {
       .field("wallet_id", r.wallet)
       .field("payer", r.payer)
       .field("asset", r.asset)
-      .field("amount", x->svc.state.format(r.amount, r.asset))
-      .field("note", r.note)
-      .field("status", status_now(*x, r))
+      .field("amount", x->svc.state.format(r.amount, r.asset));
+  const payout_keys* keys = x->svc.config.payment_keys;
+  write_private_text(j, keys, r.requester, "note", r.note);
+  j.field("status", status_now(*x, r))
       .field("expires_at", format_rfc3339_us(r.expires_at_us))
       .field("created_at", format_rfc3339_us(r.opened_at_us));
   if (r.closed_at_us) j.field("closed_at", format_rfc3339_us(r.closed_at_us));
@@ -119,7 +124,7 @@ void on_get(const exchange_ptr& x, std::uint64_t id) {
   if (r.transaction_id) j.field("transaction_id", r.transaction_id).field("payer_wallet_id", r.payer_wallet);
   else j.key("transaction_id").null().key("payer_wallet_id").null();
   if (r.reason.empty()) j.key("reason").null();
-  else j.field("reason", r.reason);
+  else write_private_text(j, keys, r.status == payment_request_status::declined ? r.payer : r.requester, "reason", r.reason);
   j.field("qr_uri", request_uri(*x, r)).end_object();
   http_response resp;
   resp.body = j.take();

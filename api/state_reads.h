@@ -1,6 +1,7 @@
 // Committed ledger state as the API reads it: asset scales (cached forever:
 // a registered asset never changes), accounts and pending records, and the
-// rule that a user may only see and act on its own wallets.
+// rule that a user may only see and act on its own wallets; and the
+// envelope keys (api/private_text.h) a parser seals private text with.
 //
 // Thread-safe: reads go to the backend's store; the cache takes a shared
 // mutex.
@@ -14,6 +15,7 @@
 
 #include "api/backend.h"
 #include "api/jwt.h"
+#include "api/payout_keys.h"
 #include "api/problem.h"
 #include "engine/state.h"
 
@@ -21,7 +23,10 @@ namespace ledger::api {
 
 class state_reads {
  public:
-  explicit state_reads(backend& b) : backend_(b) {}
+  // `keys`: the envelope keys private text is sealed with (null: none).
+  state_reads(backend& b, const payout_keys* keys) : backend_(b), keys_(keys) {}
+
+  const payout_keys* keys() const { return keys_; }
 
   std::optional<int> asset_scale(std::string_view code);
   std::optional<account_record> account(std::uint64_t id);
@@ -40,6 +45,7 @@ class state_reads {
 
  private:
   backend& backend_;
+  const payout_keys* const keys_;
   std::shared_mutex mu_;
   std::unordered_map<std::string, int> scales_;  // protected by mu_
 };

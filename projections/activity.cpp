@@ -243,23 +243,28 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
          out <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 }
 
-void write_request(json_out& j, const pqxx::row& r) {
+void write_request(json_out& j, const pqxx::row& r, const private_text_writer& reveal) {
+  auto text = [&](std::string_view field, std::string_view author, const pqxx::field& f) {
+    if (reveal) reveal(j, field, author, f.c_str());
+    else j.field(field, f.c_str());
+  };
   j.begin_object()
       .field("id", r[0].as<std::uint64_t>())
       .field("requester", r[1].c_str())
       .field("wallet_id", r[2].as<std::uint64_t>())
       .field("payer", r[3].c_str())
       .field("asset", r[4].c_str())
-      .field("amount", r[5].c_str())
-      .field("note", r[6].c_str())
-      .field("status", r[7].c_str());
+      .field("amount", r[5].c_str());
+  text("note", r[1].c_str(), r[6]);
+  j.field("status", r[7].c_str());
   time_field(j, "expires_at", r[8]);
   time_field(j, "created_at", r[9]);
   time_field(j, "closed_at", r[10]);
   id_field(j, "transaction_id", r[11]);
   id_field(j, "payer_wallet_id", r[12]);
+  // A declined request's reason is the payer's; any other, the requester's.
   if (r[13].is_null()) j.key("reason").null();
-  else j.field("reason", r[13].c_str());
+  else text("reason", std::string_view(r[7].c_str()) == "declined" ? r[3].c_str() : r[1].c_str(), r[13]);
   j.end_object();
 }
 
@@ -267,7 +272,7 @@ void write_request(json_out& j, const pqxx::row& r) {
 
 status list_payment_requests(pqxx::connection& c, const std::string& owner, const std::string& role,
                              const std::string& status_filter, const std::string& cursor, int limit,
-                             std::string& out_json) {
+                             std::string& out_json, const private_text_writer& reveal) {
   out_json.clear();
   if (role != "requester" && role != "payer") return status::invalid_argument("role must be requester or payer");
   if (!status_filter.empty() && status_filter != "pending" && status_filter != "paid" && status_filter != "declined" &&
@@ -290,7 +295,7 @@ status list_payment_requests(pqxx::connection& c, const std::string& owner, cons
     json_out j;
     j.begin_object().key("payment_requests").begin_array();
     std::size_t shown = std::min<std::size_t>(r.size(), static_cast<std::size_t>(limit));
-    for (std::size_t i = 0; i < shown; ++i) write_request(j, r[static_cast<pqxx::result::size_type>(i)]);
+    for (std::size_t i = 0; i < shown; ++i) write_request(j, r[static_cast<pqxx::result::size_type>(i)], reveal);
     j.end_array();
     if (r.size() > shown) j.field("next_cursor", std::to_string(r[static_cast<pqxx::result::size_type>(shown - 1)][0].as<std::uint64_t>()));
     out_json = j.end_object().take();

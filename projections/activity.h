@@ -19,10 +19,12 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <pqxx/pqxx>
 
+#include "base/json_out.h"
 #include "schemas/events.h"
 
 namespace ledger::projections {
@@ -78,10 +80,14 @@ void ensure_activity_partition(pqxx::work& tx, std::int64_t at_us);
 
 // GET /v1/payment-requests: `role` is "requester" or "payer"; `status`
 // empty or one of the five; newest first; `cursor` a request id to continue
-// below.
+// below. The note and the reason are stored as their author wrote them to
+// the log: encrypted by the API under the author's key. `reveal` writes one
+// into the JSON (field, author, stored text); null: as stored.
+using private_text_writer =
+    std::function<void(json_out& j, std::string_view field, std::string_view author, std::string_view stored)>;
 status list_payment_requests(pqxx::connection& c, const std::string& owner, const std::string& role,
                              const std::string& status_filter, const std::string& cursor, int limit,
-                             std::string& out_json);
+                             std::string& out_json, const private_text_writer& reveal = nullptr);
 // GET /v1/activity: `owner` empty means every owner (admins); half-open
 // [from, to) in RFC 3339; oldest first; `cursor` continues after a row.
 status list_activity(pqxx::connection& c, const std::string& owner, const std::string& from, const std::string& to,

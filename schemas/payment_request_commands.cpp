@@ -43,7 +43,7 @@ std::optional<field_error> validate_body(const create_payment_request_cmd& c) {
   LEDGER_PR_CHECK(text("asset", c.asset, asset_code_bytes_max, true));
   if (c.amount <= 0) return field_error{"amount", "must be positive"};
   if (c.amount > amount_limit) return field_error{"amount", "is too large"};
-  LEDGER_PR_CHECK(text("note", c.note, payment_request_note_bytes_max, false));
+  LEDGER_PR_CHECK(text("note", c.note, sealed_text_bytes(payment_request_note_bytes_max), false));
   if (c.expires_at_us <= 0) return field_error{"expires_at", "is required"};
   return std::nullopt;
 }
@@ -61,13 +61,13 @@ std::optional<field_error> validate_body(const pay_payment_request_cmd& c) {
 std::optional<field_error> validate_body(const decline_payment_request_cmd& c) {
   LEDGER_PR_CHECK(id("id", c.id));
   LEDGER_PR_CHECK(text("payer", c.payer, owner_bytes_max, true));
-  return text("reason", c.reason, payment_request_reason_bytes_max, false);
+  return text("reason", c.reason, sealed_text_bytes(payment_request_reason_bytes_max), false);
 }
 
 std::optional<field_error> validate_body(const cancel_payment_request_cmd& c) {
   LEDGER_PR_CHECK(id("id", c.id));
   LEDGER_PR_CHECK(text("requester", c.requester, owner_bytes_max, true));
-  return text("reason", c.reason, payment_request_reason_bytes_max, false);
+  return text("reason", c.reason, sealed_text_bytes(payment_request_reason_bytes_max), false);
 }
 
 }  // namespace ledger

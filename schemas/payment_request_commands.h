@@ -24,8 +24,13 @@ enum class payment_request_status : std::uint8_t { pending = 1, paid = 2, declin
 std::string_view to_string(payment_request_status s);
 
 // Limits on what one request may carry, and on what one requester may hold.
+// The note and the reasons are limited as the user writes them; the API
+// encrypts them under their author's data key, so a command carries
+// "enc1:" + base64(nonce 12 || text || tag 16), at most sealed_text_bytes
+// of the limit (or text of the ledger's own, such as "owner deleted").
 inline constexpr std::size_t payment_request_note_bytes_max = 280;
 inline constexpr std::size_t payment_request_reason_bytes_max = 256;
+constexpr std::size_t sealed_text_bytes(std::size_t plain_bytes) { return 5 + 4 * ((12 + plain_bytes + 16 + 2) / 3); }
 inline constexpr std::size_t open_payment_requests_per_requester_max = 100;
 inline constexpr std::int64_t payment_request_ttl_us_max = 90LL * 86'400 * 1'000'000;  // 90 days of log time
 // Requests expired by one sweep before a command, at most.

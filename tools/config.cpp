@@ -125,7 +125,8 @@ Options (each also read from the environment variable shown; flags win):
                             far from now, either way [300]
   --master-key-file ID,PATH                        a master key for payment details (32 bytes, raw
                             or 64 hex digits); repeatable, the last one wraps new data keys [none:
-                            the payout-destination routes answer 503]
+                            payout details, documents and payment-request notes answer 503;
+                            --dev: DATA_DIR/dev-master-key, made once]
   --key-store-dir DIR       LEDGER_KEY_STORE_DIR   wrapped data keys, outside the journal (shared
                             by every API instance in Kafka mode) [DATA_DIR/keys]
   --documents-dir DIR       LEDGER_DOCUMENTS_DIR   document blobs (encrypted, content-addressed)

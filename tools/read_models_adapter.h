@@ -147,7 +147,7 @@ class read_models_adapter final : public api::read_models {
       case k::payment_requests:
         return projections::list_payment_requests(c, param(q, "owner").value_or(""), param(q, "role").value_or(""),
                                                   param(q, "status").value_or(""), param(q, "cursor").value_or(""),
-                                                  page_limit(q, 50), json);
+                                                  page_limit(q, 50), json, q.reveal);
       case k::activity:
         return projections::list_activity(c, param(q, "owner").value_or(""), param(q, "from").value_or(""),
                                           param(q, "to").value_or(""), param(q, "cursor").value_or(""),

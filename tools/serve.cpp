@@ -6,10 +6,15 @@
 // commands, let the engine apply and commit everything already accepted,
 // answer those requests, then exit. No acknowledged command is lost: an
 // acknowledgement is only sent after its batch is durable anyway.
+#include <fcntl.h>
+#include <openssl/rand.h>
 #include <signal.h>
+#include <unistd.h>
 #include <sys/statvfs.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -19,6 +24,7 @@
 #include "api/ops.h"
 #include "api/problem.h"
 #include "api/server.h"
+#include "base/hex.h"
 #include "base/prometheus.h"
 #include "projections/metrics.h"
 #include "projections/migrations.h"
@@ -261,6 +267,31 @@ namespace {
 // The key store lives beside the RocksDB directory, not in it: its files are
 // destroyed one by one (crypto-shredding), never compacted or backed up with
 // the journal.
+// --dev without --master-key-file: a master key of its own in the data
+// directory (64 hex digits, created once with mode 0600), so payout
+// details, documents and payment-request notes work out of the box. Not for
+// production: the key sits beside the data it protects.
+void add_dev_master_key(config& cfg) {
+  if (!cfg.dev || !cfg.master_keys.empty()) return;
+  auto path = (std::filesystem::path(cfg.data_dir) / "dev-master-key").string();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    unsigned char raw[32];
+    if (RAND_bytes(raw, sizeof raw) != 1) die("development master key: the system's random source failed");
+    std::string text = hex_lower(raw, sizeof raw) + "\n";
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) die("development master key: cannot write " + path);
+  } else if (errno != EEXIST) {
+    die("development master key: cannot create " + path + ": " + std::strerror(errno));
+  }
+  api::master_key k;
+  if (auto err = api::load_master_key("dev," + path, k)) die("development master key: " + *err);
+  cfg.master_keys.push_back(std::move(k));
+  std::fprintf(stderr, "ledgerd: development mode; master key for payment details, documents and notes: %s "
+                       "(not for production)\n", path.c_str());
+}
+
 std::string key_store_dir(const config& cfg) {
   return cfg.key_store_dir.empty() ? (std::filesystem::path(cfg.data_dir) / "keys").string() : cfg.key_store_dir;
 }
@@ -314,6 +345,7 @@ int serve_api(config& cfg, api::backend& backend, const serve_hooks& given_hooks
   svc_cfg.audit = &audit;
   svc_cfg.audit_public_key_pem = audit_public_key(cfg);
   svc_cfg.wallet_auth = cfg.wallet_auth;
+  add_dev_master_key(cfg);
   api::payout_keys payment_keys(cfg.master_keys, key_store_dir(cfg));
   svc_cfg.payment_keys = &payment_keys;
   documents_side documents(cfg, backend.storage());

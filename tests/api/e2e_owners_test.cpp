@@ -10,7 +10,8 @@
 //   which no plain-text personal data of the owner is found in the RocksDB
 //   directory, the blob and key directories, pg_dump or ledgerd's logs
 //   (with positive controls before it), while the chain still verifies and
-//   the balances are what they were.
+//   the balances are what they were; the scans include a payment request's
+//   note and a decline's reason the owner wrote (ciphertext under its key).
 // - DELETE /v1/owners/{owner} also frees the owner's linked address (another
 //   owner links it), takes it out of its document groups (the read model's
 //   members) and closes its open payment requests on both sides, their notes
@@ -43,6 +44,12 @@ namespace {
 const std::string secret_name = "Wombat-Kilimanjaro-Visa.txt";
 const std::string secret_text = "Visa of Wombat Kilimanjaro, number WK55443322, expires 2033\n";
 const std::string secret_iban = "DE89370400440532013000";
+const std::string secret_note = "Pangolin Quay rent";
+const std::string secret_reason = "Axolotl sends regrets";
+
+// Opens a request of 3.00 USD to `payer` into `wallet` with `note`; its id (defined below).
+std::uint64_t request_payment(ledger_env& env, const std::string& token, std::uint64_t wallet, const std::string& payer,
+                              const std::string& note);
 
 struct owner_env {
   testing::temp_dir keys_dir{"owner-keys"};
@@ -240,6 +247,12 @@ TEST_CASE("owner deletion: nothing readable of the owner remains in RocksDB, blo
   auto payout = env.post("/v1/wallets/" + std::to_string(w) + "/payout-destinations", dora,
                          R"({"account_name":"Wombat Kilimanjaro","bank_id":"COBADEFFXXX","account_number":")" + secret_iban + R"("})");
   REQUIRE_MESSAGE(payout.status == 201, payout.body);
+  // Free text dora wrote: a note on her open request, a reason on a decline.
+  request_payment(env, dora, w, "erin", secret_note);
+  auto asked = std::to_string(request_payment(env, env.proc.token("erin", "user"), other, "dora", "for the ferry"));
+  auto declined = env.post("/v1/payment-requests/" + asked + "/decline", dora, R"({"reason":")" + secret_reason + "\"}");
+  REQUIRE_MESSAGE(declined.status == 200, declined.body);
+  CHECK(json(env.get("/v1/payment-requests/" + asked, dora).body).str("/reason") == secret_reason);
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
     auto up = d.upload(dora, std::to_string(i) + "-" + secret_name, secret_text);
@@ -266,6 +279,10 @@ TEST_CASE("owner deletion: nothing readable of the owner remains in RocksDB, blo
   CHECK(del.body.find("\"documents_deleted\":[" + ids[0] + "," + ids[1] + "," + ids[2] + "]") != std::string::npos);
   CHECK(del.body.find("\"data_key_destroyed\":true") != std::string::npos);
   CHECK(env.get("/v1/documents/" + ids[0], dora).status == 404);
+  // The decline's reason was dora's: unreadable now, for the requester too.
+  json seen(env.get("/v1/payment-requests/" + asked, env.proc.token("erin", "user")).body);
+  CHECK(seen.str("/status") == "declined");
+  CHECK(seen.str("/reason_unreadable").find("destroyed") != std::string::npos);
   CHECK(env.wallet(w).find("\"status\":\"closed\"") != std::string::npos);
   CHECK(env.posted(w) == "0.00");
   CHECK(env.posted(other) == "25.00");
@@ -288,7 +305,8 @@ TEST_CASE("owner deletion: nothing readable of the owner remains in RocksDB, blo
   REQUIRE_MESSAGE(dump.first == 0, dump.second);
   CHECK(dump.second.find("delete_owner") != std::string::npos);  // the dump holds the deletion's event
   CHECK(log.find("delete_owner") != std::string::npos);
-  for (const auto& secret : {secret_name, std::string("Wombat"), std::string("WK55443322"), secret_iban}) {
+  for (const auto& secret : {secret_name, std::string("Wombat"), std::string("WK55443322"), secret_iban,
+                             std::string("Pangolin"), std::string("Axolotl")}) {
     INFO("plaintext ", secret);
     CHECK_FALSE(any_file_has(data_dir, secret));
     CHECK_FALSE(any_file_has(d.keys_dir.path(), secret));
@@ -313,6 +331,15 @@ std::string an_hour_from_now() {
   auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();
   return format_rfc3339_us(now_us + 3'600'000'000);
+}
+
+std::uint64_t request_payment(ledger_env& env, const std::string& token, std::uint64_t wallet, const std::string& payer,
+                              const std::string& note) {
+  auto r = env.post("/v1/payment-requests", token,
+                    R"({"wallet_id":)" + std::to_string(wallet) + R"(,"payer":")" + payer +
+                        R"(","asset":"USD","amount":"3.00","note":")" + note + R"(","expires_at":")" + an_hour_from_now() + "\"}");
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  return json(r.body).u64("/payment_request_id");
 }
 
 std::string psql(const std::string& conninfo, const std::string& sql) {
@@ -343,15 +370,8 @@ TEST_CASE("owner deletion: frees linked addresses, leaves groups, closes payment
   CHECK(taken.body.find("wallet_linked_elsewhere") != std::string::npos);
 
   REQUIRE(put_group_members(env, 41, R"(["fay","gus"])").status == 200);
-  auto ask = [&](const std::string& token, std::uint64_t wallet, const std::string& payer, const std::string& note) {
-    auto r = env.post("/v1/payment-requests", token,
-                      R"({"wallet_id":)" + std::to_string(wallet) + R"(,"payer":")" + payer +
-                          R"(","asset":"USD","amount":"3.00","note":")" + note + R"(","expires_at":")" + an_hour_from_now() + "\"}");
-    REQUIRE_MESSAGE(r.status == 201, r.body);
-    return json(r.body).u64("/payment_request_id");
-  };
-  auto rent = ask(fay, fay_w, "gus", rent_note);      // fay the requester
-  auto dinner = ask(gus, gus_w, "fay", dinner_note);  // fay the payer
+  auto rent = request_payment(env, fay, fay_w, "gus", rent_note);      // fay the requester
+  auto dinner = request_payment(env, gus, gus_w, "fay", dinner_note);  // fay the payer
   REQUIRE(eventually([&] {
     return psql(d.conninfo, "SELECT count(*) FROM ledger.payment_requests WHERE note <> ''") == "2\n";
   }));

@@ -2,15 +2,18 @@
 // projects into a private PostgreSQL: a request's whole life (created, seen
 // by its payer, its QR code, refusals that change nothing, paid as one
 // transfer), declined, cancelled and expired requests, the lists by
-// requester and payer with status filters, and the activity log
+// requester and payer with status filters, the activity log, and the
+// note and reasons kept only as ciphertext under their author's key
 // (docs/payment-requests.md, docs/api.md).
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
 
 #include "api/qr_png.h"
 #include "schemas/time.h"
+#include "tests/api/e2e_files.h"
 #include "tests/api/e2e_pg.h"
 #include "tests/api/e2e_support.h"
 
@@ -32,11 +35,21 @@ std::uint32_t be32(const std::string& s, std::size_t at) {
   return v;
 }
 
+// A master key file in `dir` (notes and reasons are sealed under data keys it wraps).
+std::string master_key_file(const testing::temp_dir& dir) {
+  auto path = dir.path() / "k1";
+  std::ofstream(path) << std::string(64, 'a') << "\n";
+  return "k1," + path.string();
+}
+
 struct fixture {
+  testing::temp_dir keys{"pr-master-keys"};
+  std::string conninfo;
   ledger_env e;
   std::string carol;
   std::uint64_t bob_w = 0, alice_w = 0, alice_eur = 0, carol_w = 0;
-  explicit fixture(const std::string& db) : e(pg_options(e2e_pg().create_database(db))) {
+  explicit fixture(const std::string& db)
+      : conninfo(e2e_pg().create_database(db)), e(pg_options(conninfo, {"--master-key-file", master_key_file(keys)})) {
     carol = e.proc.token("carol", "user");
     REQUIRE(e.post("/v1/assets", e.admin, R"({"code":"EUR","scale":2})").status == 201);
     bob_w = e.open_wallet("bob");
@@ -218,4 +231,73 @@ TEST_CASE("declined, cancelled and expired requests; lists by requester and paye
   CHECK(act.body.find(R"("action":"payment_request_declined")") == std::string::npos);
   auto alice_act = f.e.get("/v1/activity?owner=alice", f.e.admin);
   CHECK(alice_act.body.find(R"("action":"payment_request_declined")") != std::string::npos);
+}
+
+TEST_CASE("a note and a reason are stored only as ciphertext under their author's key, and read back in the clear") {
+  fixture f("e2e_pr_private");
+  const std::string note = "Capybara Tortellini at nine";
+  const std::string why = "Narwhal Fondue was cold";
+  auto r = f.create("2.00", in_ms(3'600'000), note);
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  auto id = std::to_string(json(r.body).u64("/payment_request_id"));
+  auto d = f.e.post("/v1/payment-requests/" + id + "/decline", f.e.alice, R"({"reason":")" + why + "\"}");
+  REQUIRE_MESSAGE(d.status == 200, d.body);
+  auto c = f.created("3.00", in_ms(3'600'000));
+  REQUIRE(f.e.post("/v1/payment-requests/" + std::to_string(c) + "/cancel", f.e.bob, R"({"reason":"Okapi"})").status == 200);
+
+  // Both parties read them in the clear: from the ledger's state and from the read models.
+  for (const auto* token : {&f.e.bob, &f.e.alice}) {
+    json one(f.e.get("/v1/payment-requests/" + id, *token).body);
+    CHECK(one.str("/note") == note);
+    CHECK(one.str("/reason") == why);
+  }
+  json listed(f.list(f.e.alice, "role=payer"));
+  CHECK(listed.str("/payment_requests/1/note") == note);
+  CHECK(listed.str("/payment_requests/1/reason") == why);
+  CHECK(listed.str("/payment_requests/0/reason") == "Okapi");  // a cancellation's reason: the requester's
+
+  // Stored: ciphertext, in the read model, the event stream and every file of the data directory.
+  auto rows = run("psql -Atc \"SELECT note || '|' || reason FROM ledger.payment_requests WHERE request_id = " + id +
+                  "\" '" + f.conninfo + "'");
+  REQUIRE_MESSAGE(rows.first == 0, rows.second);
+  CHECK(rows.second.rfind("enc1:", 0) == 0);
+  CHECK(rows.second.find("|enc1:") != std::string::npos);
+  auto events = f.e.get("/v1/events?after_seq=0&limit=1000", f.e.admin);
+  REQUIRE_MESSAGE(events.status == 200, events.body);
+  CHECK(events.body.find("enc1:") != std::string::npos);
+  for (const auto& secret : {std::string("Capybara"), std::string("Narwhal"), std::string("Okapi")}) {
+    INFO("plaintext ", secret);
+    CHECK(rows.second.find(secret) == std::string::npos);
+    CHECK(events.body.find(secret) == std::string::npos);
+    CHECK_FALSE(any_file_has(f.e.proc.data_dir(), secret));
+  }
+  // The scan can fail: a planted copy is found.
+  std::ofstream(f.e.proc.data_dir() / "planted") << note;
+  CHECK(any_file_has(f.e.proc.data_dir(), "Capybara"));
+  std::filesystem::remove(f.e.proc.data_dir() / "planted");
+}
+
+TEST_CASE("without a master key a note or a reason is refused (503, field named) and nothing is recorded") {
+  ledger_env e;
+  auto bob_w = e.open_wallet("bob");
+  auto ask = [&](const std::string& note_field) {
+    return e.post("/v1/payment-requests", e.bob,
+                  R"({"wallet_id":)" + std::to_string(bob_w) + R"(,"payer":"alice","asset":"USD","amount":"1.00",)" +
+                      note_field + R"("expires_at":")" + in_ms(3'600'000) + "\"}");
+  };
+  auto seq = e.seq();
+  auto refused = ask(R"("note":"Tapir",)");
+  CHECK(refused.status == 503);
+  CHECK(json(refused.body).str("/field") == "note");
+  CHECK(json(refused.body).str("/type") == "/problems/notes-unavailable");
+  CHECK(e.seq() == seq);
+  auto plain = ask("");  // no note: accepted
+  REQUIRE_MESSAGE(plain.status == 201, plain.body);
+  auto id = std::to_string(json(plain.body).u64("/payment_request_id"));
+  auto cancel = e.post("/v1/payment-requests/" + id + "/cancel", e.bob, R"({"reason":"Tapir"})");
+  CHECK(cancel.status == 503);
+  CHECK(json(cancel.body).str("/field") == "reason");
+  CHECK(json(e.get("/v1/payment-requests/" + id, e.bob).body).str("/status") == "pending");
+  CHECK(e.post("/v1/payment-requests/" + id + "/cancel", e.bob, "").status == 200);
+  CHECK_FALSE(any_file_has(e.proc.data_dir(), "Tapir"));
 }

@@ -1,9 +1,12 @@
 // The security review's findings (issue 9), each over real HTTP against a
-// real ledgerd: dev mode's limits, no internal error text in 5xx answers or
+// real ledgerd: dev mode's limits and its own master key, no internal error text in 5xx answers or
 // readiness, operations endpoints on their own listener, no caching of
 // personal data, the benchmark-only durability switch, and the problem
 // details of transport errors.
 #include <signal.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "tests/api/e2e_support.h"
 
@@ -65,6 +68,45 @@ TEST_CASE("dev mode refuses addresses other than loopback") {
   ledgerd_process p(ok);
   p.start();
   CHECK(contains(p.stderr_text(), "export TOKEN="));
+  CHECK(p.stop() == 0);
+}
+
+TEST_CASE("dev mode without a master key file keeps one of its own in the data directory, made once") {
+  ledgerd_options o;
+  o.hs256 = false;
+  o.args = {"--dev"};
+  ledgerd_process p(o);
+  p.start();
+  auto key_path = p.data_dir() / "dev-master-key";
+  CHECK_MESSAGE(contains(p.stderr_text(), key_path.string()), p.stderr_text());
+  REQUIRE(std::filesystem::exists(key_path));
+  CHECK((std::filesystem::status(key_path).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  std::string first;
+  {
+    std::ifstream in(key_path);
+    std::getline(in, first);
+  }
+  CHECK(first.size() == 64);
+  CHECK(first.find_first_not_of("0123456789abcdef") == std::string::npos);
+  // The encrypted-field routes work: a key rotation answers with the dev key's id.
+  auto err = p.stderr_text();
+  auto at = err.find("export TOKEN=");
+  REQUIRE(at != std::string::npos);
+  auto token = err.substr(at + 13, err.find('\n', at) - at - 13);
+  http_client c(p.port());
+  auto r = c.send(request{"POST", "/v1/admin/keys/rotate", {{"Authorization", "Bearer " + token}}, ""});
+  CHECK_MESSAGE(r.status == 200, r.body);
+  CHECK(contains(r.body, R"("key_id":"dev")"));
+  CHECK(p.stop() == 0);
+  // A restart reuses the key (the data it protects stays readable).
+  p.start();
+  std::string again;
+  {
+    std::ifstream in(key_path);
+    std::getline(in, again);
+  }
+  CHECK(again == first);
   CHECK(p.stop() == 0);
 }
 
