@@ -7,8 +7,11 @@
 // The journal is generated with the engine (tests/support/ledger_traffic.h,
 // WAL not synced: durability is not what is measured), with a retained
 // snapshot every --snapshot-every events and a checkpoint at the end.
+// --keep-dir DIR keeps it there: a later run with the same DIR measures the
+// same journal again without generating it.
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "engine/rebuild.h"
@@ -29,6 +32,7 @@ struct args {
   std::uint64_t snapshot_keep_every = 0;  // beyond the newest snapshot_retain, one per this many events
   std::size_t wallets = 10'000;
   bool archive = true;
+  std::string keep_dir;  // generate here once and measure again on later runs (no temp dir)
 };
 
 double secs_since(std::chrono::steady_clock::time_point t0) {
@@ -114,9 +118,9 @@ bool state_at_middle(source& src, std::uint64_t last) {
   return true;
 }
 
-bool archive_round(const args& a, const testing::temp_dir& dir, source& src) {
-  auto key = (dir.path() / "signing.pem").string();
-  auto path = (dir.path() / "ledger.tar.zst").string();
+bool archive_round(const args& a, const std::filesystem::path& dir, source& src) {
+  auto key = (dir / "signing.pem").string();
+  auto path = (dir / "ledger.tar.zst").string();
   if (!signing_key::generate(key)) return false;
   export_report xr;
   auto t0 = std::chrono::steady_clock::now();
@@ -131,40 +135,53 @@ bool archive_round(const args& a, const testing::temp_dir& dir, source& src) {
   return verify(*arch, "audit verify (archive)");
 }
 
-int measure(const args& a, const testing::temp_dir& dir, const checkpoint& cp) {
+int measure(const args& a, const std::filesystem::path& dir) {
   std::unique_ptr<source> src;
-  if (auto s = open_data_dir(dir.str(), src); !s) return std::fprintf(stderr, "%s\n", s.to_string().c_str()), 1;
-  raw_read(*src, cp.seq);
-  baseline_rebuild((dir.path() / "ledger").string(), std::min<std::uint64_t>(cp.seq, 1'000'000));
-  bool ok = replay_to_null(*src) && verify(*src, "audit verify (data dir)") && state_at_middle(*src, cp.seq) &&
+  ledger_head head;
+  if (auto s = open_data_dir(dir.string(), src); !s) return std::fprintf(stderr, "%s\n", s.to_string().c_str()), 1;
+  if (auto s = src->head(head); !s) return std::fprintf(stderr, "%s\n", s.to_string().c_str()), 1;
+  raw_read(*src, head.seq);
+  baseline_rebuild((dir / "ledger").string(), std::min<std::uint64_t>(head.seq, 1'000'000));
+  bool ok = replay_to_null(*src) && verify(*src, "audit verify (data dir)") && state_at_middle(*src, head.seq) &&
             archive_round(a, dir, *src);
   return ok ? 0 : 1;
 }
 
-int run(const args& a) {
-  testing::temp_dir dir("ledger-audit-bench");
+int generate_into(const args& a, const std::filesystem::path& dir) {
   testing::manual_clock clk;
   engine_options o;
-  o.store.path = (dir.path() / "ledger").string();
+  o.store.path = (dir / "ledger").string();
   o.store.sync = false;
   o.clk = &clk;
   o.queue_commands_max = 1u << 17;
   o.snapshot_every_events = a.snapshot_every;
   o.snapshots_retained_max = a.snapshot_retain;
   o.snapshot_keep_every_events = a.snapshot_keep_every;
-  o.snapshot_dir = (dir.path() / "snapshots").string();
+  o.snapshot_dir = (dir / "snapshots").string();
   std::unique_ptr<engine> e;
   if (auto s = engine::open(o, e); !s) return std::fprintf(stderr, "%s\n", s.to_string().c_str()), 1;
   std::printf("audit_bench: %llu events, %zu wallets, a snapshot every %llu events, data in %s\n",
-              (unsigned long long)a.events, a.wallets, (unsigned long long)a.snapshot_every, dir.str().c_str());
+              (unsigned long long)a.events, a.wallets, (unsigned long long)a.snapshot_every, dir.c_str());
   generate(*e, clk, a);
   checkpoint cp;
   auto t0 = std::chrono::steady_clock::now();
   if (auto s = e->checkpoint(cp); !s) return std::fprintf(stderr, "%s\n", s.to_string().c_str()), 1;
   report("engine checkpoint (digest)", cp.seq, secs_since(t0));
   e->stop();
-  e.reset();
-  return measure(a, dir, cp);
+  return 0;
+}
+
+int run(const args& a) {
+  std::optional<testing::temp_dir> tmp;
+  std::filesystem::path dir = a.keep_dir;
+  if (dir.empty()) dir = tmp.emplace("ledger-audit-bench").path();
+  std::filesystem::create_directories(dir);
+  if (std::filesystem::exists(dir / "ledger")) {
+    std::printf("audit_bench: measuring the journal already in %s\n", dir.c_str());
+  } else if (int rc = generate_into(a, dir); rc != 0) {
+    return rc;
+  }
+  return measure(a, dir);
 }
 
 }  // namespace
@@ -174,7 +191,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string f = argv[i];
     if (i + 1 >= argc && f != "--no-archive") {
-      std::fprintf(stderr, "usage: audit_bench [--events N] [--wallets N] [--snapshot-every N] [--snapshot-retain N] [--snapshot-keep-every N] [--no-archive]\n");
+      std::fprintf(stderr, "usage: audit_bench [--events N] [--wallets N] [--snapshot-every N] [--snapshot-retain N] [--snapshot-keep-every N] [--no-archive] [--keep-dir DIR]\n");
       return 2;
     }
     if (f == "--events") a.events = std::stoull(argv[++i]);
@@ -183,6 +200,7 @@ int main(int argc, char** argv) {
     else if (f == "--snapshot-retain") a.snapshot_retain = std::stoull(argv[++i]);
     else if (f == "--snapshot-keep-every") a.snapshot_keep_every = std::stoull(argv[++i]);
     else if (f == "--no-archive") a.archive = false;
+    else if (f == "--keep-dir") a.keep_dir = argv[++i];
     else return std::fprintf(stderr, "unknown option %s\n", f.c_str()), 2;
   }
   return run(a);
