@@ -7,14 +7,21 @@
 
 namespace ledger {
 
-inline std::string hex_lower(const unsigned char* p, std::size_t n) {
+// Appends the 2n digits of p[0..n) to `out`.
+inline void append_hex_lower(std::string& out, const unsigned char* p, std::size_t n) {
   static constexpr char digits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(n * 2);
+  const std::size_t at = out.size();
+  out.resize(at + n * 2);
+  char* d = out.data() + at;
   for (std::size_t i = 0; i < n; ++i) {
-    s.push_back(digits[p[i] >> 4]);
-    s.push_back(digits[p[i] & 15]);
+    d[2 * i] = digits[p[i] >> 4];
+    d[2 * i + 1] = digits[p[i] & 15];
   }
+}
+
+inline std::string hex_lower(const unsigned char* p, std::size_t n) {
+  std::string s;
+  append_hex_lower(s, p, n);
   return s;
 }
 

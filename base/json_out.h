@@ -52,6 +52,14 @@ class json_out {
   static void escape_into(std::string& out, std::string_view s) {
     static const char* hex = "0123456789abcdef";
     for (std::size_t i = 0; i < s.size(); ++i) {
+      // A run of printable ASCII other than '"' and '\\' goes as it is, in one append.
+      std::size_t run = i;
+      while (run < s.size() && plain(static_cast<unsigned char>(s[run]))) ++run;
+      if (run != i) {
+        out.append(s.data() + i, run - i);
+        if (run == s.size()) return;
+        i = run;
+      }
       const auto c = static_cast<unsigned char>(s[i]);
       if (c >= 0x80) {
         const std::size_t n = utf8_length(s, i);
@@ -76,6 +84,8 @@ class json_out {
       }
     }
   }
+
+  static bool plain(unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
 
   // The length of the valid UTF-8 sequence starting at s[i] (a byte >= 0x80),
   // or 0 when it is not one (RFC 3629: no overlongs, no surrogates).

@@ -1,8 +1,11 @@
 #include "schemas/event_json.h"
 
+#include "base/hex.h"
 #include "base/json_out.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 
 #include "schemas/time.h"
 
@@ -20,11 +23,25 @@ class writer_json {
   explicit writer_json(std::string& out) : out_(out) {}
   void open(char c) { sep(); out_ += c; first_ = true; }
   void close(char c) { out_ += c; first_ = false; }
+  // Keys are literals of this file: nothing to escape. `,"key":` goes in one append.
   void key(std::string_view k) {
-    sep();
-    out_ += '"';
-    out_ += k;  // keys are literals of this file: nothing to escape
-    out_ += "\":";
+    char buf[80];
+    std::size_t n = 0;
+    if (k.size() > sizeof buf - 4) {
+      sep();
+      out_ += '"';
+      out_ += k;
+      out_ += "\":";
+      first_ = true;
+      return;
+    }
+    if (!first_) buf[n++] = ',';
+    buf[n++] = '"';
+    std::memcpy(buf + n, k.data(), k.size());
+    n += k.size();
+    buf[n++] = '"';
+    buf[n++] = ':';
+    out_.append(buf, n);
     first_ = true;
   }
   void str(std::string_view k, std::string_view v) {
@@ -34,10 +51,31 @@ class writer_json {
     append_json_escaped(out_, v);
     out_ += '"';
   }
-  void num(std::string_view k, std::int64_t v) { key(k); first_ = false; out_ += std::to_string(v); }
-  void unum(std::string_view k, std::uint64_t v) { key(k); first_ = false; out_ += std::to_string(v); }
-  void amount(std::string_view k, amount_t v) { str(k, to_decimal(v)); }
-  void element(std::uint64_t v) { sep(); out_ += std::to_string(v); }
+  void num(std::string_view k, std::int64_t v) { key(k); first_ = false; integer(v); }
+  void unum(std::string_view k, std::uint64_t v) { key(k); first_ = false; integer(v); }
+  // Digits and a sign need no escaping: written in place.
+  void amount(std::string_view k, amount_t v) {
+    key(k);
+    first_ = false;
+    out_ += '"';
+    append_decimal(out_, v);
+    out_ += '"';
+  }
+  void time(std::string_view k, std::int64_t us) {
+    key(k);
+    first_ = false;
+    out_ += '"';
+    append_rfc3339_us(out_, us);
+    out_ += '"';
+  }
+  void hash(std::string_view k, const hash256& h) {
+    key(k);
+    first_ = false;
+    out_ += '"';
+    append_hex_lower(out_, h.data(), h.size());
+    out_ += '"';
+  }
+  void element(std::uint64_t v) { sep(); integer(v); }
   void element(std::string_view v) {
     sep();
     out_ += '"';
@@ -49,6 +87,12 @@ class writer_json {
   void sep() {
     if (!first_) out_ += ',';
     first_ = false;
+  }
+  template <class T>
+  void integer(T v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
   }
   std::string& out_;
   bool first_ = true;
@@ -118,7 +162,7 @@ struct effect_json {
     w.unum("credit_account", v.credit_account);
     w.str("asset", v.asset);
     w.amount("amount", v.amount);
-    if (v.expires_at_us != 0) w.str("expires_at", format_rfc3339_us(v.expires_at_us));
+    if (v.expires_at_us != 0) w.time("expires_at", v.expires_at_us);
   }
   void operator()(const pending_closed& v) {
     w.str("effect", "pending_closed");
@@ -140,8 +184,8 @@ struct effect_json {
     w.str("address", v.address);
     w.str("domain", v.domain);
     w.str("uri", v.uri);
-    w.str("issued_at", format_rfc3339_us(v.issued_at_us));
-    w.str("expires_at", format_rfc3339_us(v.expires_at_us));
+    w.time("issued_at", v.issued_at_us);
+    w.time("expires_at", v.expires_at_us);
   }
   void operator()(const challenge_closed& v) {
     w.str("effect", "challenge_closed");
@@ -160,7 +204,7 @@ struct effect_json {
     std::copy_n(v.token_hash.begin(), std::min(v.token_hash.size(), h.size()), h.begin());
     w.str("token_sha256", to_hex(h));
     w.str("nonce", v.nonce);
-    w.str("expires_at", format_rfc3339_us(v.expires_at_us));
+    w.time("expires_at", v.expires_at_us);
   }
   void operator()(const session_closed& v) {
     w.str("effect", "session_closed");
@@ -339,7 +383,7 @@ struct effect_json {
     w.str("asset", v.asset);
     w.amount("amount", v.amount);
     w.str("note", v.note);
-    w.str("expires_at", format_rfc3339_us(v.expires_at_us));
+    w.time("expires_at", v.expires_at_us);
   }
   void operator()(const payment_request_closed& v) {
     w.str("effect", "payment_request_closed");
@@ -354,7 +398,7 @@ struct effect_json {
     w.str("owner", v.owner);
     w.unum("document_count", v.document_count);
     w.unum("total_bytes", v.total_bytes);
-    w.str("at", format_rfc3339_us(v.at_us));
+    w.time("at", v.at_us);
   }
   void operator()(const owner_deleted& v) {
     w.str("effect", "owner_deleted");
@@ -365,7 +409,7 @@ struct effect_json {
       for (auto id : *ids) w.element(id);
       w.close(']');
     }
-    w.str("at", format_rfc3339_us(v.at_us));
+    w.time("at", v.at_us);
     w.key("addresses");
     w.open('[');
     for (const auto& a : v.addresses) {
@@ -421,11 +465,20 @@ std::string_view event_type_name(const event& e) {
   return t == command_type::none ? std::string_view("system") : to_string(t);
 }
 
-std::vector<std::uint64_t> event_accounts(const event& e) {
-  std::vector<std::uint64_t> out;
+namespace {
+
+void sorted_accounts(const event& e, std::vector<std::uint64_t>& out) {
+  out.clear();
   for (const auto& fx : e.effects) add_accounts(fx, out);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
+}
+
+}  // namespace
+
+std::vector<std::uint64_t> event_accounts(const event& e) {
+  std::vector<std::uint64_t> out;
+  sorted_accounts(e, out);
   return out;
 }
 
@@ -454,7 +507,7 @@ void append_event_json(std::string& out, const event& e, const hash256& chain, c
   writer_json w(out);
   w.open('{');
   w.unum("seq", e.seq);
-  w.str("log_time", format_rfc3339_us(e.log_ts_us));
+  w.time("log_time", e.log_ts_us);
   w.str("type", event_type_name(e));
   w.str("status", e.status == event_status::accepted ? "accepted" : "rejected");
   w.str("reason", to_string(e.reason));
@@ -464,7 +517,10 @@ void append_event_json(std::string& out, const event& e, const hash256& chain, c
   w.str("request_id", e.request_id);
   w.key("accounts");
   w.open('[');
-  for (auto id : event_accounts(e)) w.element(id);
+  // The ids in a buffer of this thread's, not a vector per event.
+  thread_local std::vector<std::uint64_t> ids;
+  sorted_accounts(e, ids);
+  for (auto id : ids) w.element(id);
   w.close(']');
   w.key("effects");
   w.open('[');
@@ -474,8 +530,8 @@ void append_event_json(std::string& out, const event& e, const hash256& chain, c
     w.close('}');
   }
   w.close(']');
-  w.str("payload_hash", to_hex(e.payload_hash));
-  w.str("chain", to_hex(chain));
+  w.hash("payload_hash", e.payload_hash);
+  w.hash("chain", chain);
   if (view.redacted) {
     w.key("redacted");
     out += "true";
@@ -523,8 +579,10 @@ void append_event_csv(std::string& out, const event& e) {
     out += ',' + std::to_string(b->account) + ',';
     append_csv_field(out, b->asset);
     for (amount_t v : {b->d_credits_posted - b->d_debits_posted, b->posted_after, b->d_debits_pending,
-                       b->debits_pending_after, b->d_credits_pending, b->credits_pending_after})
-      out += ',' + to_decimal(v);
+                       b->debits_pending_after, b->d_credits_pending, b->credits_pending_after}) {
+      out += ',';
+      append_decimal(out, v);
+    }
     out += "\r\n";
   }
   if (!any) out += prefix + ",,,,,,,\r\n";

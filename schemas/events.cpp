@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/hex.h"
 #include "schemas/fields.h"
 
 namespace ledger {
@@ -58,16 +59,7 @@ bool valid_enums(const effect& fx) {
 }
 }  // namespace
 
-std::string to_hex(const hash256& h) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(64);
-  for (auto b : h) {
-    s.push_back(digits[b >> 4]);
-    s.push_back(digits[b & 15]);
-  }
-  return s;
-}
+std::string to_hex(const hash256& h) { return hex_lower(h.data(), h.size()); }
 
 std::string_view to_string(account_status s) {
   switch (s) {

@@ -57,20 +57,35 @@ amount_parse_result parse_amount(std::string_view text, int scale, bool allow_ne
   return r;
 }
 
-std::string to_decimal(amount_t value) {
-  if (value == 0) return "0";
-  bool negative = value < 0;
+void append_decimal(std::string& out, amount_t value) {
+  const bool negative = value < 0;
   // Work on the unsigned magnitude so the most negative value is safe too.
   unsigned __int128 u = negative ? static_cast<unsigned __int128>(0) - static_cast<unsigned __int128>(value)
                                  : static_cast<unsigned __int128>(value);
   char buf[48];
-  int i = sizeof buf;
-  while (u != 0) {
-    buf[--i] = static_cast<char>('0' + static_cast<int>(u % 10));
-    u /= 10;
+  char* end = buf + sizeof buf;
+  char* p = end;
+  // Nineteen digits at a time in 64-bit arithmetic: one 128-bit division per
+  // chunk, not per digit (almost every amount fits the first chunk).
+  constexpr std::uint64_t chunk = 10'000'000'000'000'000'000ULL;
+  while (u >= chunk) {
+    auto low = static_cast<std::uint64_t>(u % chunk);
+    u /= chunk;
+    for (int d = 0; d < 19; ++d, low /= 10) *--p = static_cast<char>('0' + low % 10);
   }
-  if (negative) buf[--i] = '-';
-  return std::string(buf + i, sizeof buf - static_cast<std::size_t>(i));
+  auto top = static_cast<std::uint64_t>(u);
+  do {
+    *--p = static_cast<char>('0' + top % 10);
+    top /= 10;
+  } while (top != 0);
+  if (negative) *--p = '-';
+  out.append(p, static_cast<std::size_t>(end - p));
+}
+
+std::string to_decimal(amount_t value) {
+  std::string s;
+  append_decimal(s, value);
+  return s;
 }
 
 std::string format_amount(amount_t value, int scale) {

@@ -51,6 +51,8 @@ std::string format_amount(amount_t value, int scale);
 
 // Plain decimal of an integer amount (minor units), for logs and keys.
 std::string to_decimal(amount_t value);
+// As to_decimal, appended to `out`.
+void append_decimal(std::string& out, amount_t value);
 
 // Addition and subtraction that fail instead of leaving [-amount_limit, amount_limit].
 bool checked_add(amount_t a, amount_t b, amount_t& out);

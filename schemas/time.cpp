@@ -90,17 +90,43 @@ std::optional<std::int64_t> parse_rfc3339_us(std::string_view s) {
 }
 
 // The JSON form of a time; also the form handed to PostgreSQL.
-std::string format_rfc3339_us(std::int64_t us) {
+void append_rfc3339_us(std::string& out, std::int64_t us) {
   std::int64_t secs = us / 1'000'000, frac = us % 1'000'000;
   if (frac < 0) frac += 1'000'000, --secs;
   std::int64_t days = secs / 86'400, rem = secs % 86'400;
   if (rem < 0) rem += 86'400, --days;
   int y, m, d;
   civil_from_days(days, y, m, d);
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", y, m, d, static_cast<int>(rem / 3600),
-                static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60), static_cast<int>(frac));
-  return buf;
+  const int fields[] = {m, d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60)};
+  if (y < 0 || y > 9999) {
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", y, fields[0], fields[1], fields[2], fields[3],
+                  fields[4], static_cast<int>(frac));
+    out += buf;
+    return;
+  }
+  // "YYYY-MM-DDTHH:MM:SS.ffffffZ": 27 characters, written in place.
+  const std::size_t at = out.size();
+  out.resize(at + 27);
+  char* p = out.data() + at;
+  auto digits = [](char* to, long long v, int n) {
+    for (int i = n - 1; i >= 0; --i, v /= 10) to[i] = static_cast<char>('0' + v % 10);
+  };
+  digits(p, y, 4);
+  const char seps[] = {'-', '-', 'T', ':', ':'};
+  for (int i = 0; i < 5; ++i) {
+    p[4 + 3 * i] = seps[i];
+    digits(p + 5 + 3 * i, fields[i], 2);
+  }
+  p[19] = '.';
+  digits(p + 20, frac, 6);
+  p[26] = 'Z';
+}
+
+std::string format_rfc3339_us(std::int64_t us) {
+  std::string s;
+  append_rfc3339_us(s, us);
+  return s;
 }
 
 

@@ -17,5 +17,7 @@ std::optional<std::int64_t> parse_rfc3339_us(std::string_view s);
 
 // "2026-11-22T05:03:42.598123Z".
 std::string format_rfc3339_us(std::int64_t us);
+// As format_rfc3339_us, appended to `out`.
+void append_rfc3339_us(std::string& out, std::int64_t us);
 
 }  // namespace ledger

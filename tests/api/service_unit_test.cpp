@@ -97,3 +97,39 @@ TEST_CASE("json_out writes bytes that are not UTF-8 as U+FFFD and keeps valid se
   CHECK(quoted("\xed\xa0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
   CHECK(quoted("\xf4\x90\x80\x80") == "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // beyond U+10FFFF
 }
+
+// escape_into appends runs of plain ASCII at once: every kind of byte at the
+// start, the middle and the end of a run, against a byte-at-a-time model.
+TEST_CASE("json_out escapes the same whatever the runs of plain bytes around a special one") {
+  auto model = [](std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) {
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else if (c == '\t') out += "\\t";
+      else if (c < 0x20 || c == 0x7f) {
+        static const char* hex = "0123456789abcdef";
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out;
+  };
+  for (int c = 0; c < 0x80; ++c) {
+    for (const std::string& s : {std::string(1, char(c)), "ab" + std::string(1, char(c)), std::string(1, char(c)) + "cd",
+                                 "ab" + std::string(1, char(c)) + "cd" + std::string(1, char(c))}) {
+      CAPTURE(c);
+      std::string out = "[";
+      ledger::json_out::escape_into(out, s);
+      CHECK(out == "[" + model(s));
+    }
+  }
+  std::string out;
+  ledger::json_out::escape_into(out, "ok \xc3\xa9\"\x01x");
+  CHECK(out == "ok \xc3\xa9\\\"\\u0001x");
+}

@@ -45,6 +45,23 @@ TEST_CASE("money: to_decimal of integers") {
   CHECK(to_decimal(most_negative) == "-170141183460469231731687303715884105728");
 }
 
+TEST_CASE("money: to_decimal across its 19-digit chunks, and append_decimal appends") {
+  const amount_t e19 = static_cast<amount_t>(10'000'000'000'000'000'000ULL);
+  CHECK(to_decimal(e19 - 1) == std::string(19, '9'));
+  CHECK(to_decimal(e19) == "1" + std::string(19, '0'));
+  CHECK(to_decimal(e19 + 1) == "1" + std::string(18, '0') + "1");
+  CHECK(to_decimal(-e19) == "-1" + std::string(19, '0'));
+  CHECK(to_decimal(5 * e19 + 7) == "5" + std::string(18, '0') + "7");  // zeros inside the low chunk
+  CHECK(to_decimal(e19 * e19) == "1" + std::string(38, '0'));          // a third chunk
+  CHECK(to_decimal(e19 * e19 + e19) == "1" + std::string(18, '0') + "1" + std::string(19, '0'));
+  amount_t most_positive = static_cast<amount_t>((static_cast<unsigned __int128>(1) << 127) - 1);
+  CHECK(to_decimal(most_positive) == "170141183460469231731687303715884105727");
+  CHECK(to_decimal(static_cast<amount_t>(18'446'744'073'709'551'615ULL)) == "18446744073709551615");
+  std::string out = "x=";
+  ledger::append_decimal(out, -42);
+  CHECK(out == "x=-42");
+}
+
 TEST_CASE("money: parse valid forms at scale 0") {
   CHECK(parsed("0", 0) == "0");
   CHECK(parsed("7", 0) == "7");
