@@ -130,20 +130,27 @@ status apply_entry(ledger_state& state, const decoded_event& d, const fold_bound
 }  // namespace
 
 std::optional<std::string> hash_kv::get(std::string_view key) {
-  auto it = map_.find(std::string(key));
+  auto it = map_.find(key);
   if (it == map_.end()) return std::nullopt;
   return it->second;
 }
 
 void hash_kv::put(std::string_view key, std::string_view value) {
-  auto [it, inserted] = map_.try_emplace(std::string(key));
-  if (inserted) added_.push_back(&*it);
-  else if (!it->second) --tombstones_;
+  auto it = map_.find(key);
+  if (it == map_.end()) {
+    it = map_.emplace(std::string(key), std::nullopt).first;
+    added_.push_back(&*it);
+  } else if (!it->second) {
+    --tombstones_;
+  } else {
+    it->second->assign(value);  // the record's buffer is reused: most puts rewrite a record
+    return;
+  }
   it->second.emplace(value);
 }
 
 void hash_kv::del(std::string_view key) {
-  auto it = map_.find(std::string(key));
+  auto it = map_.find(key);
   if (it == map_.end() || !it->second) return;
   it->second.reset();
   ++tombstones_;

@@ -49,9 +49,14 @@ class hash_kv final : public state_kv {
 
  private:
   using node = std::pair<const std::string, std::optional<std::string>>;
+  // Lookups by string_view, without a std::string per get or put.
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  };
   void sort_added();
 
-  std::unordered_map<std::string, std::optional<std::string>> map_;
+  std::unordered_map<std::string, std::optional<std::string>, key_hash, std::equal_to<>> map_;
   std::vector<const node*> sorted_;  // every node, by key, as of the last walk
   std::vector<const node*> added_;   // nodes inserted since
   std::size_t tombstones_ = 0;
