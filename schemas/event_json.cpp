@@ -44,37 +44,13 @@ class writer_json {
     out_.append(buf, n);
     first_ = true;
   }
-  void str(std::string_view k, std::string_view v) {
-    key(k);
-    first_ = false;
-    out_ += '"';
-    append_json_escaped(out_, v);
-    out_ += '"';
-  }
+  void str(std::string_view k, std::string_view v) { quoted(k, [&] { append_json_escaped(out_, v); }); }
   void num(std::string_view k, std::int64_t v) { key(k); first_ = false; integer(v); }
   void unum(std::string_view k, std::uint64_t v) { key(k); first_ = false; integer(v); }
-  // Digits and a sign need no escaping: written in place.
-  void amount(std::string_view k, amount_t v) {
-    key(k);
-    first_ = false;
-    out_ += '"';
-    append_decimal(out_, v);
-    out_ += '"';
-  }
-  void time(std::string_view k, std::int64_t us) {
-    key(k);
-    first_ = false;
-    out_ += '"';
-    append_rfc3339_us(out_, us);
-    out_ += '"';
-  }
-  void hash(std::string_view k, const hash256& h) {
-    key(k);
-    first_ = false;
-    out_ += '"';
-    append_hex_lower(out_, h.data(), h.size());
-    out_ += '"';
-  }
+  // Digits, signs, times and hex need no escaping: written in place.
+  void amount(std::string_view k, amount_t v) { quoted(k, [&] { append_decimal(out_, v); }); }
+  void time(std::string_view k, std::int64_t us) { quoted(k, [&] { append_rfc3339_us(out_, us); }); }
+  void hash(std::string_view k, const hash256& h) { quoted(k, [&] { append_hex_lower(out_, h.data(), h.size()); }); }
   void element(std::uint64_t v) { sep(); integer(v); }
   void element(std::string_view v) {
     sep();
@@ -87,6 +63,14 @@ class writer_json {
   void sep() {
     if (!first_) out_ += ',';
     first_ = false;
+  }
+  template <class Append>
+  void quoted(std::string_view k, const Append& append) {
+    key(k);
+    first_ = false;
+    out_ += '"';
+    append();
+    out_ += '"';
   }
   template <class T>
   void integer(T v) {
