@@ -2,6 +2,10 @@
 // defines `template <class A> void fields(A& a, T& v)` calling `a(field)` for
 // each field in order, and `encoder`/`decoder` walk it. This keeps the write
 // and read sides of every format from drifting apart.
+//
+// A decoder may decode over a value that held an earlier record (a reader
+// reusing its buffers), so a field list assigns every field on every path:
+// a field an older layout lacks is set to its default there, not skipped.
 #pragma once
 
 #include <type_traits>
@@ -67,7 +71,8 @@ struct decoder {
     v = r.amount();
     if (v > amount_limit || v < -amount_limit) r.fail();
   }
-  void operator()(std::string& v) { v = r.bytes(); }
+  // Into the string's own buffer: decoding into a reused record does not allocate.
+  void operator()(std::string& v) { v.assign(r.bytes_view()); }
   // Enums are range-checked by the record's own validation after decoding.
   template <typename E>
     requires std::is_enum_v<E>
@@ -80,12 +85,10 @@ struct decoder {
   void operator()(std::vector<T>& v) {
     std::uint32_t n = r.u32();
     if (!r.ok() || n > record_list_items_max) { r.fail(); return; }
-    v.clear();
-    v.reserve(n);
-    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-      v.emplace_back();
-      (*this)(v.back());
-    }
+    // Elements already there are decoded over (their strings keep their
+    // buffers), which is why a field list must assign every field.
+    v.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) (*this)(v[i]);
   }
   template <typename T>
     requires requires(decoder& d, T& t) { fields(d, t); }
@@ -93,5 +96,13 @@ struct decoder {
     fields(*this, v);
   }
 };
+
+// A field a record gained in layout `since`: encoded and decoded from that
+// layout on, and reset to its default when an older layout is decoded.
+template <class A, class T>
+void field_since(A& a, std::uint8_t since, T& field) {
+  if (a.version >= since) a(field);
+  else if constexpr (std::is_same_v<A, decoder>) field = T{};
+}
 
 }  // namespace ledger

@@ -91,10 +91,12 @@ class reader {
     ok_ = false;
     return 0;
   }
-  std::string bytes() {
+  std::string bytes() { return std::string(bytes_view()); }
+  // The same string as bytes(), without a copy: a view into the buffer.
+  std::string_view bytes_view() {
     std::uint32_t n = u32();
     if (!ok_ || n > in_.size() || n > record_string_bytes_max) { ok_ = false; return {}; }
-    std::string s(in_.substr(0, n));
+    auto s = in_.substr(0, n);
     in_.remove_prefix(n);
     return s;
   }

@@ -166,16 +166,19 @@ status decode_event(std::string_view bytes, event& e) {
   if (e.status != event_status::accepted && e.status != event_status::rejected)
     return status::corruption("unknown event status");
   if (static_cast<std::uint16_t>(e.reason) > reason_max) return status::corruption("unknown reason code");
-  e.effects.clear();
+  // An event decoded over an earlier one keeps each effect of the same kind
+  // at the same place and decodes over it (its strings keep their buffers).
+  if (e.effects.size() > n) e.effects.resize(n);
   e.effects.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) {
     std::uint8_t kind = r.u8();
-    e.effects.emplace_back();
-    if (!r.ok() || !make_effect(kind, e.effects.back()))
+    if (i == e.effects.size()) e.effects.emplace_back();
+    effect& fx = e.effects[i];
+    if (!r.ok() || (fx.index() != kind && !make_effect(kind, fx)))
       return status::corruption("unknown effect type " + std::to_string(kind));
-    std::visit([&](auto& v) { dec(v); }, e.effects.back());
+    std::visit([&](auto& v) { dec(v); }, fx);
     if (!r.ok()) return status::corruption("effect truncated or malformed");
-    if (!valid_enums(e.effects.back())) return status::corruption("effect has an out-of-range field");
+    if (!valid_enums(fx)) return status::corruption("effect has an out-of-range field");
   }
   if (!r.at_end()) return status::corruption("trailing bytes after event");
   return status::ok();

@@ -15,17 +15,17 @@ template <class A> void fields(A& a, open_account_cmd& v) { a(v.kind); a(v.owner
 // (appended, so a version 1 body is the same bytes without it).
 template <class A> void fields(A& a, deposit_cmd& v) {
   a(v.wallet); a(v.asset); a(v.amount); a(v.provider); a(v.reference); a(v.metadata);
-  if (a.version >= 2) a(v.description);
+  field_since(a, 2, v.description);
 }
 template <class A> void fields(A& a, withdraw_cmd& v) {
   a(v.wallet); a(v.asset); a(v.amount); a(v.reference); a(v.metadata);
-  if (a.version >= 2) a(v.description);
+  field_since(a, 2, v.description);
 }
 template <class A> void fields(A& a, settle_withdrawal_cmd& v) { a(v.withdrawal_id); }
 template <class A> void fields(A& a, fail_withdrawal_cmd& v) { a(v.withdrawal_id); a(v.reason); }
 template <class A> void fields(A& a, transfer_cmd& v) {
   a(v.from); a(v.to); a(v.asset); a(v.amount); a(v.fee); a(v.reference); a(v.metadata);
-  if (a.version >= 2) a(v.description);
+  field_since(a, 2, v.description);
 }
 template <class A> void fields(A& a, hold_cmd& v) {
   a(v.wallet); a(v.to); a(v.asset); a(v.amount); a(v.expires_at_us); a(v.reference); a(v.metadata);
@@ -181,8 +181,12 @@ template <class A> void fields(A& a, owner_chain_address& v) { a(v.chain); a(v.a
 template <class A> void fields(A& a, owner_deleted& v) {
   a(v.owner); a(v.wallets); a(v.sessions); a(v.documents); a(v.at_us);
   // Added later (schemas/events.h): an event written before them ends here.
-  if constexpr (std::is_same_v<A, decoder>)
-    if (a.r.at_end()) return;
+  if constexpr (std::is_same_v<A, decoder>) {
+    if (a.r.at_end()) {
+      v.addresses.clear(); v.groups.clear(); v.payment_requests.clear();
+      return;
+    }
+  }
   a(v.addresses); a(v.groups); a(v.payment_requests);
 }
 

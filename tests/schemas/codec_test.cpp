@@ -826,3 +826,50 @@ TEST_CASE("codec: an owner_deleted written before addresses, groups and payment 
   CHECK_FALSE(decode_event(bytes.substr(0, bytes.size() - 4), back).is_ok());
   CHECK_FALSE(decode_event(old_layout + std::string(1, '\0'), back).is_ok());
 }
+
+TEST_CASE("codec: decode_event over an earlier event gives what a fresh decode gives") {
+  // Readers decode each event over the previous one to keep its buffers;
+  // nothing of the previous event may survive into the next.
+  event filled_deletion;
+  filled_deletion.seq = 9;
+  filled_deletion.effects.push_back(owner_deleted{"alice", {4}, {9}, {12}, 1'700'000'000'000'000,
+                                                  {{wallet_chain::stacks, "SP2J6"}}, {3}, {90, 91}});
+  event empty_deletion = filled_deletion;
+  auto& od = std::get<owner_deleted>(empty_deletion.effects[0]);
+  od.addresses.clear();
+  od.groups.clear();
+  od.payment_requests.clear();
+  std::string empty_bytes = encode_event(empty_deletion);
+  const std::string old_layout = empty_bytes.substr(0, empty_bytes.size() - 12);  // before the three lists
+
+  event shorter = full_event();
+  shorter.principal = "al";
+  shorter.detail.clear();
+  shorter.effects.resize(3);
+  std::get<account_opened>(shorter.effects[1]).assets.clear();
+  event system;
+  system.seq = 2;
+  system.effects.push_back(pending_closed{1, pending_resolution::expired, 0});
+
+  const std::vector<std::pair<std::string, std::string>> sequence = {
+      {"every effect", encode_event(full_event())},
+      {"fewer effects, shorter strings and lists", encode_event(shorter)},
+      {"every effect again", encode_event(full_event())},
+      {"a system event", encode_event(system)},
+      {"a deletion with its lists", encode_event(filled_deletion)},
+      {"a deletion in the old layout", old_layout},
+      {"every effect, last", encode_event(full_event())},
+  };
+  event reused;
+  for (const auto& [what, bytes] : sequence) {
+    INFO(what);
+    event fresh;
+    REQUIRE(decode_event(bytes, fresh).is_ok());
+    REQUIRE(decode_event(bytes, reused).is_ok());
+    CHECK(encode_event(reused) == encode_event(fresh));
+  }
+  // The old layout decoded over a deletion with lists leaves them empty.
+  REQUIRE(decode_event(encode_event(filled_deletion), reused).is_ok());
+  REQUIRE(decode_event(old_layout, reused).is_ok());
+  CHECK(encode_event(reused) == empty_bytes);
+}
