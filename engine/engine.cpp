@@ -445,9 +445,11 @@ journal_source engine_journal(engine& e) {
         // Only what the engine released: a batch in the store whose release
         // was refused (a fenced engine) must not be read as committed.
         std::uint64_t head = e.head().seq;
-        out.clear();
         if (from == 0) from = 1;
-        if (from > head) return status::ok();
+        if (from > head) {
+          out.clear();
+          return status::ok();
+        }
         return e.storage().read_journal(from, std::min<std::uint64_t>(max, head - from + 1), out);
       },
       [&e](std::uint64_t seq, int timeout_ms) { return e.wait_for_seq(seq, timeout_ms); },

@@ -64,8 +64,13 @@ std::string encode_journal_batch(std::uint64_t first_seq, const std::vector<jour
   return out;
 }
 
-status decode_journal_range(std::string_view bytes, std::uint64_t from_seq, std::size_t max,
-                            std::vector<journal_entry>& out, std::uint64_t& first, std::uint32_t& count) {
+namespace {
+
+// decode_journal_range into out[filled...]: entries already there are
+// decoded over (their buffers reused) and `filled` counts the ones written.
+status decode_journal_into(std::string_view bytes, std::uint64_t from_seq, std::size_t max,
+                           std::vector<journal_entry>& out, std::size_t& filled, std::uint64_t& first,
+                           std::uint32_t& count) {
   reader r(bytes);
   auto version = r.u8();
   first = r.u64();
@@ -80,16 +85,27 @@ status decode_journal_range(std::string_view bytes, std::uint64_t from_seq, std:
     if (rec.size() < hash256{}.size()) return status::corruption("journal record shorter than its chain hash");
     // Only the entries asked for are copied: reading one event of a large
     // batch costs that event, not the batch.
-    if (first + i < from_seq || out.size() >= max) continue;
-    journal_entry e;
+    if (first + i < from_seq || filled >= max) continue;
+    if (filled == out.size()) out.emplace_back();
+    journal_entry& e = out[filled];
     e.seq = first + i;
     std::string_view ev;
     if (auto s = split_journal_record(rec, ev, e.chain); !s) return s;
     e.event_bytes.assign(ev);
-    out.push_back(std::move(e));
+    ++filled;
   }
   if (!r.at_end()) return status::corruption("trailing bytes after journal record");
   return status::ok();
+}
+
+}  // namespace
+
+status decode_journal_range(std::string_view bytes, std::uint64_t from_seq, std::size_t max,
+                            std::vector<journal_entry>& out, std::uint64_t& first, std::uint32_t& count) {
+  std::size_t filled = out.size();
+  status s = decode_journal_into(bytes, from_seq, max, out, filled, first, count);
+  out.resize(filled);
+  return s;
 }
 
 status decode_journal_batch(std::string_view bytes, std::vector<journal_entry>& out) {
@@ -561,16 +577,26 @@ void store::drop_sealed() {
 
 status store::read_records(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out,
                            const rocksdb::Snapshot* snap) const {
+  // `out`'s entries are decoded over (a reader calling again reuses their
+  // buffers); it is cut to the entries read, whatever the outcome.
+  std::size_t filled = 0;
+  status s = read_records_into(from_seq, events_max, out, filled, snap);
+  out.resize(filled);
+  return s;
+}
+
+status store::read_records_into(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out,
+                                std::size_t& filled, const rocksdb::Snapshot* snap) const {
   rocksdb::ReadOptions ro;
   ro.snapshot = snap;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, journal_));
   it->SeekForPrev(seq_key(from_seq));
   if (!it->Valid()) it->SeekToFirst();
   std::uint64_t expect = 0;  // first seq the next record must start at
-  for (; it->Valid() && out.size() < events_max; it->Next()) {
+  for (; it->Valid() && filled < events_max; it->Next()) {
     std::uint64_t first = 0;
     std::uint32_t count = 0;
-    if (auto s = decode_journal_range(view(it->value()), from_seq, events_max, out, first, count); !s) return s;
+    if (auto s = decode_journal_into(view(it->value()), from_seq, events_max, out, filled, first, count); !s) return s;
     if (it->key().size() != 8 || get_key_u64(view(it->key())) != first)
       return status::corruption("journal record key differs from its first seq " + std::to_string(first));
     if (expect != 0 && first != expect)
@@ -583,7 +609,6 @@ status store::read_records(std::uint64_t from_seq, std::size_t events_max, std::
 }
 
 status store::read_journal(std::uint64_t from_seq, std::size_t max, std::vector<journal_entry>& out) const {
-  out.clear();
   auto snap = read_snapshot();
   return read_records(from_seq, max, out, snap.get());
 }

@@ -140,6 +140,8 @@ class store {
   void publish();
 
   // --- reads, any thread ---
+  // `out` is replaced by the events read; the entries it held are decoded
+  // over, so a reader that passes the same vector again does not reallocate.
   status read_journal(std::uint64_t from_seq, std::size_t max, std::vector<journal_entry>& out) const;
   status read_event(std::uint64_t seq, journal_entry& out) const;
   // One committed state record (see the key space in state.h).
@@ -165,6 +167,8 @@ class store {
   // as of `snap` (null: the latest commit).
   status read_records(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out,
                       const rocksdb::Snapshot* snap) const;
+  status read_records_into(std::uint64_t from_seq, std::size_t events_max, std::vector<journal_entry>& out,
+                           std::size_t& filled, const rocksdb::Snapshot* snap) const;
   // What external reads see: the published snapshot when gated, else null.
   std::shared_ptr<const rocksdb::Snapshot> read_snapshot() const;
 

@@ -348,6 +348,34 @@ TEST_CASE("one event of a batch record is read alone, and every entry's framing 
   CHECK(out.back().event_bytes == batch.back().event_bytes);
 }
 
+TEST_CASE("read_journal into a vector that held other events holds exactly the events read") {
+  // Readers pass the same vector again to keep its buffers; what it held
+  // before must never show through.
+  engine_harness h;
+  some_activity(h);
+  const store& st = h.eng().storage();
+  std::vector<journal_entry> all;
+  REQUIRE(st.read_journal(1, 1000, all).is_ok());
+  REQUIRE(all.size() > 4);
+  auto same = [](const std::vector<journal_entry>& got, const std::vector<journal_entry>& want) {
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      CHECK(got[i].seq == want[i].seq);
+      CHECK(got[i].event_bytes == want[i].event_bytes);
+      CHECK(got[i].chain == want[i].chain);
+    }
+  };
+  std::vector<journal_entry> reused;
+  REQUIRE(st.read_journal(1, 1000, reused).is_ok());
+  same(reused, all);
+  REQUIRE(st.read_journal(3, 2, reused).is_ok());
+  same(reused, {all[2], all[3]});
+  REQUIRE(st.read_journal(2, 1000, reused).is_ok());
+  same(reused, std::vector<journal_entry>(all.begin() + 1, all.end()));
+  REQUIRE(st.read_journal(all.back().seq + 1, 10, reused).is_ok());
+  CHECK(reused.empty());
+}
+
 TEST_CASE("read_event returns each event of a multi-event batch exactly") {
   engine_harness h;
   some_activity(h);

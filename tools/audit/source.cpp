@@ -144,9 +144,11 @@ class store_source final : public source {
       : st_(st), head_(std::move(head)), snapshot_dir_(std::move(snapshot_dir)) {}
   status read(std::uint64_t from, std::size_t max, std::vector<journal_entry>& out) override {
     std::uint64_t last = head_().seq;
-    out.clear();
     if (from == 0) from = 1;
-    if (from > last) return status::ok();
+    if (from > last) {
+      out.clear();
+      return status::ok();
+    }
     return st_.read_journal(from, static_cast<std::size_t>(std::min<std::uint64_t>(max, last - from + 1)), out);
   }
   status head(ledger_head& out) override {
