@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 
 #include "schemas/time.h"
 
@@ -23,25 +22,14 @@ class writer_json {
   explicit writer_json(std::string& out) : out_(out) {}
   void open(char c) { sep(); out_ += c; first_ = true; }
   void close(char c) { out_ += c; first_ = false; }
-  // Keys are literals of this file: nothing to escape. `,"key":` goes in one append.
+  // Keys are literals of this file: nothing to escape. Three appends: a
+  // stack buffer assembled first measured slower (its copies compiled to
+  // `rep movs`, which costs more than the appends it saves).
   void key(std::string_view k) {
-    char buf[80];
-    std::size_t n = 0;
-    if (k.size() > sizeof buf - 4) {
-      sep();
-      out_ += '"';
-      out_ += k;
-      out_ += "\":";
-      first_ = true;
-      return;
-    }
-    if (!first_) buf[n++] = ',';
-    buf[n++] = '"';
-    std::memcpy(buf + n, k.data(), k.size());
-    n += k.size();
-    buf[n++] = '"';
-    buf[n++] = ':';
-    out_.append(buf, n);
+    sep();
+    out_ += '"';
+    out_ += k;
+    out_.append("\":", 2);
     first_ = true;
   }
   void str(std::string_view k, std::string_view v) { quoted(k, [&] { append_json_escaped(out_, v); }); }
