@@ -34,15 +34,19 @@ class event_stream::impl {
       auto n = static_cast<std::size_t>(std::min<std::uint64_t>(fold_batch_events, seq_max_ - next_ + 1));
       if (status s = src_.read(next_, n, raw); !s) return finish(at_seq(next_, s.message()));
       if (raw.empty()) break;
-      std::vector<decoded_event> batch;
+      std::vector<decoded_event> batch = recycled();
       status bad = check(raw, batch);
       if (!push(std::move(batch)) || !bad) return finish(bad);
     }
     finish(status::ok());
   }
 
+  // `out` holds the caller's finished batch: it goes back to the reader,
+  // which decodes the next batches over it rather than allocating anew.
   bool pop(std::vector<decoded_event>& out) {
     std::unique_lock lock(mu_);
+    if (!out.empty() && free_.size() < fold_queue_batches) free_.push_back(std::move(out));
+    out.clear();
     cv_.wait(lock, [&] { return !queue_.empty() || done_; });
     if (queue_.empty()) return false;
     out = std::move(queue_.front());
@@ -62,19 +66,34 @@ class event_stream::impl {
   std::thread thread;
 
  private:
-  // Checks and decodes; stops at the first bad event.
-  status check(std::vector<journal_entry>& raw, std::vector<decoded_event>& out) {
-    out.reserve(raw.size());
-    for (auto& je : raw) {
+  // A batch the caller gave back, or a new one.
+  std::vector<decoded_event> recycled() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return {};
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  // Checks and decodes into `out` (over the events it holds); stops at the
+  // first bad event, `out` then holding the good ones before it.
+  status check(const std::vector<journal_entry>& raw, std::vector<decoded_event>& out) {
+    out.resize(raw.size());
+    std::size_t good = 0;
+    status s = check_into(raw, out, good);
+    out.resize(good);
+    return s;
+  }
+  status check_into(const std::vector<journal_entry>& raw, std::vector<decoded_event>& out, std::size_t& good) {
+    for (const auto& je : raw) {
       if (je.seq != next_)
         return at_seq(next_, "missing: the journal goes on at seq " + std::to_string(je.seq) + " (deleted or reordered events)");
       if (check_chain_ && chain_next(prev_, je.event_bytes) != je.chain)
         return at_seq(next_, "chain hash mismatch: the event, its chain hash or its predecessor was altered");
-      decoded_event d;
+      decoded_event& d = out[good];
       if (auto s = decode_event(je.event_bytes, d.e); !s) return at_seq(next_, "the event does not decode: " + s.message());
       if (d.e.seq != je.seq) return at_seq(next_, "the event carries seq " + std::to_string(d.e.seq));
       d.chain = je.chain;
-      out.push_back(std::move(d));
+      ++good;
       prev_ = je.chain;
       ++next_;
     }
@@ -104,6 +123,7 @@ class event_stream::impl {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::vector<decoded_event>> queue_;
+  std::vector<std::vector<decoded_event>> free_;  // batches given back, for reuse
   bool done_ = false, stop_ = false;
   status error_;
 };
@@ -129,16 +149,24 @@ status apply_entry(ledger_state& state, const decoded_event& d, const fold_bound
 
 }  // namespace
 
+hash_kv::hash_kv() { new (table_storage_) table(&arena_); }
+
+// The table is left undestroyed on purpose (see replay.h): arena_'s
+// destructor, after this body, releases its blocks.
+hash_kv::~hash_kv() = default;
+
 std::optional<std::string> hash_kv::get(std::string_view key) {
-  auto it = map_.find(key);
-  if (it == map_.end()) return std::nullopt;
-  return it->second;
+  auto it = map().find(key);
+  if (it == map().end() || !it->second) return std::nullopt;
+  return std::string(*it->second);
 }
 
 void hash_kv::put(std::string_view key, std::string_view value) {
-  auto it = map_.find(key);
-  if (it == map_.end()) {
-    it = map_.emplace(std::string(key), std::nullopt).first;
+  auto& m = map();
+  auto it = m.find(key);
+  if (it == m.end()) {
+    // The pair's key is built in the arena (the allocator is passed on).
+    it = m.emplace(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple()).first;
     added_.push_back(&*it);
   } else if (!it->second) {
     --tombstones_;
@@ -146,12 +174,12 @@ void hash_kv::put(std::string_view key, std::string_view value) {
     it->second->assign(value);  // the record's buffer is reused: most puts rewrite a record
     return;
   }
-  it->second.emplace(value);
+  it->second.emplace(value, &arena_);
 }
 
 void hash_kv::del(std::string_view key) {
-  auto it = map_.find(key);
-  if (it == map_.end() || !it->second) return;
+  auto it = map().find(key);
+  if (it == map().end() || !it->second) return;
   it->second.reset();
   ++tombstones_;
 }
