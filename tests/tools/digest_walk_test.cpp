@@ -43,12 +43,14 @@ TEST_CASE("hash_kv walks in key order after puts, deletes and revivals between w
   MESSAGE("seed 11");
   for (int round = 0; round < 20; ++round) {
     for (int i = 0; i < 500; ++i) {
-      std::string k = "i" + std::to_string(rng() % 3000);
+      // Keys and values short and long (past a small string's buffer).
+      auto n = rng() % 3000;
+      std::string k = "i" + std::to_string(n) + (n % 3 == 0 ? std::string(n % 40, 'k') : "");
       if (rng() % 4 == 0) {
         kv.del(k);
         model.erase(k);
       } else {
-        std::string v = std::to_string(rng());
+        std::string v = std::to_string(rng()) + std::string(rng() % 48, 'v');
         kv.put(k, v);
         model[k] = v;
       }
@@ -60,6 +62,11 @@ TEST_CASE("hash_kv walks in key order after puts, deletes and revivals between w
     for (const auto& [k, v] : model) CHECK(kv.get(k) == v);
   }
   CHECK(!kv.get("absent"));
+  // An empty key and an empty value are records like any other.
+  kv.put("", "");
+  CHECK(kv.get("") == std::string());
+  kv.del("");
+  CHECK(!kv.get(""));
 }
 
 }  // namespace

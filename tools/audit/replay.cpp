@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <iterator>
 #include <mutex>
@@ -149,45 +150,79 @@ status apply_entry(ledger_state& state, const decoded_event& d, const fold_bound
 
 }  // namespace
 
-hash_kv::hash_kv() { new (table_storage_) table(&arena_); }
+void hash_kv::reserve(std::size_t n) {
+  std::size_t want = 16;
+  while (want / 2 < n) want *= 2;
+  if (want > slots_.size()) grow(want);
+}
 
-// The table is left undestroyed on purpose (see replay.h): arena_'s
-// destructor, after this body, releases its blocks.
-hash_kv::~hash_kv() = default;
+void hash_kv::grow(std::size_t slots) {
+  std::vector<slot> old = std::move(slots_);
+  slots_.assign(slots, slot{});
+  const std::size_t mask = slots - 1;
+  for (const slot& s : old) {
+    if (!s.rec) continue;
+    std::size_t i = s.hash & mask;
+    while (slots_[i].rec) i = (i + 1) & mask;
+    slots_[i] = s;
+  }
+}
+
+hash_kv::slot& hash_kv::find_slot(std::string_view key, std::uint64_t h) {
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+    slot& s = slots_[i];
+    if (!s.rec || (s.hash == h && s.rec->key == key)) return s;
+  }
+}
+
+void hash_kv::set_value(record& r, std::string_view value) {
+  if (value.size() > r.capacity) {
+    r.value = static_cast<char*>(arena_.allocate(value.size(), 1));
+    r.capacity = value.size();
+  }
+  if (!value.empty()) std::memcpy(r.value, value.data(), value.size());
+  r.size = value.size();
+  r.live = true;
+}
 
 std::optional<std::string> hash_kv::get(std::string_view key) {
-  auto it = map().find(key);
-  if (it == map().end() || !it->second) return std::nullopt;
-  return std::string(*it->second);
+  if (slots_.empty()) return std::nullopt;
+  const slot& s = find_slot(key, hash_of(key));
+  if (!s.rec || !s.rec->live) return std::nullopt;
+  return std::string(s.rec->value_view());
 }
 
 void hash_kv::put(std::string_view key, std::string_view value) {
-  auto& m = map();
-  auto it = m.find(key);
-  if (it == m.end()) {
-    // The pair's key is built in the arena (the allocator is passed on).
-    it = m.emplace(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple()).first;
-    added_.push_back(&*it);
-  } else if (!it->second) {
+  if ((records_ + 1) * 2 > slots_.size()) grow(std::max<std::size_t>(16, slots_.size() * 2));
+  std::uint64_t h = hash_of(key);
+  slot& s = find_slot(key, h);
+  if (!s.rec) {
+    char* k = static_cast<char*>(arena_.allocate(std::max<std::size_t>(key.size(), 1), 1));
+    if (!key.empty()) std::memcpy(k, key.data(), key.size());
+    auto* r = new (arena_.allocate(sizeof(record), alignof(record))) record{};
+    r->key = std::string_view(k, key.size());
+    s = slot{h, r};
+    ++records_;
+    added_.push_back(r);
+  } else if (!s.rec->live) {
     --tombstones_;
-  } else {
-    it->second->assign(value);  // the record's buffer is reused: most puts rewrite a record
-    return;
   }
-  it->second.emplace(value, &arena_);
+  set_value(*s.rec, value);  // a rewritten record reuses its buffer: most puts rewrite one
 }
 
 void hash_kv::del(std::string_view key) {
-  auto it = map().find(key);
-  if (it == map().end() || !it->second) return;
-  it->second.reset();
+  if (slots_.empty()) return;
+  slot& s = find_slot(key, hash_of(key));
+  if (!s.rec || !s.rec->live) return;
+  s.rec->live = false;
   ++tombstones_;
 }
 
 void hash_kv::sort_added() {
-  auto by_key = [](const node* a, const node* b) { return a->first < b->first; };
+  auto by_key = [](const record* a, const record* b) { return a->key < b->key; };
   std::sort(added_.begin(), added_.end(), by_key);
-  std::vector<const node*> merged;
+  std::vector<const record*> merged;
   merged.reserve(sorted_.size() + added_.size());
   std::merge(sorted_.begin(), sorted_.end(), added_.begin(), added_.end(), std::back_inserter(merged), by_key);
   sorted_ = std::move(merged);
@@ -196,8 +231,8 @@ void hash_kv::sort_added() {
 
 void hash_kv::walk(const std::function<void(std::string_view, std::string_view)>& fn) {
   if (!added_.empty()) sort_added();
-  for (const node* n : sorted_)
-    if (n->second) fn(n->first, *n->second);
+  for (const record* r : sorted_)
+    if (r->live) fn(r->key, r->value_view());
 }
 
 std::optional<std::string> overlay_kv::get(std::string_view key) {

@@ -16,7 +16,6 @@
 #include <limits>
 #include <map>
 #include <memory_resource>
-#include <new>
 #include <optional>
 #include <unordered_map>
 
@@ -29,57 +28,66 @@ namespace ledger::audit {
 inline constexpr std::size_t fold_batch_events = 16384;
 inline constexpr std::size_t fold_queue_batches = 8;
 
-// The key space of a state being rebuilt from seq 1: a hash map (fast puts)
-// with a key order kept up to date lazily, so that walking it at each of many
-// checkpoints costs a sort of the keys added since the previous walk and a
-// linear merge, not a sort of the whole state.
+// The key space of a state being rebuilt from seq 1: a hash index (fast
+// puts) with a key order kept up to date lazily, so that walking it at each
+// of many checkpoints costs a sort of the keys added since the previous walk
+// and a linear merge, not a sort of the whole state.
 //
-// A deleted key keeps its node as a tombstone (skipped by get and walk, and
-// revived by a put), so the node pointers the order holds stay valid.
+// The index is open addressing with linear probing over (hash, record)
+// slots, at most half full: a put of a new key (every command's
+// idempotency record) usually touches one slot, where a chained hash map
+// followed two or three pointers to nodes scattered through memory, each a
+// cache miss once the state outgrows the cache.
 //
-// Memory: nodes, keys, values and buckets come from one arena that only
-// grows (a rewritten record reuses its buffer; a record that outgrows it
-// leaves the old one behind, which records rarely do), and the map is not
-// destroyed node by node: the arena's blocks are released whole. Tens of
-// millions of records are gone in milliseconds rather than seconds.
+// A deleted key keeps its record as a tombstone (skipped by get and walk,
+// and revived by a put), so the record pointers the order holds stay valid.
+//
+// Memory: records, keys and values come from one arena that only grows (a
+// rewritten value reuses its buffer; one that outgrows it leaves the old
+// buffer behind, which records rarely do), released whole at the end rather
+// than record by record: tens of millions of records go in milliseconds.
 class hash_kv final : public state_kv {
  public:
-  hash_kv();
-  ~hash_kv() override;
+  hash_kv() = default;
   hash_kv(const hash_kv&) = delete;
   hash_kv& operator=(const hash_kv&) = delete;
   std::optional<std::string> get(std::string_view key) override;
   void put(std::string_view key, std::string_view value) override;
   void del(std::string_view key) override;
   // Records, tombstones left out.
-  std::size_t size() const { return map().size() - tombstones_; }
-  // Room for `n` records without rehashing (a journal of n events holds up
-  // to n idempotency records).
-  void reserve(std::size_t n) { map().reserve(n); }
+  std::size_t size() const { return records_ - tombstones_; }
+  // Room for `n` records without growing the index (a journal of n events
+  // holds up to n idempotency records).
+  void reserve(std::size_t n);
   // In key order. Not const: it brings the order up to date.
   void walk(const std::function<void(std::string_view, std::string_view)>& fn);
 
  private:
-  using text = std::pmr::string;
-  // Lookups by string_view, without a string per get or put.
-  struct key_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  // Trivially destructible (views into the arena), so the arena's release
+  // is the whole clean-up.
+  struct record {
+    std::string_view key;
+    char* value = nullptr;  // in the arena
+    std::size_t size = 0, capacity = 0;
+    bool live = false;
+    std::string_view value_view() const { return {value, size}; }
   };
-  using table = std::pmr::unordered_map<text, std::optional<text>, key_hash, std::equal_to<>>;
-  using node = table::value_type;
-  table& map() { return *std::launder(reinterpret_cast<table*>(table_storage_)); }
-  const table& map() const { return *std::launder(reinterpret_cast<const table*>(table_storage_)); }
+  struct slot {
+    std::uint64_t hash = 0;
+    record* rec = nullptr;  // null: empty
+  };
+  static std::uint64_t hash_of(std::string_view k) { return std::hash<std::string_view>{}(k); }
+  // The slot holding `key`, or the empty slot where it would go.
+  slot& find_slot(std::string_view key, std::uint64_t h);
+  void grow(std::size_t slots);
+  void set_value(record& r, std::string_view value);
   void sort_added();
 
   std::pmr::monotonic_buffer_resource arena_;
-  // The table lives here and is never destroyed: every byte it holds is the
-  // arena's, released with it (ending its lifetime by releasing its storage,
-  // which C++ allows for an object whose destructor only frees memory).
-  alignas(table) unsigned char table_storage_[sizeof(table)];
-  std::vector<const node*> sorted_;  // every node, by key, as of the last walk
-  std::vector<const node*> added_;   // nodes inserted since
-  std::size_t tombstones_ = 0;
+  std::vector<slot> slots_;  // a power of two in size, at most half full
+  std::size_t records_ = 0, tombstones_ = 0;
+  std::vector<const record*> sorted_;  // every record, by key, as of the last walk
+  std::vector<const record*> added_;   // records inserted since
 };
 
 // The key space of a retained snapshot (read-only) with the changes of the
