@@ -631,7 +631,9 @@ status store::read_state(std::string_view key, std::string& value) const {
 
 status store::scan_state(std::string_view prefix, std::string_view start_after, std::size_t max,
                          std::vector<std::pair<std::string, std::string>>& out) const {
-  out.clear();
+  // Rows already in `out` are assigned over (a caller paging with the same
+  // vector keeps its strings' buffers); it is cut to the rows read.
+  std::size_t filled = 0;
   auto snap = read_snapshot();
   rocksdb::ReadOptions ro;
   ro.snapshot = snap.get();
@@ -639,8 +641,12 @@ status store::scan_state(std::string_view prefix, std::string_view start_after, 
   std::string from = start_after.empty() ? std::string(prefix) : std::string(start_after);
   it->Seek(from);
   if (!start_after.empty() && it->Valid() && view(it->key()) == start_after) it->Next();
-  for (; it->Valid() && out.size() < max && view(it->key()).substr(0, prefix.size()) == prefix; it->Next())
-    out.emplace_back(std::string(view(it->key())), std::string(view(it->value())));
+  for (; it->Valid() && filled < max && view(it->key()).substr(0, prefix.size()) == prefix; it->Next(), ++filled) {
+    if (filled == out.size()) out.emplace_back();
+    out[filled].first.assign(view(it->key()));
+    out[filled].second.assign(view(it->value()));
+  }
+  out.resize(filled);
   return from_rocks(it->status(), "scanning state");
 }
 

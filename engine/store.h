@@ -147,7 +147,8 @@ class store {
   // One committed state record (see the key space in state.h).
   status read_state(std::string_view key, std::string& value) const;
   // Committed records whose key starts with `prefix`, from `start_after`
-  // (exclusive; empty: from the first), at most `max`.
+  // (exclusive; empty: from the first), at most `max`. `out` is replaced
+  // by them, its rows assigned over (paging with one vector reuses them).
   status scan_state(std::string_view prefix, std::string_view start_after, std::size_t max,
                     std::vector<std::pair<std::string, std::string>>& out) const;
   // Digest of the committed state and the head it belongs to, from one snapshot.

@@ -376,6 +376,31 @@ TEST_CASE("read_journal into a vector that held other events holds exactly the e
   CHECK(reused.empty());
 }
 
+TEST_CASE("scan_state paging with one vector holds exactly each page's rows") {
+  engine_harness h;
+  some_activity(h);
+  const store& st = h.eng().storage();
+  std::vector<std::pair<std::string, std::string>> all;
+  REQUIRE(st.scan_state("", "", 100'000, all).is_ok());
+  REQUIRE(all.size() > 6);
+  // Pages of three, into a vector that first held every row.
+  std::vector<std::pair<std::string, std::string>> page = all, paged;
+  std::string after;
+  for (;;) {
+    REQUIRE(st.scan_state("", after, 3, page).is_ok());
+    CHECK(page.size() <= 3);
+    if (page.empty()) break;
+    paged.insert(paged.end(), page.begin(), page.end());
+    after = page.back().first;
+  }
+  CHECK(paged == all);
+  // A prefix with fewer rows than the vector holds cuts it to them.
+  page = all;
+  REQUIRE(st.scan_state("w", "", 100, page).is_ok());
+  REQUIRE(!page.empty());
+  for (const auto& [k, v] : page) CHECK(k[0] == 'w');
+}
+
 TEST_CASE("read_event returns each event of a multi-event batch exactly") {
   engine_harness h;
   some_activity(h);
