@@ -18,6 +18,7 @@
 #include "tests/support/ledger_traffic.h"
 #include "tests/support/temp_dir.h"
 #include "tools/audit/commands.h"
+#include "tools/audit/replay.h"
 #include "tools/audit/signing.h"
 
 namespace {
@@ -58,7 +59,9 @@ void raw_read(source& src, std::uint64_t last) {
   std::vector<journal_entry> batch;
   std::uint64_t n = 0, bytes = 0;
   for (std::uint64_t next = 1; next <= last; next += batch.size()) {
-    if (!src.read(next, 4096, batch) || batch.empty()) break;
+    // As many events per read as the replay reads: a read that ends inside
+    // a journal record re-reads that record next time.
+    if (!src.read(next, fold_batch_events, batch) || batch.empty()) break;
     n += batch.size();
     for (const auto& je : batch) bytes += je.event_bytes.size();
   }
