@@ -17,7 +17,6 @@
 #include <map>
 #include <memory_resource>
 #include <optional>
-#include <unordered_map>
 
 #include "engine/state.h"
 #include "tools/audit/progress.h"
