@@ -150,73 +150,21 @@ status apply_entry(ledger_state& state, const decoded_event& d, const fold_bound
 
 }  // namespace
 
-void hash_kv::reserve(std::size_t n) {
-  std::size_t want = 16;
-  while (want / 2 < n) want *= 2;
-  if (want > slots_.size()) grow(want);
-}
-
-void hash_kv::grow(std::size_t slots) {
-  std::vector<slot> old = std::move(slots_);
-  slots_.assign(slots, slot{});
-  const std::size_t mask = slots - 1;
-  for (const slot& s : old) {
-    if (!s.rec) continue;
-    std::size_t i = s.hash & mask;
-    while (slots_[i].rec) i = (i + 1) & mask;
-    slots_[i] = s;
-  }
-}
-
-hash_kv::slot& hash_kv::find_slot(std::string_view key, std::uint64_t h) {
-  const std::size_t mask = slots_.size() - 1;
-  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-    slot& s = slots_[i];
-    if (!s.rec || (s.hash == h && s.rec->key == key)) return s;
-  }
-}
-
-void hash_kv::set_value(record& r, std::string_view value) {
-  if (value.size() > r.capacity) {
-    r.value = static_cast<char*>(arena_.allocate(value.size(), 1));
-    r.capacity = value.size();
-  }
-  if (!value.empty()) std::memcpy(r.value, value.data(), value.size());
-  r.size = value.size();
-  r.live = true;
-}
-
 std::optional<std::string> hash_kv::get(std::string_view key) {
-  if (slots_.empty()) return std::nullopt;
-  const slot& s = find_slot(key, hash_of(key));
-  if (!s.rec || !s.rec->live) return std::nullopt;
-  return std::string(s.rec->value_view());
+  const record* r = map_.find(key);
+  if (!r || !r->live) return std::nullopt;
+  return std::string(r->value_view());
 }
 
 void hash_kv::put(std::string_view key, std::string_view value) {
-  if ((records_ + 1) * 2 > slots_.size()) grow(std::max<std::size_t>(16, slots_.size() * 2));
-  std::uint64_t h = hash_of(key);
-  slot& s = find_slot(key, h);
-  if (!s.rec) {
-    char* k = static_cast<char*>(arena_.allocate(std::max<std::size_t>(key.size(), 1), 1));
-    if (!key.empty()) std::memcpy(k, key.data(), key.size());
-    auto* r = new (arena_.allocate(sizeof(record), alignof(record))) record{};
-    r->key = std::string_view(k, key.size());
-    s = slot{h, r};
-    ++records_;
-    added_.push_back(r);
-  } else if (!s.rec->live) {
-    --tombstones_;
-  }
-  set_value(*s.rec, value);  // a rewritten record reuses its buffer: most puts rewrite one
+  bool created = false;
+  record* r = map_.insert(key, created);
+  if (created) added_.push_back(r);
+  map_.set(*r, value);  // a rewritten record reuses its buffer: most puts rewrite one
 }
 
 void hash_kv::del(std::string_view key) {
-  if (slots_.empty()) return;
-  slot& s = find_slot(key, hash_of(key));
-  if (!s.rec || !s.rec->live) return;
-  s.rec->live = false;
-  ++tombstones_;
+  if (record* r = map_.find(key)) map_.kill(*r);
 }
 
 void hash_kv::sort_added() {

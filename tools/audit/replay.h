@@ -15,9 +15,9 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <memory_resource>
 #include <optional>
 
+#include "base/arena_map.h"
 #include "engine/state.h"
 #include "tools/audit/progress.h"
 #include "tools/audit/source.h"
@@ -32,19 +32,10 @@ inline constexpr std::size_t fold_queue_batches = 8;
 // of many checkpoints costs a sort of the keys added since the previous walk
 // and a linear merge, not a sort of the whole state.
 //
-// The index is open addressing with linear probing over (hash, record)
-// slots, at most half full: a put of a new key (every command's
-// idempotency record) usually touches one slot, where a chained hash map
-// followed two or three pointers to nodes scattered through memory, each a
-// cache miss once the state outgrows the cache.
-//
-// A deleted key keeps its record as a tombstone (skipped by get and walk,
-// and revived by a put), so the record pointers the order holds stay valid.
-//
-// Memory: records, keys and values come from one arena that only grows (a
-// rewritten value reuses its buffer; one that outgrows it leaves the old
-// buffer behind, which records rarely do), released whole at the end rather
-// than record by record: tens of millions of records go in milliseconds.
+// The records live in an arena_map (base/arena_map.h): open addressing, one
+// arena released whole, so tens of millions of records go in milliseconds,
+// and a deleted key keeps its record (dead), so the pointers the order holds
+// stay valid.
 class hash_kv final : public state_kv {
  public:
   hash_kv() = default;
@@ -53,38 +44,19 @@ class hash_kv final : public state_kv {
   std::optional<std::string> get(std::string_view key) override;
   void put(std::string_view key, std::string_view value) override;
   void del(std::string_view key) override;
-  // Records, tombstones left out.
-  std::size_t size() const { return records_ - tombstones_; }
+  // Records, deleted ones left out.
+  std::size_t size() const { return map_.live(); }
   // Room for `n` records without growing the index (a journal of n events
   // holds up to n idempotency records).
-  void reserve(std::size_t n);
+  void reserve(std::size_t n) { map_.reserve(n); }
   // In key order. Not const: it brings the order up to date.
   void walk(const std::function<void(std::string_view, std::string_view)>& fn);
 
  private:
-  // Trivially destructible (views into the arena), so the arena's release
-  // is the whole clean-up.
-  struct record {
-    std::string_view key;
-    char* value = nullptr;  // in the arena
-    std::size_t size = 0, capacity = 0;
-    bool live = false;
-    std::string_view value_view() const { return {value, size}; }
-  };
-  struct slot {
-    std::uint64_t hash = 0;
-    record* rec = nullptr;  // null: empty
-  };
-  static std::uint64_t hash_of(std::string_view k) { return std::hash<std::string_view>{}(k); }
-  // The slot holding `key`, or the empty slot where it would go.
-  slot& find_slot(std::string_view key, std::uint64_t h);
-  void grow(std::size_t slots);
-  void set_value(record& r, std::string_view value);
+  using record = arena_map::record;
   void sort_added();
 
-  std::pmr::monotonic_buffer_resource arena_;
-  std::vector<slot> slots_;  // a power of two in size, at most half full
-  std::size_t records_ = 0, tombstones_ = 0;
+  arena_map map_;
   std::vector<const record*> sorted_;  // every record, by key, as of the last walk
   std::vector<const record*> added_;   // records inserted since
 };
