@@ -10,6 +10,7 @@
 
 #include <filesystem>
 
+#include "base/arena_map.h"
 #include "engine/chain.h"
 #include "schemas/codec.h"
 
@@ -143,11 +144,11 @@ class store::batch_kv final : public state_kv {
   batch_kv(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
 
   std::optional<std::string> get(std::string_view key) override {
-    std::string k(key);
-    if (auto it = overlay_.find(k); it != overlay_.end()) return it->second;
+    if (const auto* r = overlay_->find(key)) return r->live ? std::optional<std::string>(r->value_view()) : std::nullopt;
     // Writes of the sealed batch still being committed.
     if (previous_)
-      if (auto it = previous_->overlay_.find(k); it != previous_->overlay_.end()) return it->second;
+      if (const auto* r = previous_->overlay_->find(key))
+        return r->live ? std::optional<std::string>(r->value_view()) : std::nullopt;
     std::string v;
     auto s = db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &v);
     if (s.IsNotFound()) return std::nullopt;
@@ -160,15 +161,19 @@ class store::batch_kv final : public state_kv {
     batch.Put(cf_, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
     // Hot records (accounts) are never read back through the kv; only cold
     // ones need the overlay, which keeps it small.
-    if (key[0] != 'w') overlay_[std::string(key)] = std::string(value);
+    if (key[0] != 'w') {
+      bool created = false;
+      overlay_->set(*overlay_->insert(key, created), value);
+    }
   }
   void del(std::string_view key) override {
     batch.Delete(cf_, rocksdb::Slice(key.data(), key.size()));
-    overlay_[std::string(key)] = std::nullopt;
+    bool created = false;
+    overlay_->kill(*overlay_->insert(key, created));  // deleted here: not read through to the store
   }
   void clear() {
     batch.Clear();
-    overlay_.clear();
+    overlay_->clear();
   }
   // Moves this batch's writes into `to` and leaves this one empty, reading
   // through `to` until it is dropped. The object itself stays (the writer's
@@ -176,8 +181,10 @@ class store::batch_kv final : public state_kv {
   void move_into(batch_kv& to) {
     to.batch = std::move(batch);
     batch.Clear();
-    to.overlay_ = std::move(overlay_);
-    overlay_.clear();
+    // The two overlays trade places, so each batch's arena and index are
+    // reused rather than allocated anew.
+    std::swap(to.overlay_, overlay_);
+    overlay_->clear();
     previous_ = &to;
   }
 
@@ -187,7 +194,8 @@ class store::batch_kv final : public state_kv {
  private:
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
-  std::unordered_map<std::string, std::optional<std::string>> overlay_;
+  // This batch's writes other than accounts; a dead record is a delete.
+  std::unique_ptr<arena_map> overlay_ = std::make_unique<arena_map>();
 };
 
 namespace {
@@ -548,7 +556,7 @@ void store::seal(const ledger_head& head) {
   if (!batch_events_.empty())
     batch_->batch.Put(journal_, seq_key(batch_events_.front().seq), encode_journal_batch(batch_events_.front().seq, batch_events_));
   batch_->batch.Put(meta_, head_key, encode_head(head));
-  sealed_ = std::make_unique<batch_kv>(db_, state_);
+  sealed_ = spare_ ? std::move(spare_) : std::make_unique<batch_kv>(db_, state_);
   batch_->move_into(*sealed_);
   sealed_events_ = std::move(batch_events_);
   batch_events_.clear();
@@ -576,7 +584,10 @@ void store::discard() {
 
 void store::drop_sealed() {
   batch_->previous_ = nullptr;
-  sealed_.reset();
+  if (sealed_) {
+    sealed_->clear();
+    spare_ = std::move(sealed_);  // its overlay's index is sized for the next batch
+  }
   sealed_events_.clear();
 }
 

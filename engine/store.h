@@ -184,6 +184,7 @@ class store {
   std::vector<journal_entry> batch_events_;
   // The sealed batch, being written (see seal()).
   std::unique_ptr<batch_kv> sealed_;
+  std::unique_ptr<batch_kv> spare_;  // the last sealed batch, cleared, for the next seal
   std::vector<journal_entry> sealed_events_;
   ledger_head sealed_head_;
   std::uint64_t writer_last_seq_ = 0;  // last event handed to add_event (writer only)
