@@ -9,7 +9,7 @@
 // here, and prints the ratio. Commands are generated before timing starts,
 // so the figure is the engine's, not the generator's.
 //
-// usage: engine_bench [--wallets N] [--transfers N] [--pg-duration-s S] [--skip-pg] [--no-sync]
+// usage: engine_bench [--wallets N] [--transfers N] [--pg-duration-s S] [--skip-pg] [--no-sync] [--write-buffer-mib N]
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -36,6 +36,7 @@ struct args {
   double pg_duration_s = 10;
   bool skip_pg = false;
   bool no_sync = false;  // experiment only: shows what the fsync costs
+  std::size_t write_buffer_mib = 0;  // 0: the store's default (store_options::write_buffer_bytes)
 };
 
 long rss_kib() {
@@ -145,8 +146,9 @@ int main(int argc, char** argv) {
     else if (f == "--pg-duration-s") a.pg_duration_s = std::stod(next());
     else if (f == "--skip-pg") a.skip_pg = true;
     else if (f == "--no-sync") a.no_sync = true;
+    else if (f == "--write-buffer-mib") a.write_buffer_mib = std::stoull(next());
     else {
-      std::fprintf(stderr, "usage: engine_bench [--wallets N] [--transfers N] [--pg-duration-s S] [--skip-pg] [--no-sync]\n");
+      std::fprintf(stderr, "usage: engine_bench [--wallets N] [--transfers N] [--pg-duration-s S] [--skip-pg] [--no-sync] [--write-buffer-mib N]\n");
       return 2;
     }
   }
@@ -159,6 +161,7 @@ int main(int argc, char** argv) {
   o.clk = &clk;
   o.queue_commands_max = 1u << 17;
   o.store.sync = !a.no_sync;
+  if (a.write_buffer_mib) o.store.write_buffer_bytes = a.write_buffer_mib << 20;
   std::unique_ptr<engine> e;
   if (auto s = engine::open(o, e); !s) {
     std::fprintf(stderr, "engine open failed: %s\n", s.to_string().c_str());
