@@ -8,6 +8,7 @@
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "base/arena_map.h"
@@ -149,6 +150,7 @@ class store::batch_kv final : public state_kv {
     if (previous_)
       if (const auto* r = previous_->overlay_->find(key))
         return r->live ? std::optional<std::string>(r->value_view()) : std::nullopt;
+    if (const auto* r = prefetched_.find(key)) return r->live ? std::optional<std::string>(r->value_view()) : std::nullopt;
     std::string v;
     auto s = db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &v);
     if (s.IsNotFound()) return std::nullopt;
@@ -174,6 +176,33 @@ class store::batch_kv final : public state_kv {
   void clear() {
     batch.Clear();
     overlay_->clear();
+    prefetched_.clear();
+  }
+  // Reads the committed values of `keys` in one MultiGet, for get() to
+  // answer from while this batch is open. Keys this batch or the sealed one
+  // wrote are left out: their overlays answer first, and a committed value
+  // read while the sealed batch is being written could predate it. `keys`
+  // is reordered and cut.
+  void prefetch(std::vector<std::string>& keys) {
+    std::erase_if(keys, [&](const std::string& k) {
+      return overlay_->find(k) || (previous_ && previous_->overlay_->find(k)) || prefetched_.find(k);
+    });
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    if (keys.empty()) return;
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet(rocksdb::ReadOptions(), cf_, keys.size(), slices.data(), values.data(), statuses.data(),
+                  /*sorted_input=*/true);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      // A read error is not remembered: get() reads the key again and
+      // reports it.
+      if (!statuses[i].ok() && !statuses[i].IsNotFound()) continue;
+      bool created = false;
+      auto* r = prefetched_.insert(keys[i], created);  // dead: not in the store
+      if (statuses[i].ok()) prefetched_.set(*r, view(values[i]));
+    }
   }
   // Moves this batch's writes into `to` and leaves this one empty, reading
   // through `to` until it is dropped. The object itself stays (the writer's
@@ -185,6 +214,7 @@ class store::batch_kv final : public state_kv {
     // reused rather than allocated anew.
     std::swap(to.overlay_, overlay_);
     overlay_->clear();
+    prefetched_.clear();  // read before this batch's writes were committed
     previous_ = &to;
   }
 
@@ -196,6 +226,8 @@ class store::batch_kv final : public state_kv {
   rocksdb::ColumnFamilyHandle* cf_;
   // This batch's writes other than accounts; a dead record is a delete.
   std::unique_ptr<arena_map> overlay_ = std::make_unique<arena_map>();
+  // Committed values read ahead (prefetch); a dead record: not in the store.
+  arena_map prefetched_;
 };
 
 namespace {
@@ -498,6 +530,8 @@ status store::load(ledger_state& state) {
 }
 
 state_kv& store::writer_kv() { return *batch_; }
+
+void store::prefetch_state(std::vector<std::string>& keys) { batch_->prefetch(keys); }
 
 void store::add_event(std::uint64_t seq, std::string_view event_bytes, const hash256& chain) {
   batch_events_.push_back(journal_entry{seq, std::string(event_bytes), chain});

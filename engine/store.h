@@ -107,6 +107,11 @@ class store {
   // The state_kv the writer's machine uses: reads see this batch's writes
   // first, then committed data; writes go into the pending batch.
   state_kv& writer_kv();
+  // Reads the committed values of `keys` ahead, in one RocksDB MultiGet, so
+  // the writer kv's get() of them during this batch costs a hash lookup
+  // rather than a Get each (writer only; valid until the batch is sealed or
+  // discarded). `keys` is reordered and cut.
+  void prefetch_state(std::vector<std::string>& keys);
   void add_event(std::uint64_t seq, std::string_view event_bytes, const hash256& chain);
   // A committed event, or one added to the pending batch (writer thread only).
   std::optional<event> writer_event(std::uint64_t seq) const;

@@ -487,3 +487,42 @@ TEST_CASE("the writer's kv reads its own puts and deletes through seal, commit a
   st.discard();
   CHECK(kv.get("zz-b") == "2");  // a discarded batch's writes are gone
 }
+
+TEST_CASE("the writer's prefetched reads never outlive the batch they were read for") {
+  engine_harness h;
+  h.setup_basics();
+  store& st = h.eng().storage();
+  h.eng().stop();  // the writer's kv is driven by hand below
+  state_kv& kv = st.writer_kv();
+  auto head = st.head();
+  auto commit = [&] {
+    st.seal(head);
+    REQUIRE(st.commit_sealed().is_ok());
+    st.drop_sealed();
+  };
+  kv.put("zz-p", "1");
+  commit();
+
+  std::vector<std::string> keys{"zz-p", "zz-none", "zz-p"};
+  st.prefetch_state(keys);
+  CHECK(keys == std::vector<std::string>{"zz-none", "zz-p"});  // sorted, once each
+  CHECK(kv.get("zz-p") == "1");
+  CHECK(kv.get("zz-none") == std::nullopt);
+  kv.del("zz-p");
+  CHECK(kv.get("zz-p") == std::nullopt);  // this batch's delete answers before the read-ahead
+  kv.put("zz-p", "5");
+  commit();  // the read-ahead "1" must go with its batch
+  CHECK(kv.get("zz-p") == "5");
+
+  // A key the sealed, not yet committed batch writes is not read ahead:
+  // the store may not hold it yet, and the sealed overlay goes with the commit.
+  kv.put("zz-q", "2");
+  st.seal(head);
+  keys = {"zz-q"};
+  st.prefetch_state(keys);
+  CHECK(keys.empty());
+  REQUIRE(st.commit_sealed().is_ok());
+  st.drop_sealed();
+  CHECK(kv.get("zz-q") == "2");
+  st.discard();
+}
