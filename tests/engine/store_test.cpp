@@ -453,14 +453,27 @@ TEST_CASE("arena_map tells deleted from never written, and forgets everything on
   CHECK(m.find("k2") == nullptr);
 }
 
-TEST_CASE("the writer's kv reads its own puts and deletes through seal, commit and the next batches") {
+// A store whose writer kv the test drives by hand: the engine is stopped
+// after its basics are set up, and batches of state writes alone keep the head.
+struct hand_driven_store {
   engine_harness h;
-  h.setup_basics();
-  store& st = h.eng().storage();
-  h.eng().stop();  // the writer's kv is driven by hand below
-  state_kv& kv = st.writer_kv();
-  auto head = st.head();
-  auto next = [&] { return head; };  // batches of state writes alone: the head stays
+  store* st = nullptr;
+  state_kv* kv = nullptr;
+  ledger_head head;
+  hand_driven_store() {
+    h.setup_basics();
+    st = &h.eng().storage();
+    h.eng().stop();
+    kv = &st->writer_kv();
+    head = st->head();
+  }
+};
+
+TEST_CASE("the writer's kv reads its own puts and deletes through seal, commit and the next batches") {
+  hand_driven_store d;
+  store& st = *d.st;
+  state_kv& kv = *d.kv;
+  auto next = [&] { return d.head; };
   kv.put("zz-a", "1");
   kv.put("zz-b", "2");
   st.seal(next());
@@ -489,12 +502,10 @@ TEST_CASE("the writer's kv reads its own puts and deletes through seal, commit a
 }
 
 TEST_CASE("the writer's prefetched reads never outlive the batch they were read for") {
-  engine_harness h;
-  h.setup_basics();
-  store& st = h.eng().storage();
-  h.eng().stop();  // the writer's kv is driven by hand below
-  state_kv& kv = st.writer_kv();
-  auto head = st.head();
+  hand_driven_store d;
+  store& st = *d.st;
+  state_kv& kv = *d.kv;
+  const auto head = d.head;
   auto commit = [&] {
     st.seal(head);
     REQUIRE(st.commit_sealed().is_ok());
