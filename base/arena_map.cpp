@@ -40,11 +40,11 @@ arena_map::record* arena_map::find(std::string_view key) {
   return find_slot(key, hash_of(key)).rec;
 }
 
-arena_map::record* arena_map::insert(std::string_view key, bool& created) {
+std::pair<arena_map::record*, bool> arena_map::insert(std::string_view key) {
   if ((records_ + 1) * 2 > slots_.size()) grow(std::max<std::size_t>(16, slots_.size() * 2));
   std::uint64_t h = hash_of(key);
   slot& s = find_slot(key, h);
-  created = s.rec == nullptr;
+  const bool created = s.rec == nullptr;
   if (created) {
     char* k = static_cast<char*>(arena_.allocate(std::max<std::size_t>(key.size(), 1), 1));
     if (!key.empty()) std::memcpy(k, key.data(), key.size());
@@ -53,7 +53,7 @@ arena_map::record* arena_map::insert(std::string_view key, bool& created) {
     s = slot{h, r};
     ++records_;
   }
-  return s.rec;
+  return {s.rec, created};
 }
 
 void arena_map::set(record& r, std::string_view value) {

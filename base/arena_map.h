@@ -43,8 +43,8 @@ class arena_map {
   // The record of `key` (live or dead), or null if it was never inserted.
   record* find(std::string_view key);
   const record* find(std::string_view key) const { return const_cast<arena_map*>(this)->find(key); }
-  // The record of `key`, inserted dead if absent; `created` says which.
-  record* insert(std::string_view key, bool& created);
+  // The record of `key`, inserted dead if absent, and whether it was.
+  std::pair<record*, bool> insert(std::string_view key);
   // Makes `r` live with `value`, or dead.
   void set(record& r, std::string_view value);
   void kill(record& r);

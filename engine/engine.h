@@ -185,9 +185,9 @@ class engine {
   bool committer_stop_ = false;
   std::atomic<bool> failed_{false};
   std::atomic<std::size_t> account_count_{0};
-  std::vector<std::string> prefetch_keys_;  // writer only (execute)
   std::atomic<std::size_t> session_count_{0};
   std::atomic<std::size_t> challenge_count_{0};
+  std::vector<std::string> prefetch_keys_;  // writer only (execute)
   std::uint64_t next_snapshot_seq_ = 0;  // the committing thread only (writer or committer, never both)
   std::thread snapshotter_;
   // Protected by snapshot_mu_.

@@ -145,12 +145,11 @@ class store::batch_kv final : public state_kv {
   batch_kv(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
 
   std::optional<std::string> get(std::string_view key) override {
-    if (const auto* r = overlay_->find(key)) return r->live ? std::optional<std::string>(r->value_view()) : std::nullopt;
+    if (const auto* r = overlay_->find(key)) return value_of(*r);
     // Writes of the sealed batch still being committed.
     if (previous_)
-      if (const auto* r = previous_->overlay_->find(key))
-        return r->live ? std::optional<std::string>(r->value_view()) : std::nullopt;
-    if (const auto* r = prefetched_.find(key)) return r->live ? std::optional<std::string>(r->value_view()) : std::nullopt;
+      if (const auto* r = previous_->overlay_->find(key)) return value_of(*r);
+    if (const auto* r = prefetched_.find(key)) return value_of(*r);
     std::string v;
     auto s = db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &v);
     if (s.IsNotFound()) return std::nullopt;
@@ -163,15 +162,11 @@ class store::batch_kv final : public state_kv {
     batch.Put(cf_, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
     // Hot records (accounts) are never read back through the kv; only cold
     // ones need the overlay, which keeps it small.
-    if (key[0] != 'w') {
-      bool created = false;
-      overlay_->set(*overlay_->insert(key, created), value);
-    }
+    if (key[0] != 'w') overlay_->set(*overlay_->insert(key).first, value);
   }
   void del(std::string_view key) override {
     batch.Delete(cf_, rocksdb::Slice(key.data(), key.size()));
-    bool created = false;
-    overlay_->kill(*overlay_->insert(key, created));  // deleted here: not read through to the store
+    overlay_->kill(*overlay_->insert(key).first);  // deleted here: not read through to the store
   }
   void clear() {
     batch.Clear();
@@ -199,8 +194,7 @@ class store::batch_kv final : public state_kv {
       // A read error is not remembered: get() reads the key again and
       // reports it.
       if (!statuses[i].ok() && !statuses[i].IsNotFound()) continue;
-      bool created = false;
-      auto* r = prefetched_.insert(keys[i], created);  // dead: not in the store
+      auto* r = prefetched_.insert(keys[i]).first;  // dead: not in the store
       if (statuses[i].ok()) prefetched_.set(*r, view(values[i]));
     }
   }
@@ -222,6 +216,11 @@ class store::batch_kv final : public state_kv {
   const batch_kv* previous_ = nullptr;  // the sealed batch, read-only while it commits
 
  private:
+  // A record's answer to get(): its value, or none for a dead one.
+  static std::optional<std::string> value_of(const arena_map::record& r) {
+    return r.live ? std::optional<std::string>(r.value_view()) : std::nullopt;
+  }
+
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
   // This batch's writes other than accounts; a dead record is a delete.

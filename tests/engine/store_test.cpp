@@ -422,19 +422,25 @@ TEST_CASE("read_event returns each event of a multi-event batch exactly") {
 TEST_CASE("arena_map tells deleted from never written, and forgets everything on clear") {
   arena_map m;
   bool created = false;
-  for (int i = 0; i < 1000; ++i) m.set(*m.insert("k" + std::to_string(i), created), std::string(i % 40, 'v'));
+  // Inserts `key` and says whether it was new, as the checks below read it.
+  auto insert = [&](const std::string& key) {
+    auto [r, fresh] = m.insert(key);
+    created = fresh;
+    return r;
+  };
+  for (int i = 0; i < 1000; ++i) m.set(*insert("k" + std::to_string(i)), std::string(i % 40, 'v'));
   CHECK(created);
   CHECK(m.records() == 1000);
   CHECK(m.live() == 1000);
   // A rewrite, longer and shorter, keeps one record.
-  m.set(*m.insert("k7", created), std::string(100, 'x'));
+  m.set(*insert("k7"), std::string(100, 'x'));
   CHECK(!created);
   CHECK(m.find("k7")->value_view() == std::string(100, 'x'));
-  m.set(*m.insert("k7", created), "y");
+  m.set(*insert("k7"), "y");
   CHECK(m.find("k7")->value_view() == "y");
   // A delete of a present key and of an absent one both leave a dead record.
-  m.kill(*m.insert("k8", created));
-  m.kill(*m.insert("never", created));
+  m.kill(*insert("k8"));
+  m.kill(*insert("never"));
   CHECK(created);
   REQUIRE(m.find("k8") != nullptr);
   CHECK(!m.find("k8")->live);
@@ -447,7 +453,7 @@ TEST_CASE("arena_map tells deleted from never written, and forgets everything on
   CHECK(m.live() == 0);
   for (int i = 0; i < 1000; ++i) CHECK(m.find("k" + std::to_string(i)) == nullptr);
   // Reused after clear.
-  m.set(*m.insert("k1", created), "again");
+  m.set(*insert("k1"), "again");
   CHECK(created);
   CHECK(m.find("k1")->value_view() == "again");
   CHECK(m.find("k2") == nullptr);

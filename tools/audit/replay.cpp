@@ -157,8 +157,7 @@ std::optional<std::string> hash_kv::get(std::string_view key) {
 }
 
 void hash_kv::put(std::string_view key, std::string_view value) {
-  bool created = false;
-  record* r = map_.insert(key, created);
+  auto [r, created] = map_.insert(key);
   if (created) added_.push_back(r);
   map_.set(*r, value);  // a rewritten record reuses its buffer: most puts rewrite one
 }
